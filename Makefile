@@ -1,0 +1,40 @@
+# Two commands, each sets up its own environment from python3 + make alone.
+#   make demo   run the main job end to end on the sample environment
+#   make test   run the test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+STAMP := $(VENV)/.synced
+export UV_PYTHON := $(shell command -v $(PYTHON))
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: demo test lint bench setup clean
+
+setup: $(STAMP)
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet 'uv>=0.5,<1'
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+demo: $(STAMP)
+	$(VENV)/bin/python -m workbench.demo
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check workbench tests bench
+	$(VENV)/bin/ruff format --check workbench tests bench
+
+bench: $(STAMP)
+	$(VENV)/bin/python bench/plan_scale.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .workbench demo-out

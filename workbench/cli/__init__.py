@@ -1,0 +1,82 @@
+"""Command-line front end: parse arguments, call the core, format output, map errors to exits.
+
+Exit status: 0 ok, 1 findings or a failed check, 2 bad input or usage.
+Each command group lives in its own module with a ``register(subparsers)`` function; the
+handler it sets as ``func`` returns the exit status. Heavy imports stay inside handlers so
+``workbench --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from workbench.errors import WorkbenchError
+
+__all__ = ["build_parser", "main"]
+
+# Order here is the order in --help.
+COMMAND_MODULES = (
+    "inventory_cmd",  # inventory check, import
+    "graph_cmd",  # graph
+    "plan_cmd",  # plan
+    "workspace_cmd",  # init, status, audit
+    "pki_cmd",  # issue, revoke, crl, renew
+    "sample_env_cmd",  # sample-env up/down/status
+    "verify_cmd",  # verify, usage, cutover, gateway
+    "render_cmd",  # render
+    "token_cmd",  # token assertion/dpop/lint
+    "export_cmd",  # export playbook
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit 2) instead of a usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="workbench",
+        description=(
+            "Take service-to-service integrations off static API keys and onto mTLS client "
+            "certificates, one step at a time, with proof at every step."
+        ),
+        epilog="Exit status: 0 ok, 1 findings or a failed check, 2 bad input or usage.",
+    )
+    from workbench import __version__
+
+    parser.add_argument("--version", action="version", version=f"workbench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"workbench.cli.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(func(args) or 0)
+    except WorkbenchError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # Output piped into `head` and closed early: not an error worth a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0

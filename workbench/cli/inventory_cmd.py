@@ -1,0 +1,9 @@
+"""(not yet implemented)"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add this module's commands to the top-level parser."""
