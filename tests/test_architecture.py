@@ -1,0 +1,39 @@
+"""The core stays pure (no UI imports) and the public API stays curated."""
+
+import json
+import pkgutil
+import subprocess
+import sys
+
+import workbench
+
+FRONT_ENDS = ("workbench.cli", "workbench.tui", "workbench.demo", "workbench.__main__")
+UI_PACKAGES = ("textual", "rich", "click")
+
+
+def core_modules() -> list[str]:
+    names = []
+    for info in pkgutil.walk_packages(workbench.__path__, prefix="workbench."):
+        if info.name.startswith(FRONT_ENDS):
+            continue
+        names.append(info.name)
+    return sorted(names)
+
+
+def test_core_imports_no_ui_package():
+    modules = core_modules()
+    assert "workbench.errors" in modules and len(modules) > 3
+    script = (
+        "import importlib, json, sys\n"
+        f"mods = {modules!r}\n"
+        "for m in mods: importlib.import_module(m)\n"
+        f"print(json.dumps(sorted(p for p in {UI_PACKAGES!r} if p in sys.modules)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [], "a core module imports a UI package"
+
+
+def test_public_api_names_resolve():
+    for name in workbench.__all__:
+        assert hasattr(workbench, name), name
