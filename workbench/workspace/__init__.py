@@ -1,0 +1,49 @@
+"""Workspace storage: atomic files, safe paths, SQLite state and the audit log.
+
+Everything else (PKI, verifier, gateways) records its state and audit through this package.
+"""
+
+from workbench.workspace.atomic import DurableBatch, atomic_write
+from workbench.workspace.audit import AuditCheck, AuditRecord, verify_audit
+from workbench.workspace.certfiles import (
+    CertificateMaterial,
+    CertPaths,
+    certificate_paths,
+    ensure_certificate,
+    find_orphans,
+    remove_orphans,
+)
+from workbench.workspace.paths import SAFE_ID_PATTERN, ensure_private_dir, safe_join
+from workbench.workspace.records import (
+    CertificateRecord,
+    GatewayChange,
+    Step,
+    Verdict,
+    WorkspaceInfo,
+)
+from workbench.workspace.steps import PlanChange
+from workbench.workspace.store import Workspace
+
+__all__ = [
+    "SAFE_ID_PATTERN",
+    "AuditCheck",
+    "AuditRecord",
+    "CertPaths",
+    "CertificateMaterial",
+    "CertificateRecord",
+    "DurableBatch",
+    "GatewayChange",
+    "PlanChange",
+    "Step",
+    "Verdict",
+    "Workspace",
+    "WorkspaceInfo",
+    "atomic_write",
+    "certificate_paths",
+    "ensure_certificate",
+    "ensure_private_dir",
+    "find_orphans",
+    "remove_orphans",
+    "safe_join",
+    "verify_audit",
+]

@@ -1,0 +1,235 @@
+"""Immutable records read from and written to the workspace database."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "CERT_KINDS",
+    "CERT_STATUSES",
+    "STEP_STATES",
+    "TRANSITIONS",
+    "VERDICTS",
+    "CertificateRecord",
+    "GatewayChange",
+    "Step",
+    "Verdict",
+    "WorkspaceInfo",
+]
+
+STEP_STATES = ("planned", "issued", "dual", "cut_over", "verified", "failed", "rolled_back")
+# The forward path is planned -> issued -> dual -> cut_over -> verified. Any live state may
+# fail or roll back; failed and rolled-back steps go back to planned for a retry.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "planned": frozenset({"issued", "failed"}),
+    "issued": frozenset({"dual", "failed", "rolled_back"}),
+    "dual": frozenset({"cut_over", "failed", "rolled_back"}),
+    "cut_over": frozenset({"verified", "failed", "rolled_back"}),
+    "verified": frozenset({"rolled_back"}),
+    "failed": frozenset({"planned", "rolled_back"}),
+    "rolled_back": frozenset({"planned"}),
+}
+CERT_KINDS = ("client", "server", "ca")
+CERT_STATUSES = ("active", "superseded", "revoked")
+ACTIVE_STATUSES = ("active",)
+VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE", "ERROR")
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """Inverse of the fixed-width ISO text the database stores."""
+    return None if text is None else datetime.fromisoformat(text).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class WorkspaceInfo:
+    """Workspace metadata written by ``Workspace.create``."""
+
+    inventory_path: str
+    """The inventory file the workspace was created from, as given."""
+    inventory_sha256: str
+    """SHA-256 hex of that file's bytes at creation."""
+    trust_domain: str
+    """SPIFFE trust domain, e.g. ``acme.test``."""
+    created_at: datetime
+    """Creation time (UTC)."""
+    schema_version: int
+    """Database schema version."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One migration step: one old static key and the consumers moving off it."""
+
+    key: str
+    """Key id from the inventory (also the step's id)."""
+    wave: int
+    """Wave number from the plan."""
+    api: str | None
+    """The API the key unlocks."""
+    consumers: tuple[str, ...]
+    """Service ids that use the key today."""
+    state: str
+    """One of STEP_STATES."""
+    reason: str | None
+    """Why the last state change happened (free text, no secrets)."""
+    updated_at: datetime
+    """Time of the last state change (UTC)."""
+    cut_over_at: datetime | None
+    """Time of the last transition into ``cut_over`` (UTC), if any."""
+    in_plan: bool
+    """False when a later plan dropped a step that had already started."""
+    key_fingerprint: str | None = None
+    """Fingerprint of the old key if the plan gave one; verdicts must match it."""
+
+    @classmethod
+    def from_row(cls, row: Any) -> Step:
+        return cls(
+            key=row["key"],
+            wave=row["wave"],
+            api=row["api"],
+            consumers=tuple(json.loads(row["consumers"])),
+            state=row["state"],
+            reason=row["reason"],
+            updated_at=parse_time(row["updated_at"]),  # type: ignore[arg-type]
+            cut_over_at=parse_time(row["cut_over_at"]),
+            in_plan=bool(row["in_plan"]),
+            key_fingerprint=row["key_fingerprint"],
+        )
+
+
+@dataclass(frozen=True)
+class CertificateRecord:
+    """A certificate the workspace knows about. Paths are relative to the workspace dir."""
+
+    serial: str
+    """Serial number, lower-case hex without separators (unique)."""
+    service: str
+    """The service (or gateway/api for server certs) the certificate identifies."""
+    kind: str
+    """``client``, ``server`` or ``ca``."""
+    not_before: datetime
+    """Start of validity (UTC)."""
+    not_after: datetime
+    """End of validity (UTC)."""
+    sha256: str
+    """SHA-256 hex of the DER certificate."""
+    x5t_s256: str
+    """RFC 8705 thumbprint: base64url(SHA-256(DER)), 43 chars."""
+    step_key: str | None = None
+    """The step this certificate belongs to (None for CA and gateway certificates)."""
+    spiffe_id: str | None = None
+    """SPIFFE URI SAN, if any."""
+    cert_path: str | None = None
+    """Certificate PEM, relative to the workspace."""
+    key_path: str | None = None
+    """Private key (0600), relative to the workspace."""
+    chain_path: str | None = None
+    """Chain PEM (leaf + intermediates), relative to the workspace."""
+    p12_path: str | None = None
+    """PKCS#12 bundle, relative to the workspace."""
+    status: str = "active"
+    """``active``, ``superseded`` or ``revoked``."""
+    issued_at: datetime | None = None
+    """When the workspace recorded it (set by ``add_certificate``)."""
+    revoked_at: datetime | None = None
+    """When it was revoked or superseded."""
+    reason: str | None = None
+    """Why it was revoked or superseded."""
+
+    @classmethod
+    def from_row(cls, row: Any) -> CertificateRecord:
+        return cls(
+            serial=row["serial"],
+            service=row["service"],
+            kind=row["kind"],
+            not_before=parse_time(row["not_before"]),  # type: ignore[arg-type]
+            not_after=parse_time(row["not_after"]),  # type: ignore[arg-type]
+            sha256=row["sha256"],
+            x5t_s256=row["x5t_s256"],
+            step_key=row["step_key"],
+            spiffe_id=row["spiffe_id"],
+            cert_path=row["cert_path"],
+            key_path=row["key_path"],
+            chain_path=row["chain_path"],
+            p12_path=row["p12_path"],
+            status=row["status"],
+            issued_at=parse_time(row["issued_at"]),
+            revoked_at=parse_time(row["revoked_at"]),
+            reason=row["reason"],
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A recorded cut-over verdict with its probe evidence (old key by fingerprint only)."""
+
+    id: int
+    """Database id (increasing)."""
+    step_key: str
+    """The step the verdict is about."""
+    verdict: str
+    """PASS, FAIL, INCONCLUSIVE or ERROR."""
+    started_at: datetime
+    """When the verifier started probing (UTC)."""
+    finished_at: datetime
+    """When it finished (UTC)."""
+    old_key_fingerprint: str
+    """First hex digits of SHA-256 of the old key; never the key."""
+    evidence_json: str
+    """Canonical JSON of the probe evidence."""
+    recorded_at: datetime
+    """When the workspace stored it (UTC)."""
+
+    @property
+    def evidence(self) -> Any:
+        """The evidence as a fresh JSON object."""
+        return json.loads(self.evidence_json)
+
+    @classmethod
+    def from_row(cls, row: Any) -> Verdict:
+        return cls(
+            id=row["id"],
+            step_key=row["step_key"],
+            verdict=row["verdict"],
+            started_at=parse_time(row["started_at"]),  # type: ignore[arg-type]
+            finished_at=parse_time(row["finished_at"]),  # type: ignore[arg-type]
+            old_key_fingerprint=row["old_key_fingerprint"],
+            evidence_json=row["evidence"],
+            recorded_at=parse_time(row["recorded_at"]),  # type: ignore[arg-type]
+        )
+
+
+@dataclass(frozen=True)
+class GatewayChange:
+    """A recorded change of an API gateway's authentication mode."""
+
+    id: int
+    """Database id (increasing)."""
+    api: str
+    """The API whose gateway changed."""
+    from_mode: str
+    """Mode before, e.g. ``apikey``, ``dual``."""
+    to_mode: str
+    """Mode after, e.g. ``dual``, ``mtls``."""
+    config_sha256: str
+    """SHA-256 hex of the config applied."""
+    step_key: str | None
+    """The step that caused it, if any."""
+    changed_at: datetime
+    """When it was recorded (UTC)."""
+
+    @classmethod
+    def from_row(cls, row: Any) -> GatewayChange:
+        return cls(
+            id=row["id"],
+            api=row["api"],
+            from_mode=row["from_mode"],
+            to_mode=row["to_mode"],
+            config_sha256=row["config_sha256"],
+            step_key=row["step_key"],
+            changed_at=parse_time(row["changed_at"]),  # type: ignore[arg-type]
+        )

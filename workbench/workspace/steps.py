@@ -1,0 +1,315 @@
+"""Plan snapshot, step state machine and verdicts (mixed into ``Workspace``).
+
+The plan is another engineer's object; the workspace treats it as an opaque dict and only
+reads ``waves[].steps[].key/api/consumers`` (plus an optional ``number`` per wave and an
+optional ``fingerprint`` per step).
+
+Requirement 13: a step becomes ``verified`` only if the latest verdict recorded for it that
+started at or after its last cut-over is a PASS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import WorkspaceError
+from workbench.workspace.audit import canonical_json, iso
+from workbench.workspace.paths import check_name
+from workbench.workspace.records import STEP_STATES, TRANSITIONS, VERDICTS, Step, Verdict
+
+if TYPE_CHECKING:
+    from workbench.workspace.store import Workspace
+
+__all__ = ["PlanChange", "StepsMixin"]
+
+_FINGERPRINT = re.compile(r"[0-9a-f]{12,64}")
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    """What ``set_plan`` did to the steps."""
+
+    sha256: str
+    """SHA-256 of the canonical plan JSON."""
+    added: tuple[str, ...]
+    """Step keys new in this plan."""
+    kept: tuple[str, ...]
+    """Step keys already known (state preserved, wave/api/consumers updated)."""
+    removed: tuple[str, ...]
+    """Planned steps no longer in the plan (deleted)."""
+    orphaned: tuple[str, ...]
+    """Started steps no longer in the plan (kept with ``in_plan`` False)."""
+
+
+def _consumer_id(item: Any) -> str:
+    if isinstance(item, str):
+        return item
+    if isinstance(item, Mapping):
+        for k in ("id", "service"):
+            if isinstance(item.get(k), str):
+                return item[k]
+    raise WorkspaceError("plan step consumers must be service ids or objects with an 'id'")
+
+
+def _plan_steps(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+    waves = plan.get("waves")
+    if not isinstance(waves, list):
+        raise WorkspaceError("plan has no 'waves' list: pass plan.to_dict()")
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i, wave in enumerate(waves, start=1):
+        if not isinstance(wave, Mapping) or not isinstance(wave.get("steps"), list):
+            raise WorkspaceError(f"plan wave {i} has no 'steps' list")
+        number = wave.get("number", wave.get("wave", i))
+        if not isinstance(number, int):
+            number = i
+        for step in wave["steps"]:
+            key = step.get("key") if isinstance(step, Mapping) else None
+            if not isinstance(key, str):
+                raise WorkspaceError(f"plan wave {number}: a step has no string 'key'")
+            check_name(key)  # step keys become directory names (req. 21)
+            if key in seen:
+                raise WorkspaceError(f"plan lists step {key!r} twice: fix the plan")
+            seen.add(key)
+            fp = step.get("fingerprint", step.get("key_fingerprint"))
+            if fp is not None and not (isinstance(fp, str) and _FINGERPRINT.fullmatch(fp)):
+                raise WorkspaceError(f"plan step {key}: fingerprint must be 12-64 lower-case hex")
+            api = step.get("api")
+            out.append(
+                {
+                    "key": key,
+                    "wave": number,
+                    "api": api if isinstance(api, str) else None,
+                    "consumers": [_consumer_id(c) for c in step.get("consumers") or []],
+                    "fingerprint": fp,
+                }
+            )
+    return out
+
+
+class StepsMixin:
+    """Plan, steps and verdicts. Methods open a transaction when the caller has none."""
+
+    def set_plan(
+        self: Workspace, plan: Mapping[str, Any], *, now: datetime | None = None
+    ) -> PlanChange:
+        """Store the plan snapshot and create/update its steps (states are preserved)."""
+        steps = _plan_steps(plan)
+        self.guard.check(plan, what="plan")
+        text = canonical_json(plan)
+        sha = hashlib.sha256(text.encode("ascii")).hexdigest()
+        at = iso(self.now(now))
+        with self.transaction():
+            conn = self.connection
+            conn.execute(
+                "INSERT INTO plan (id, plan_json, sha256, set_at) VALUES (1, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET plan_json = excluded.plan_json, "
+                "sha256 = excluded.sha256, set_at = excluded.set_at",
+                (text, sha, at),
+            )
+            known = {r["key"]: r["state"] for r in conn.execute("SELECT key, state FROM steps")}
+            wanted = {s["key"] for s in steps}
+            added, kept = [], []
+            for s in steps:
+                consumers = json.dumps(s["consumers"])
+                if s["key"] in known:
+                    kept.append(s["key"])
+                    conn.execute(
+                        "UPDATE steps SET wave = ?, api = ?, consumers = ?, key_fingerprint = ?,"
+                        " in_plan = 1 WHERE key = ?",
+                        (s["wave"], s["api"], consumers, s["fingerprint"], s["key"]),
+                    )
+                else:
+                    added.append(s["key"])
+                    conn.execute(
+                        "INSERT INTO steps (key, wave, api, consumers, key_fingerprint, "
+                        "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        (s["key"], s["wave"], s["api"], consumers, s["fingerprint"], at),
+                    )
+            removed = sorted(k for k, st in known.items() if k not in wanted and st == "planned")
+            orphaned = sorted(k for k, st in known.items() if k not in wanted and st != "planned")
+            for k in removed:
+                conn.execute("DELETE FROM steps WHERE key = ?", (k,))
+            for k in orphaned:
+                conn.execute("UPDATE steps SET in_plan = 0 WHERE key = ?", (k,))
+            change = PlanChange(sha, tuple(added), tuple(kept), tuple(removed), tuple(orphaned))
+            self.audit(
+                "plan.set",
+                sha[:16],
+                {
+                    "sha256": sha,
+                    "steps": len(steps),
+                    "added": len(added),
+                    "removed": removed,
+                    "orphaned": orphaned,
+                },
+                now=now,
+            )
+        return change
+
+    def plan(self: Workspace) -> dict[str, Any] | None:
+        """The stored plan snapshot, or None before ``set_plan``."""
+        row = self.connection.execute("SELECT plan_json FROM plan WHERE id = 1").fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def steps(self: Workspace, *, wave: int | None = None, state: str | None = None) -> list[Step]:
+        """Steps ordered by wave then key, optionally filtered."""
+        sql, args = "SELECT * FROM steps WHERE 1 = 1", []
+        if wave is not None:
+            sql, args = sql + " AND wave = ?", [*args, wave]
+        if state is not None:
+            sql, args = sql + " AND state = ?", [*args, state]
+        rows = self.connection.execute(sql + " ORDER BY wave, key", args).fetchall()
+        return [Step.from_row(r) for r in rows]
+
+    def step(self: Workspace, key: str) -> Step:
+        """One step; WorkspaceError when the plan has no such step."""
+        row = self.connection.execute("SELECT * FROM steps WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            raise WorkspaceError(f"no step {key!r} in the workspace: check the key or re-plan")
+        return Step.from_row(row)
+
+    def set_step_state(
+        self: Workspace,
+        key: str,
+        state: str,
+        *,
+        reason: str | None = None,
+        now: datetime | None = None,
+    ) -> Step:
+        """Move a step along the state machine; a no-op when it is already in ``state``.
+
+        Refuses illegal transitions, and ``verified`` without a PASS verdict recorded since
+        the step's last cut-over (req. 13).
+        """
+        if state not in STEP_STATES:
+            raise WorkspaceError(
+                f"unknown step state {state!r}: use one of {', '.join(STEP_STATES)}"
+            )
+        with self.transaction():
+            current = self.step(key)
+            if current.state == state:
+                return current
+            if state not in TRANSITIONS[current.state]:
+                allowed = ", ".join(sorted(TRANSITIONS[current.state])) or "none"
+                raise WorkspaceError(
+                    f"step {key} cannot go from {current.state} to {state} (allowed: {allowed})"
+                )
+            if state == "verified":
+                self._require_pass_since_cut_over(current)
+            at = iso(self.now(now))
+            cut_over_at = (
+                at
+                if state == "cut_over"
+                else (iso(current.cut_over_at) if current.cut_over_at else None)
+            )
+            self.connection.execute(
+                "UPDATE steps SET state = ?, reason = ?, updated_at = ?, cut_over_at = ? "
+                "WHERE key = ?",
+                (state, reason, at, cut_over_at, key),
+            )
+            self.audit(
+                "step.state",
+                key,
+                {"from": current.state, "to": state, "reason": reason},
+                now=now,
+            )
+            return self.step(key)
+
+    def _require_pass_since_cut_over(self: Workspace, step: Step) -> None:
+        if step.cut_over_at is None:
+            raise WorkspaceError(f"step {step.key} has no recorded cut-over: cut over first")
+        row = self.connection.execute(
+            "SELECT * FROM verdicts WHERE step_key = ? AND started_at >= ? "
+            "ORDER BY started_at DESC, id DESC LIMIT 1",
+            (step.key, iso(step.cut_over_at)),
+        ).fetchone()
+        if row is None or row["verdict"] != "PASS":
+            seen = "no verdict" if row is None else f"latest verdict is {row['verdict']}"
+            raise WorkspaceError(
+                f"step {step.key} cannot be marked verified: {seen} since its cut-over at "
+                f"{iso(step.cut_over_at)}; run `workbench verify {step.key}` and get a PASS"
+            )
+
+    def record_verdict(
+        self: Workspace,
+        step_key: str,
+        verdict: str,
+        *,
+        started_at: datetime,
+        finished_at: datetime,
+        old_key_fingerprint: str,
+        evidence: Mapping[str, Any],
+        now: datetime | None = None,
+    ) -> Verdict:
+        """Store a verifier verdict with its evidence (guarded against secrets, req. 11)."""
+        if verdict not in VERDICTS:
+            raise WorkspaceError(f"unknown verdict {verdict!r}: use one of {', '.join(VERDICTS)}")
+        if not _FINGERPRINT.fullmatch(old_key_fingerprint or ""):
+            raise WorkspaceError(
+                "old_key_fingerprint must be 12-64 lower-case hex (SHA-256 prefix), never the key"
+            )
+        self.guard.check(evidence, what="verdict evidence")
+        evidence_json = canonical_json(dict(evidence))
+        with self.transaction():
+            step = self.step(step_key)
+            if step.key_fingerprint and not (
+                step.key_fingerprint.startswith(old_key_fingerprint)
+                or old_key_fingerprint.startswith(step.key_fingerprint)
+            ):
+                raise WorkspaceError(
+                    f"verdict for step {step_key} is about key {old_key_fingerprint}, but the "
+                    f"step's key is {step.key_fingerprint}: probe the right key"
+                )
+            cur = self.connection.execute(
+                "INSERT INTO verdicts (step_key, verdict, started_at, finished_at, "
+                "old_key_fingerprint, evidence, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    step_key,
+                    verdict,
+                    iso(started_at),
+                    iso(finished_at),
+                    old_key_fingerprint,
+                    evidence_json,
+                    iso(self.now(now)),
+                ),
+            )
+            self.audit(
+                "verdict.record",
+                step_key,
+                {
+                    "id": cur.lastrowid,
+                    "verdict": verdict,
+                    "old_key_fingerprint": old_key_fingerprint,
+                    "evidence_sha256": hashlib.sha256(evidence_json.encode()).hexdigest(),
+                },
+                now=now,
+            )
+            row = self.connection.execute(
+                "SELECT * FROM verdicts WHERE id = ?", (cur.lastrowid,)
+            ).fetchone()
+        return Verdict.from_row(row)
+
+    def latest_verdict(self: Workspace, step_key: str) -> Verdict | None:
+        """The most recently started verdict for a step, or None."""
+        row = self.connection.execute(
+            "SELECT * FROM verdicts WHERE step_key = ? ORDER BY started_at DESC, id DESC LIMIT 1",
+            (step_key,),
+        ).fetchone()
+        return None if row is None else Verdict.from_row(row)
+
+    def verdicts(self: Workspace, step_key: str | None = None) -> list[Verdict]:
+        """Verdicts, oldest first, optionally for one step."""
+        if step_key is None:
+            rows = self.connection.execute("SELECT * FROM verdicts ORDER BY id").fetchall()
+        else:
+            rows = self.connection.execute(
+                "SELECT * FROM verdicts WHERE step_key = ? ORDER BY id", (step_key,)
+            ).fetchall()
+        return [Verdict.from_row(r) for r in rows]
