@@ -1,0 +1,129 @@
+"""Write an inventory back as YAML that ``loads_inventory`` reads to an equal ``Inventory``.
+
+Text is always emitted as text: PyYAML's dumper quotes anything YAML 1.1 would read as
+another type (``'0777'``, ``'no'``), which is exactly what the loader demands. Defaults and
+empty values are left out. ``write_text_atomic`` is the crash-safe write (req. 24).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workbench.inventory.model import Inventory
+
+__all__ = ["dump_inventory", "inventory_to_dict", "write_text_atomic"]
+
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def _entity(obj: Any, order: tuple[str, ...], defaults: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in order:
+        value = getattr(obj, name)
+        if value is None or value == () or defaults.get(name, object()) == value:
+            continue
+        out[name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def inventory_to_dict(inv: Inventory) -> dict[str, Any]:
+    """Plain data in file order (dates stay ``date``); what ``dump_inventory`` writes."""
+    data: dict[str, Any] = {"version": inv.version}
+    if inv.trust_domain:
+        data["trust_domain"] = inv.trust_domain
+    api_order = (
+        "id",
+        "url",
+        "health_path",
+        "data_classes",
+        "owner",
+        "environment",
+        "provided_by",
+        "tags",
+        "notes",
+    )
+    data["apis"] = [_entity(a, api_order, {}) for a in inv.apis]
+    for a, d in zip(inv.apis, data["apis"], strict=True):
+        d.setdefault("data_classes", list(a.data_classes))  # required, even when empty
+    svc_order = (
+        "id",
+        "owner",
+        "environment",
+        "exposure",
+        "third_party",
+        "dns_names",
+        "tags",
+        "notes",
+    )
+    data["services"] = [_entity(s, svc_order, {"third_party": False}) for s in inv.services]
+    for s, d in zip(inv.services, data["services"], strict=True):
+        d.setdefault("exposure", s.exposure)
+    key_order = (
+        "id",
+        "api",
+        "header",
+        "secret_ref",
+        "created",
+        "last_rotated",
+        "found_in",
+        "fingerprint",
+        "tags",
+        "notes",
+    )
+    data["keys"] = [_entity(k, key_order, {}) for k in inv.keys]
+    data["integrations"] = [
+        _entity(i, ("consumer", "key", "calls_per_day"), {}) for i in inv.integrations
+    ]
+    return data
+
+
+def dump_inventory(inv: Inventory) -> str:
+    """YAML text of ``inv`` (format version 1)."""
+    body = yaml.dump(
+        inventory_to_dict(inv),
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=False,
+        default_flow_style=False,
+        width=100,
+    )
+    return "# Inventory written by the workbench (format version 1).\n" + body
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Replace ``path`` with ``text``: temp file in the same directory, fsync, rename.
+
+    A crash leaves the old file or the new one, never a torn file. An existing file's
+    permission bits are kept; a new file gets 0644 less the umask.
+    """
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        mode = target.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o644 & ~umask
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fchmod(f.fileno(), mode)
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

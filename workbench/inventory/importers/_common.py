@@ -1,0 +1,147 @@
+"""Shared pieces of the scanner importers: reading reports, keys from hits, the placeholder.
+
+Scanner findings carry no API or consumer, so imported keys point at a placeholder API
+``unassigned`` (tagged ``needs-triage``; url ``https://unassigned.invalid/``, a reserved
+name that never resolves). The result validates, the findings list flags every such key
+with ``key-needs-triage``, and a person moves each key to its real API later.
+
+A secret value is read only to hash it (``secretscan.fingerprint``: 12 hex of SHA-256, or
+``sha1:`` + 12 hex for detect-secrets, which only has the SHA-1) and is dropped at once
+(req. 11). The same fingerprint seen in several places is one key with several
+``found_in`` entries. Key ids are ``leaked-<fingerprint>`` (stable across imports), or
+``located-<hash of where>`` for redacted findings, whose value is unknown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+from workbench.errors import ImportReportError, Problem
+from workbench.inventory.findings import UNASSIGNED_API_ID
+from workbench.inventory.ids import slugify_id
+from workbench.inventory.model import Api, Inventory, Key, Location
+from workbench.inventory.secretscan import secret_kind
+from workbench.inventory.validate import check_text
+from workbench.inventory.yamlsafe import MAX_BYTES, Scalar, YMap, decode_text
+
+__all__ = ["PLACEHOLDER_API", "Hit", "inventory_from_hits", "read_report", "sanitize_place"]
+
+PLACEHOLDER_API = Api(
+    id=UNASSIGNED_API_ID,
+    url="https://unassigned.invalid/",
+    data_classes=(),
+    owner="unassigned",
+    environment="unknown",
+    tags=("needs-triage",),
+    notes="Placeholder for keys found by scanners; move each key to its real api.",
+)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One scanner finding, with the secret already reduced to a fingerprint."""
+
+    fingerprint: str | None
+    """``12hex`` (SHA-256) or ``sha1:12hex``; None when the report was redacted."""
+    place: str
+    """Where it was seen, e.g. ``repo:src/app.py:12@0a1b2c3d4e5f``."""
+    tag: str
+    """``<tool>:<rule>`` label."""
+    location: Location
+    """Where the finding is in the report."""
+    verified: bool = False
+    """The scanner confirmed the secret is live."""
+
+
+def read_report(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """(text, name) of a report file; size bound and UTF-8, as located errors."""
+    name = str(path)
+    try:
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size > MAX_BYTES:
+                raise ImportReportError(Problem(name, 0, 0, "report is larger than 64 MiB"))
+            data = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise ImportReportError(Problem(name, 0, 0, f"cannot read: {exc.strerror}")) from None
+    text, problems = decode_text(data, name)
+    if text is None:
+        raise ImportReportError(problems)
+    return text, name
+
+
+def sanitize_place(place: str) -> str | None:
+    """``place`` if it may be stored (printable, no secret in it), else None."""
+    if check_text(place) or secret_kind(place):
+        return None
+    return place
+
+
+def short_commit(commit: object) -> str:
+    """First 12 characters of a commit id (a full 40-hex id would look like a secret)."""
+    text = str(commit or "")
+    return text[:12] if text and all(c in "0123456789abcdefABCDEF" for c in text) else ""
+
+
+def where_id(*parts: object) -> str:
+    """A stable id for a finding whose secret is unknown (redacted report)."""
+    digest = hashlib.sha256("\x00".join(str(p) for p in parts).encode()).hexdigest()[:12]
+    return f"located-{digest}"
+
+
+def inventory_from_hits(hits: list[Hit], source: str) -> Inventory:
+    """One key per fingerprint (found_in unioned), all on the placeholder API."""
+    keys: dict[str, Key] = {}
+    for hit in hits:
+        if hit.fingerprint:
+            kid = "leaked-" + slugify_id(hit.fingerprint.replace(":", "-"))
+        else:
+            kid = where_id(hit.place, hit.tag)
+        tags = ("needs-triage", hit.tag) + (("verified",) if hit.verified else ())
+        old = keys.get(kid)
+        if old is None:
+            keys[kid] = Key(
+                id=kid,
+                api=UNASSIGNED_API_ID,
+                fingerprint=hit.fingerprint,
+                found_in=(hit.place,),
+                tags=tags,
+                location=hit.location,
+            )
+        else:
+            keys[kid] = Key(
+                id=kid,
+                api=UNASSIGNED_API_ID,
+                fingerprint=old.fingerprint,
+                found_in=old.found_in + ((hit.place,) if hit.place not in old.found_in else ()),
+                tags=old.tags + tuple(t for t in tags if t not in old.tags),
+                location=old.location,
+            )
+    return Inventory(
+        apis=(PLACEHOLDER_API,) if keys else (),
+        keys=tuple(keys.values()),
+        source=source,
+    )
+
+
+def field(
+    m: YMap, name: str, problems: list[Problem], file: str, what: str, *, required: bool = True
+) -> Scalar | None:
+    """A scalar field of a JSON object, or a located problem naming the field (not its value)."""
+    node = m.get(name)
+    if node is None or (type(node) is Scalar and node.plain and node.value == "null"):
+        if required:
+            problems.append(
+                Problem(
+                    file,
+                    m.line,
+                    m.col,
+                    f"{what} has no {name}; is this report from the right tool?",
+                )
+            )
+        return None
+    if type(node) is not Scalar:
+        problems.append(Problem(file, node.line, node.col, f"{what}: {name} must be a value"))
+        return None
+    return node

@@ -1,0 +1,424 @@
+"""Load an inventory file (YAML, or the same structure as JSON) into an ``Inventory``.
+
+Reading rules (format version 1, see ``sample_env/inventory.yaml``):
+
+- The file goes through ``yamlsafe`` (no anchors, aliases, tags or duplicate keys; depth
+  and size bounded). JSON is read by the same parser, so it gets the same locations.
+- Text fields take the scalar as written. A *plain* (unquoted) scalar that YAML 1.1 tools
+  would turn into something else (``NO``/``on`` -> bool, ``0777`` -> 511, ``1e3``, ``~``,
+  dates) is a located type error in a text field: quote it. That keeps ids strings for every
+  tool that reads the file, not just for this one.
+- Dates are ``YYYY-MM-DD``, quoted or not. Counts are decimal integers. ``third_party`` is
+  ``true``/``false``. An empty value or ``null`` means "not given".
+- Unknown fields are errors with a "did you mean" hint. Every entity keeps its Location.
+- Every string is checked for pasted secrets (req. 23) and unsafe characters; ids follow
+  ``ids.SAFE_ID_PATTERN`` (req. 21). Cross-references are then checked by ``validate``.
+
+All problems are collected; any problem raises ``InventoryError`` listing them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Callable, Collection
+from datetime import date
+from typing import Any
+
+from workbench.errors import InventoryError, Problem
+from workbench.inventory.ids import SAFE_ID_RULE, explain_unsafe_id, is_safe_id
+from workbench.inventory.model import (
+    EXPOSURES,
+    FORMAT_VERSION,
+    Api,
+    Integration,
+    Inventory,
+    Key,
+    Location,
+    Service,
+)
+from workbench.inventory.secretscan import MIN_SECRET_LEN, secret_kind, show_value
+from workbench.inventory.validate import check_text, check_url, validate_inventory
+from workbench.inventory.yamlsafe import MAX_BYTES, Scalar, YMap, YSeq, decode_text, parse_tree
+
+__all__ = ["MAX_PROBLEMS", "load_inventory", "loads_inventory", "read_tree"]
+
+TOP_FIELDS = ("version", "trust_domain", "apis", "services", "keys", "integrations")
+API_FIELDS = (
+    "id",
+    "url",
+    "health_path",
+    "data_classes",
+    "owner",
+    "environment",
+    "provided_by",
+    "tags",
+    "notes",
+)
+SERVICE_FIELDS = (
+    "id",
+    "owner",
+    "environment",
+    "exposure",
+    "third_party",
+    "dns_names",
+    "tags",
+    "notes",
+)
+KEY_FIELDS = (
+    "id",
+    "api",
+    "header",
+    "secret_ref",
+    "created",
+    "last_rotated",
+    "found_in",
+    "fingerprint",
+    "tags",
+    "notes",
+)
+INTEGRATION_FIELDS = ("consumer", "key", "calls_per_day")
+
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+# What YAML 1.1 (PyYAML's resolver) reads as bool, int, float, null or timestamp.
+_YAML11_NONSTR = re.compile(
+    r"""(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|y|Y|n|N
+    |[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+
+    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
+    |[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)
+    |[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ].*)?|~|null|Null|NULL)""",
+    re.X,
+)
+_NONSTR_FIRST = frozenset("0123456789+-.~yYnNtTfFoO")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INT = re.compile(r"[0-9]{1,15}")
+_ENV_REF = re.compile(r"env:[A-Za-z_][A-Za-z0-9_]{0,127}")
+_FINGERPRINT = re.compile(r"(?:sha1:|sha256:)?[0-9a-f]{12}")
+_HEADER = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}")
+_DNS = re.compile(
+    r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*"
+    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+)
+
+
+MAX_PROBLEMS = 200
+"""At most this many problems are reported; the rest are counted in a last line."""
+
+
+def _raise(problems: list[Problem], filename: str) -> None:
+    if len(problems) > MAX_PROBLEMS:
+        more = len(problems) - MAX_PROBLEMS
+        problems = problems[:MAX_PROBLEMS]
+        problems.append(Problem(filename, 0, 0, f"... and {more} more problems not shown"))
+    raise InventoryError(problems)
+
+
+def load_inventory(
+    path: str | os.PathLike[str], *, known_data_classes: Collection[str] | None = None
+) -> Inventory:
+    """Read and validate an inventory file; raise ``InventoryError`` with every problem."""
+    name = str(path)
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_BYTES:
+                limit = MAX_BYTES // (1024 * 1024)
+                raise InventoryError(Problem(name, 0, 0, f"file is larger than {limit} MiB"))
+            data = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise InventoryError(Problem(name, 0, 0, f"cannot read: {exc.strerror}")) from None
+    text, problems = decode_text(data, name)
+    if text is None:
+        raise InventoryError(problems)
+    return loads_inventory(text, name, known_data_classes=known_data_classes)
+
+
+def loads_inventory(
+    text: str, filename: str = "-", *, known_data_classes: Collection[str] | None = None
+) -> Inventory:
+    """Parse and validate inventory text; ``filename`` is used in locations."""
+    tree, problems = parse_tree(text, filename)
+    if tree is None and not problems:
+        problems.append(Problem(filename, 0, 0, "file is empty; start with 'version: 1'"))
+    if tree is None:
+        _raise(problems, filename)
+    reader = _Reader(filename, problems)
+    inv = reader.inventory(tree)
+    problems.extend(
+        validate_inventory(inv, known_data_classes=known_data_classes, check_fields=False)
+    )
+    if problems:
+        problems.sort(key=lambda p: (p.line, p.col))  # stable: same place keeps its order
+        _raise(problems, filename)
+    return inv
+
+
+def read_tree(tree: Any, filename: str) -> tuple[Inventory, list[Problem]]:
+    """Model objects from a located tree (as ``yamlsafe.parse_tree`` makes), and problems.
+
+    Importers build such trees from other formats (CSV) to get the same field checks.
+    Cross-references are not checked here; see ``validate.validate_inventory``.
+    """
+    problems: list[Problem] = []
+    return _Reader(filename, problems).inventory(tree), problems
+
+
+class _Reader:
+    """Turns a located tree into model objects, adding a problem for every mistake."""
+
+    def __init__(self, filename: str, problems: list[Problem]) -> None:
+        self.file = filename
+        self.problems = problems
+
+    def err(self, node: Any, message: str) -> None:
+        self.problems.append(Problem(self.file, node.line, node.col, message))
+
+    def fields(self, m: YMap, allowed: tuple[str, ...], what: str) -> None:
+        unknown = m.keys() - allowed
+        for name in sorted(unknown, key=lambda k: m.keypos[k]):
+            line, col = m.keypos[name]
+            hint = difflib.get_close_matches(name, allowed, n=1)
+            tip = f"; did you mean {hint[0]!r}?" if hint else f"; allowed: {', '.join(allowed)}"
+            self.problems.append(
+                Problem(self.file, line, col, f"unknown field {show_value(name)} in {what}{tip}")
+            )
+
+    def inventory(self, tree: Any) -> Inventory:
+        if type(tree) is not YMap:
+            self.err(tree, "expected a mapping at the top (version: 1, apis:, services:, ...)")
+            return Inventory(source=self.file)
+        self.fields(tree, TOP_FIELDS, "the inventory")
+        version = self.integer(tree, "version", required=True)
+        if version is not None and version != FORMAT_VERSION:
+            self.err(tree["version"], f"unsupported version {version}; this reads version 1")
+        td = self.text(tree, "trust_domain")
+        if td is not None and not _DNS.fullmatch(td):
+            self.err(
+                tree["trust_domain"], "trust_domain must be a lowercase DNS name like acme.test"
+            )
+        return Inventory(
+            apis=self.section(tree, "apis", self.api),
+            services=self.section(tree, "services", self.service),
+            keys=self.section(tree, "keys", self.key),
+            integrations=self.section(tree, "integrations", self.integration),
+            version=version or FORMAT_VERSION,
+            trust_domain=td,
+            source=self.file,
+        )
+
+    def section(self, tree: YMap, name: str, build: Callable[[YMap], Any]) -> tuple:
+        node = tree.get(name)
+        if node is None or (type(node) is Scalar and node.plain and node.value in _NULLS):
+            return ()
+        if type(node) is not YSeq:
+            self.err(node, f"{name} must be a list of mappings ('- id: ...')")
+            return ()
+        out = []
+        for item in node:
+            if type(item) is not YMap:
+                self.err(item, f"each entry of {name} must be a mapping")
+                continue
+            obj = build(item)
+            if obj is not None:
+                out.append(obj)
+        return tuple(out)
+
+    # -- entities ---------------------------------------------------------------------
+
+    def api(self, m: YMap) -> Api:
+        self.fields(m, API_FIELDS, "an api")
+        api_id = self.ident(m, "id", "api")
+        url = self.text(m, "url", required=True)
+        if url is not None:
+            why = check_url(url)
+            if why:
+                self.err(m["url"], f"url {why}")
+        health = self.text(m, "health_path")
+        if health is not None and not health.startswith("/"):
+            self.err(m["health_path"], "health_path must start with '/' (e.g. /health)")
+        api = Api(
+            id=api_id or "",
+            url=url or "",
+            data_classes=self.texts(m, "data_classes", required=True),
+            owner=self.text(m, "owner", required=True) or "",
+            environment=self.ident(m, "environment", "environment") or "",
+            health_path=health,
+            provided_by=self.text(m, "provided_by"),
+            tags=self.texts(m, "tags"),
+            notes=self.text(m, "notes"),
+            location=Location(self.file, m.line, m.col),
+        )
+        return api
+
+    def service(self, m: YMap) -> Service:
+        self.fields(m, SERVICE_FIELDS, "a service")
+        exposure = self.text(m, "exposure", required=True)
+        if exposure is not None and exposure not in EXPOSURES:
+            self.err(m["exposure"], f"exposure must be one of {', '.join(EXPOSURES)}")
+        dns = self.texts(m, "dns_names")
+        for i, name in enumerate(dns):
+            if not _DNS.fullmatch(name):
+                self.err(m["dns_names"][i], "dns_names entries must be lowercase DNS names")
+        svc = Service(
+            id=self.ident(m, "id", "service") or "",
+            owner=self.text(m, "owner", required=True) or "",
+            environment=self.ident(m, "environment", "environment") or "",
+            exposure=exposure or "internal",
+            third_party=self.boolean(m, "third_party"),
+            dns_names=dns,
+            tags=self.texts(m, "tags"),
+            notes=self.text(m, "notes"),
+            location=Location(self.file, m.line, m.col),
+        )
+        return svc
+
+    def key(self, m: YMap) -> Key:
+        self.fields(m, KEY_FIELDS, "a key")
+        ref = self.text(m, "secret_ref")
+        if ref is not None and not (
+            _ENV_REF.fullmatch(ref) or (ref.startswith("file:") and len(ref) > 5)
+        ):
+            self.err(
+                m["secret_ref"],
+                "secret_ref must be env:NAME or file:PATH "
+                "(where the key lives, never the key itself)",
+            )
+        header = self.text(m, "header")
+        if header is not None and not _HEADER.fullmatch(header):
+            self.err(m["header"], "header must be an HTTP header name like X-API-Key")
+        fp = self.text(m, "fingerprint", scan=False)
+        if fp is not None and not _FINGERPRINT.fullmatch(fp):
+            self.err(
+                m["fingerprint"],
+                "fingerprint must be 12 lowercase hex digits "
+                "(optionally prefixed sha256: or sha1:), never the key itself",
+            )
+        key = Key(
+            id=self.ident(m, "id", "key") or "",
+            api=self.text(m, "api", required=True) or "",
+            header=header or "X-API-Key",
+            secret_ref=ref,
+            created=self.day(m, "created"),
+            last_rotated=self.day(m, "last_rotated"),
+            found_in=self.texts(m, "found_in"),
+            fingerprint=fp,
+            tags=self.texts(m, "tags"),
+            notes=self.text(m, "notes"),
+            location=Location(self.file, m.line, m.col),
+        )
+        return key
+
+    def integration(self, m: YMap) -> Integration:
+        if len(m) > 3 or not m.keys() <= _INTEGRATION_SET:
+            self.fields(m, INTEGRATION_FIELDS, "an integration")
+        i = Integration(
+            consumer=self.text(m, "consumer", required=True) or "",
+            key=self.text(m, "key", required=True) or "",
+            calls_per_day=self.integer(m, "calls_per_day"),
+            location=Location(self.file, m.line, m.col),
+        )
+        return i
+
+    # -- field readers ----------------------------------------------------------------
+
+    def scalar(self, m: YMap, name: str, required: bool) -> Scalar | None:
+        node = m.get(name)
+        if node is None or (type(node) is Scalar and node.plain and node.value in _NULLS):
+            if required:
+                where = node if node is not None else m
+                self.err(where, f"missing {name}; add '{name}: ...'")
+            return None
+        if type(node) is not Scalar:
+            self.err(node, f"{name} must be a single value, not a list or mapping")
+            return None
+        return node
+
+    def text(self, m: YMap, name: str, *, required: bool = False, scan: bool = True):
+        node = self.scalar(m, name, required)
+        if node is None:
+            return None
+        return self.check_str(node, name, scan)
+
+    def check_str(self, node: Scalar, name: str, scan: bool = True) -> str | None:
+        value = node.value
+        if node.plain and value and value[0] in _NONSTR_FIRST and _YAML11_NONSTR.fullmatch(value):
+            self.err(
+                node,
+                f"{name}: {show_value(value)} is read as a number, boolean, date or "
+                f'null by YAML 1.1 tools; quote it ("{value}") if it is text',
+            )
+            return value
+        if scan and len(value) >= MIN_SECRET_LEN:
+            kind = secret_kind(value)
+            if kind:
+                self.err(
+                    node,
+                    f"{name} looks like a pasted secret ({kind}); remove it and put "
+                    "a reference in secret_ref (env:NAME or file:PATH); value not shown",
+                )
+                return None
+        why = check_text(value)
+        if why:
+            self.err(node, f"{name} {why}")
+        return value
+
+    def texts(self, m: YMap, name: str, *, required: bool = False) -> tuple[str, ...]:
+        node = m.get(name)
+        if node is None or (type(node) is Scalar and node.plain and node.value in _NULLS):
+            if required:
+                self.err(node if node is not None else m, f"missing {name}; add '{name}: [...]'")
+            return ()
+        if type(node) is not YSeq:
+            self.err(node, f"{name} must be a list like [a, b]")
+            return ()
+        out = []
+        for item in node:
+            if type(item) is not Scalar:
+                self.err(item, f"{name} entries must be single values")
+                continue
+            value = self.check_str(item, name)
+            if value is not None and value not in out:
+                out.append(value)
+        return tuple(out)
+
+    def ident(self, m: YMap, name: str, what: str) -> str | None:
+        before = len(self.problems)
+        value = self.text(m, name, required=True)
+        if value is not None and len(self.problems) == before and not is_safe_id(value):
+            self.err(m[name], f"{what} {name} {explain_unsafe_id(value)}; {SAFE_ID_RULE}")
+        return value
+
+    def integer(self, m: YMap, name: str, *, required: bool = False) -> int | None:
+        node = self.scalar(m, name, required)
+        if node is None:
+            return None
+        if not (node.plain and _INT.fullmatch(node.value)):
+            self.err(node, f"{name} must be a whole number like 100")
+            return None
+        return int(node.value)
+
+    def boolean(self, m: YMap, name: str) -> bool:
+        node = self.scalar(m, name, False)
+        if node is None:
+            return False
+        if node.plain and node.value in ("true", "false"):
+            return node.value == "true"
+        self.err(node, f"{name} must be true or false")
+        return False
+
+    def day(self, m: YMap, name: str) -> date | None:
+        node = self.scalar(m, name, False)
+        if node is None:
+            return None
+        if _DATE.fullmatch(node.value):
+            try:
+                return date.fromisoformat(node.value)
+            except ValueError:
+                pass
+        self.err(node, f"{name} must be a date like 2024-01-31")
+        return None
+
+
+_INTEGRATION_SET = frozenset(INTEGRATION_FIELDS)

@@ -1,0 +1,224 @@
+"""A hardened YAML reader for untrusted files (security requirement 19).
+
+It drives libyaml's event parser (``yaml._yaml.CParser``) and builds a small located tree
+itself instead of letting PyYAML compose and construct. That costs about a tenth of a
+``yaml.load(..., Loader=CSafeLoader)`` and makes every hostile case a located problem:
+
+- anchors, aliases and tags (``!!python/...``, ``!foo``, even ``!!str``) are refused;
+- duplicate mapping keys are refused, naming both places;
+- nesting deeper than ``MAX_DEPTH`` stops the parse at once (libyaml's parser keeps an
+  explicit stack, so a 100k-level bomb never reaches recursion; the C composer would);
+- input larger than ``MAX_BYTES`` is refused before parsing;
+- only one document per file.
+
+Scalars stay text: the tree holds ``Scalar(value, line, col, plain)`` tuples and the schema
+layer decides what a field means. Lines and columns are 1-based.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import yaml
+from yaml._yaml import CParser
+
+from workbench.errors import Problem
+from workbench.inventory.secretscan import show_value
+
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "Scalar", "YMap", "YSeq", "decode_text", "parse_tree"]
+
+MAX_BYTES = 64 * 1024 * 1024
+"""Largest input accepted (64 MiB)."""
+MAX_DEPTH = 64
+"""Deepest nesting of mappings and sequences accepted."""
+
+
+class Scalar(NamedTuple):
+    """A scalar as written: its text, where it starts, and whether it was unquoted."""
+
+    value: str
+    line: int
+    col: int
+    plain: bool
+
+
+class YMap(dict):
+    """A mapping of key text to node, with its own position and each key's position."""
+
+    __slots__ = ("line", "col", "keypos")
+
+    def __init__(self, line: int, col: int) -> None:
+        super().__init__()
+        self.line = line
+        self.col = col
+        self.keypos: dict[str, tuple[int, int]] = {}
+
+
+class YSeq(list):
+    """A sequence of nodes with its position."""
+
+    __slots__ = ("line", "col")
+
+    def __init__(self, line: int, col: int) -> None:
+        super().__init__()
+        self.line = line
+        self.col = col
+
+
+Node = Scalar | YMap | YSeq
+
+
+class _Abort(Exception):
+    pass
+
+
+def decode_text(data: bytes, filename: str) -> tuple[str | None, list[Problem]]:
+    """UTF-8 text of ``data`` (BOM dropped), or a located problem: size first, then encoding."""
+    if len(data) > MAX_BYTES:
+        limit = MAX_BYTES // (1024 * 1024)
+        return None, [Problem(filename, 0, 0, f"file is larger than {limit} MiB; split it")]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        msg = f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
+        return None, [Problem(filename, line, col, msg)]
+    return text.removeprefix("\ufeff"), []
+
+
+def parse_tree(text: str, filename: str) -> tuple[Node | None, list[Problem]]:
+    """Parse one YAML (or JSON) document into a located tree; collect every problem.
+
+    Returns ``(None, problems)`` when the file is empty or could not be read to the end.
+    """
+    problems: list[Problem] = []
+    if len(text) > MAX_BYTES:
+        limit = MAX_BYTES // (1024 * 1024)
+        return None, [Problem(filename, 0, 0, f"file is larger than {limit} MiB; split it")]
+    root: list[Node] = []
+    try:
+        _walk(CParser(text), filename, problems, root)
+    except _Abort:
+        return None, problems
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        what = "; ".join(p for p in (exc.problem, exc.context) if p)
+        problems.append(Problem(filename, line, col, f"YAML syntax error: {what}; fix the syntax"))
+        return None, problems
+    except yaml.YAMLError as exc:  # ReaderError: a character YAML does not allow
+        pos = getattr(exc, "position", 0) or 0
+        line, col = _line_col(text, pos)
+        problems.append(Problem(filename, line, col, "character not allowed in YAML; remove it"))
+        return None, problems
+    return (root[0] if root else None), problems
+
+
+def _line_col(text: str, pos: int) -> tuple[int, int]:
+    pos = min(pos, len(text))
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
+def _walk(parser: CParser, filename: str, problems: list[Problem], root: list[Node]) -> None:
+    """Consume the event stream. One loop, no recursion; hot path first."""
+    stack: list[YMap | YSeq] = []
+    keys: list[Scalar | None] = []  # per open mapping: the key awaiting its value
+    documents = 0
+    scalar_event = yaml.ScalarEvent
+    add = problems.append
+
+    def hostile(event, line: int, col: int) -> None:
+        if event.anchor is not None:
+            add(Problem(filename, line, col, "anchors (&name) are not allowed; write values out"))
+        if event.tag is not None:
+            add(Problem(filename, line, col, "tags (!...) are not allowed; remove the tag"))
+
+    while True:
+        event = parser.get_event()
+        cls = type(event)
+        if cls is scalar_event:
+            mark = event.start_mark
+            node: Node = Scalar(event.value, mark.line + 1, mark.column + 1, event.implicit[0])
+            if event.anchor is not None or event.tag is not None:
+                hostile(event, node.line, node.col)
+        elif cls is yaml.MappingStartEvent or cls is yaml.SequenceStartEvent:
+            mark = event.start_mark
+            line, col = mark.line + 1, mark.column + 1
+            if len(stack) >= MAX_DEPTH:
+                add(Problem(filename, line, col, f"nested deeper than {MAX_DEPTH} levels; flatten"))
+                raise _Abort
+            if event.anchor is not None or event.tag is not None:
+                hostile(event, line, col)
+            node = YMap(line, col) if cls is yaml.MappingStartEvent else YSeq(line, col)
+        elif cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
+            done = stack.pop()
+            if type(done) is YMap:
+                keys.pop()
+            continue
+        elif cls is yaml.AliasEvent:
+            mark = event.start_mark
+            line, col = mark.line + 1, mark.column + 1
+            add(Problem(filename, line, col, "aliases (*name) are not allowed; write values out"))
+            node = Scalar("", line, col, True)
+        elif cls is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                mark = event.start_mark
+                add(
+                    Problem(
+                        filename,
+                        mark.line + 1,
+                        mark.column + 1,
+                        "more than one YAML document; keep one per file",
+                    )
+                )
+                raise _Abort
+            continue
+        elif cls is yaml.StreamEndEvent or event is None:
+            return
+        else:
+            continue
+        # Attach ``node`` to its parent.
+        if not stack:
+            root.append(node)
+        else:
+            parent = stack[-1]
+            if type(parent) is YSeq:
+                parent.append(node)
+            else:
+                key = keys[-1]
+                if key is None:
+                    if type(node) is not Scalar:
+                        add(
+                            Problem(
+                                filename,
+                                node.line,
+                                node.col,
+                                "mapping keys must be plain names, not lists or mappings",
+                            )
+                        )
+                        raise _Abort
+                    keys[-1] = node
+                else:
+                    name = key.value
+                    if name in parent:
+                        first = parent.keypos[name]
+                        add(
+                            Problem(
+                                filename,
+                                key.line,
+                                key.col,
+                                f"duplicate key {show_value(name)} (first at line {first[0]}, "
+                                f"column {first[1]}); keep one",
+                            )
+                        )
+                    else:
+                        parent[name] = node
+                        parent.keypos[name] = (key.line, key.col)
+                    keys[-1] = None
+        if type(node) is not Scalar:
+            stack.append(node)
+            if type(node) is YMap:
+                keys.append(None)
