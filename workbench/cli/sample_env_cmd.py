@@ -1,9 +1,149 @@
-"""(not yet implemented)"""
+"""``workbench sample-env up|down|status``: run the sample company (backend + gateway)."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from workbench.cli._common import add_json_arg, add_workspace_arg, print_json, print_table
+
+DEFAULT_INVENTORY = Path("sample_env/inventory.yaml")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this module's commands to the top-level parser."""
+    p = sub.add_parser(
+        "sample-env",
+        help="run the sample environment (backend + mTLS gateway) for real",
+        description=(
+            "Start, stop or inspect the sample environment: a backend for every API of the "
+            "inventory and a gateway (Python reference or nginx) in front of it on 127.0.0.1."
+        ),
+    )
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    up = actions.add_parser(
+        "up",
+        help="start backend and gateway (idempotent)",
+        description=(
+            "Generate the static keys (0600) where the inventory's secret_ref points, start "
+            "the backend and the gateway, and wait until they answer. Running 'up' again is a "
+            "no-op and keeps the routes' current modes."
+        ),
+    )
+    _common(up)
+    up.add_argument(
+        "--gateway",
+        choices=("python", "nginx"),
+        default="python",
+        help="gateway kind (default: python)",
+    )
+    up.add_argument(
+        "--port", type=int, default=None, help="gateway port (default: from the inventory URLs)"
+    )
+    up.add_argument("--server-cert", type=Path, help="gateway server certificate (PEM chain)")
+    up.add_argument("--server-key", type=Path, help="gateway server private key (PEM)")
+    up.add_argument("--client-ca", type=Path, help="CA bundle trusted for client certificates")
+    up.add_argument(
+        "--crl", type=Path, help="PEM file with one CRL per CA (enables revocation checks)"
+    )
+    up.set_defaults(func=_up)
+
+    down = actions.add_parser(
+        "down",
+        help="stop every process the sample environment started",
+        description="Stop the gateway and the backend by PID and remove their PID files.",
+    )
+    _common(down)
+    down.set_defaults(func=_down)
+
+    status = actions.add_parser(
+        "status",
+        help="show what runs (exit 1 when not running)",
+        description="Show PIDs, ports and route modes. Exit 0 when running, 1 when not.",
+    )
+    _common(status)
+    status.set_defaults(func=_status)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--inventory",
+        type=Path,
+        default=DEFAULT_INVENTORY,
+        metavar="FILE",
+        help=f"inventory file (default: {DEFAULT_INVENTORY})",
+    )
+    p.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="state directory: keys, PID files, logs (default: 'state' next to the inventory)",
+    )
+    add_workspace_arg(p)
+    add_json_arg(p)
+
+
+def _env(args: argparse.Namespace, **kw):
+    from workbench.inventory.loader import load_inventory
+    from workbench.sample_env import SampleEnv
+
+    inv = load_inventory(args.inventory)
+    return SampleEnv(inv, args.state_dir, **kw)
+
+
+def _up(args: argparse.Namespace) -> int:
+    from workbench.errors import InputError
+
+    missing = [
+        f"--{n.replace('_', '-')}"
+        for n in ("server_cert", "server_key", "client_ca")
+        if getattr(args, n) is None
+    ]
+    if missing:
+        raise InputError(f"sample-env up needs {', '.join(missing)} (PEM files from your CA)")
+    env = _env(args, gateway=args.gateway, port=args.port)
+    st = env.up(args.server_cert, args.server_key, args.client_ca, crl=args.crl)
+    _show(st, args.json)
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    env = _env(args)
+    stopped = env.down()
+    if args.json:
+        print_json({"stopped": stopped})
+    else:
+        print(f"stopped {len(stopped)} process(es): {' '.join(map(str, stopped)) or '-'}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    st = _env(args).status()
+    _show(st, args.json)
+    return 0 if st.running else 1
+
+
+def _show(st, as_json: bool) -> None:  # noqa: ANN001
+    if as_json:
+        data = {
+            "running": st.running,
+            "gateway": st.gateway,
+            "port": st.port,
+            "gateway_pid": st.gateway_pid,
+            "backend_pid": st.backend_pid,
+            "backend_port": st.backend_port,
+            "state_dir": st.state_dir,
+            "access_log": st.access_log,
+            "modes": st.modes,
+        }
+        print_json(data)
+        return
+    state = "running" if st.running else "not running"
+    print(
+        f"sample env {state}: gateway={st.gateway or '-'} port={st.port or '-'} "
+        f"gateway_pid={st.gateway_pid or '-'} backend_pid={st.backend_pid or '-'}"
+    )
+    if st.modes:
+        print_table(["api", "mode"], sorted(st.modes.items()))

@@ -1,4 +1,4 @@
-"""Workspace commands: ``audit verify`` and ``audit show`` (``init``/``status`` come later).
+"""Workspace commands: ``init``, ``status``, ``audit verify`` and ``audit show``.
 
 Each command group has its own ``_register_<group>(sub)`` function; ``register`` calls them
 in --help order, so adding ``init`` and ``status`` is one function each.
@@ -16,7 +16,128 @@ __all__ = ["register"]
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this module's commands to the top-level parser."""
+    _register_init(sub)
+    _register_status(sub)
     _register_audit(sub)
+
+
+# --- init / status -------------------------------------------------------------------------
+
+
+def _register_init(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "init",
+        help="create a workspace: plan snapshot, step states, local CA, audit log",
+        description=(
+            "Create a workspace for INVENTORY: validate it, snapshot the plan, create a root CA "
+            "and an issuing intermediate (keys encrypted with the passphrase from "
+            "WORKBENCH_CA_PASSPHRASE, or a prompt), and start the audit log. Re-running it "
+            "completes a workspace left half-made by a crash and refreshes the plan snapshot."
+        ),
+    )
+    p.add_argument("inventory", metavar="INVENTORY", help="inventory file (YAML or JSON)")
+    add_workspace_arg(p)
+    p.add_argument("--trust-domain", help="SPIFFE trust domain (default: the inventory's)")
+    p.add_argument(
+        "--algorithm",
+        choices=("ec-p256", "rsa-3072", "ed25519"),
+        default="ec-p256",
+        help="CA key algorithm (default: ec-p256)",
+    )
+    p.add_argument("--policy", metavar="FILE", help="scoring policy YAML (default: built in)")
+    p.add_argument(
+        "--strategy", choices=("risk-first", "pilot-first"), default="risk-first",
+        help="wave strategy (default: risk-first)",
+    )
+    p.add_argument("--wave-size", type=_positive_int, default=5, metavar="N",
+                   help="maximum steps per wave (default: 5)")
+    add_json_arg(p)
+    p.set_defaults(func=_init)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from workbench.cli._secrets import ca_passphrase
+    from workbench.migration import init_workspace
+
+    result = init_workspace(
+        args.inventory,
+        args.workspace,
+        passphrase=ca_passphrase(confirm=True),
+        trust_domain=args.trust_domain,
+        algorithm=args.algorithm,
+        policy_path=args.policy,
+        strategy=args.strategy,
+        wave_size=args.wave_size,
+    )
+    if args.json:
+        print_json(result)
+    else:
+        made = "created" if result.created_workspace else "already there, plan refreshed"
+        print(f"workspace {result.directory}: {made}")
+        print(f"  CA ({result.ca_algorithm}, trust domain {result.trust_domain}): "
+              f"{'created' if result.created_ca else 'kept'} in {result.directory / 'ca'}")
+        print(f"  plan: {result.steps} steps in {result.waves} waves")
+    return 0
+
+
+def _register_status(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "status",
+        help="steps with their state, certificates with their expiry",
+        description="Show every step's state and latest verdict, and the active certificates.",
+    )
+    add_workspace_arg(p)
+    add_json_arg(p)
+    p.set_defaults(func=_status)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from workbench.migration import open_campaign, status_report
+
+    with open_campaign(args.workspace) as campaign:
+        report = status_report(campaign)
+    if args.json:
+        print_json({
+            "workspace": report.directory,
+            "trust_domain": report.trust_domain,
+            "counts": report.counts(),
+            "steps": [
+                {
+                    "key": s.step.key, "wave": s.step.wave, "api": s.step.api,
+                    "state": s.step.state, "latest_verdict": s.latest_verdict,
+                    "certificates": [
+                        {"service": c.service, "serial": c.serial, "spiffe_id": c.spiffe_id,
+                         "not_after": c.not_after}
+                        for c in s.certificates
+                    ],
+                }
+                for s in report.steps
+            ],
+            "gateway_certificates": [
+                {"serial": c.serial, "not_after": c.not_after} for c in report.gateway_certificates
+            ],
+        })
+        return 0
+    rows = []
+    for s in report.steps:
+        soonest = min((c.not_after for c in s.certificates), default=None)
+        rows.append((
+            s.step.wave, s.step.key, s.step.api, s.step.state, len(s.certificates),
+            _expiry(soonest, report.now), s.latest_verdict or "-",
+        ))
+    print_table(("wave", "step", "api", "state", "certs", "expires", "verdict"), rows,
+                title=f"workspace {report.directory} (trust domain {report.trust_domain})")
+    print(", ".join(f"{n} {state}" for state, n in sorted(report.counts().items())))
+    return 0
+
+
+def _expiry(when, now) -> str:
+    if when is None:
+        return "-"
+    left = when - now
+    if left.total_seconds() <= 0:
+        return f"EXPIRED {when:%Y-%m-%d %H:%M}Z"
+    return f"{when:%Y-%m-%d %H:%M}Z ({left.days}d {left.seconds // 3600}h)"
 
 
 # --- audit ---------------------------------------------------------------------------------

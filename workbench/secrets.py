@@ -1,0 +1,186 @@
+"""Handling of old static key values: held, sent once, never shown (requirements 11 and 12).
+
+A :class:`SecretValue` is the only object that may hold an old static key's value. It prints
+as its fingerprint (first 12 hex of SHA-256), refuses pickling and JSON, and gives the value
+only through :meth:`SecretValue.reveal`, which the verifier calls at the one place that puts
+the value on the wire. Errors raised here name the reference (``env:NAME``, ``file:PATH``),
+never the value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NoReturn
+
+from workbench.errors import WorkbenchError
+
+__all__ = [
+    "MAX_SECRET_FILE_BYTES",
+    "SecretRefError",
+    "SecretValue",
+    "key_fingerprint",
+    "refuse_secret_json",
+    "resolve_secret_ref",
+]
+
+MAX_SECRET_FILE_BYTES = 64 * 1024
+"""A key file larger than this is not a static API key; refuse it rather than read it."""
+
+
+class SecretRefError(WorkbenchError):
+    """A secret reference could not be resolved (unset variable, unsafe file, bad value).
+
+    Defined here rather than in ``workbench.errors`` because that module is a shared contract;
+    it is a plain :class:`WorkbenchError` (exit status 2) and its message never holds a value.
+    """
+
+
+def key_fingerprint(value: str | bytes) -> str:
+    """First 12 hex characters of the SHA-256 of ``value`` (UTF-8 for text)."""
+    data = value.encode("utf-8") if isinstance(value, str) else value
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+class SecretValue:
+    """An old static key's value that redacts itself everywhere except :meth:`reveal`.
+
+    Not a ``str`` subclass, so ``json.dumps`` refuses it; ``pickle`` and ``copy`` refuse it
+    too, so it cannot leak into a workspace file or a worker process by accident.
+    """
+
+    __slots__ = ("_fp", "_value")
+
+    def __init__(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError("SecretValue holds text; decode the key first")
+        object.__setattr__(self, "_value", value)
+        object.__setattr__(self, "_fp", key_fingerprint(value))
+
+    @property
+    def fingerprint(self) -> str:
+        """First 12 hex of SHA-256 of the value: the only form that may be shown or stored."""
+        return self._fp
+
+    def reveal(self) -> str:
+        """The value itself, for the single place that sends it to a server."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"SecretValue(fp={self._fp})"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+    def __setattr__(self, name: str, value: Any) -> NoReturn:
+        raise AttributeError("SecretValue is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SecretValue):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash(("SecretValue", self._fp))
+
+    def __reduce_ex__(self, protocol: object) -> NoReturn:
+        raise TypeError("refusing to pickle a SecretValue: old key values are never stored")
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("refusing to pickle a SecretValue: old key values are never stored")
+
+    def __copy__(self) -> SecretValue:
+        return self
+
+    def __deepcopy__(self, memo: object) -> SecretValue:
+        return self
+
+
+def refuse_secret_json(obj: Any) -> NoReturn:
+    """A ``json.dumps(default=...)`` hook that refuses secret values (and anything unknown)."""
+    if isinstance(obj, SecretValue):
+        raise TypeError(f"refusing to serialise {obj!r} to JSON: use its fingerprint")
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def _check_value(value: str, ref: str) -> SecretValue:
+    value = value.rstrip("\r\n")
+    if not value:
+        raise SecretRefError(f"{ref}: the key value is empty; put the old key's value there")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        # A control character would let the value break out of its HTTP header line.
+        raise SecretRefError(
+            f"{ref}: the key value contains control characters or several lines; "
+            "store exactly one key on one line"
+        )
+    return SecretValue(value)
+
+
+def resolve_secret_ref(
+    ref: str,
+    base_dir: Path | str = ".",
+    *,
+    environ: Mapping[str, str] | None = None,
+    allow_group_readable: bool = False,
+) -> SecretValue:
+    """Resolve ``env:NAME`` or ``file:PATH`` (relative to ``base_dir``) to a :class:`SecretValue`.
+
+    A key file must be a regular file, not a symlink (req. 9), at most
+    :data:`MAX_SECRET_FILE_BYTES`, and not readable or writable by group or others
+    (``allow_group_readable`` relaxes the group-read bit only). Trailing newlines are dropped.
+    """
+    scheme, sep, rest = ref.partition(":")
+    if not sep or not rest:
+        raise SecretRefError(
+            f"secret reference {ref!r} is not 'env:NAME' or 'file:PATH'; write one of those"
+        )
+    if scheme == "env":
+        env = os.environ if environ is None else environ
+        if rest not in env:
+            raise SecretRefError(
+                f"environment variable {rest} is not set; export it with the old key's value"
+            )
+        return _check_value(env[rest], ref)
+    if scheme == "file":
+        return _check_value(_read_key_file(Path(base_dir) / rest, ref, allow_group_readable), ref)
+    raise SecretRefError(f"secret reference scheme {scheme!r} is unknown; use 'env:' or 'file:'")
+
+
+def _read_key_file(path: Path, ref: str, allow_group_readable: bool) -> str:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise SecretRefError(f"{ref}: file {path} does not exist; create it (mode 0600)") from None
+    except OSError as exc:
+        if path.is_symlink():
+            raise SecretRefError(
+                f"{ref}: {path} is a symlink; refusing to follow it, point at the real file"
+            ) from None
+        raise SecretRefError(f"{ref}: cannot open {path}: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SecretRefError(f"{ref}: {path} is not a regular file")
+        loose = stat.S_IRWXO | stat.S_IWGRP | stat.S_IXGRP
+        if not allow_group_readable:
+            loose |= stat.S_IRGRP
+        if st.st_mode & loose:
+            raise SecretRefError(
+                f"{ref}: {path} is readable or writable by others (mode "
+                f"{stat.S_IMODE(st.st_mode):04o}); run 'chmod 600 {path}'"
+            )
+        data = os.read(fd, MAX_SECRET_FILE_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_SECRET_FILE_BYTES:
+        raise SecretRefError(f"{ref}: {path} is larger than {MAX_SECRET_FILE_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SecretRefError(f"{ref}: {path} is not UTF-8 text") from None
