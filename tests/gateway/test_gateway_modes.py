@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ensure_gateway_available, gateway_param, spiffe
+from gateway_support import ensure_gateway_available, gateway_param, spiffe
 
 from workbench.gateway import read_usage
 from workbench.gateway.proc import free_port, wait_until

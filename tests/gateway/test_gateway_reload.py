@@ -7,7 +7,7 @@ import threading
 
 import httpx
 import pytest
-from conftest import ensure_gateway_available, gateway_param
+from gateway_support import ensure_gateway_available, gateway_param
 from test_gateway_modes import make_inventory
 
 from workbench.gateway.proc import children_of, free_port, pid_alive

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import ensure_gateway_available, gateway_param
+from gateway_support import ensure_gateway_available, gateway_param
 from test_gateway_modes import make_inventory
 
 from workbench.cli import main

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from conftest import NOW, REPO, SCHEMA_PATH, ticket, waves
+from playbook_support import NOW, REPO, SCHEMA_PATH, ticket, waves
 from markdown_it import MarkdownIt
 
 import workbench.playbook as pb

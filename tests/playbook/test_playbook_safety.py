@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import NOW, SCHEMA_PATH, ticket, waves
+from playbook_support import NOW, SCHEMA_PATH, ticket, waves
 from markdown_it import MarkdownIt
 
 import workbench.playbook as pb
@@ -238,7 +238,7 @@ def test_unverified_step_says_so_and_carries_no_pass(sample_waves, tmp_path):
 
 
 def test_inconclusive_verdict_is_not_verified():
-    from conftest import verdict
+    from playbook_support import verdict
 
     files = pb.render_playbooks(
         waves(ticket("a", verdict=verdict("INCONCLUSIVE"))), fmt="md", now=NOW
