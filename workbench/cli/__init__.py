@@ -26,7 +26,8 @@ COMMAND_MODULES = (
     "workspace_cmd",  # init, status, audit
     "pki_cmd",  # issue, revoke, crl, renew
     "sample_env_cmd",  # sample-env up/down/status
-    "verify_cmd",  # verify, usage, cutover, gateway
+    "gateway_cmd",  # gateway set-mode, usage
+    "verify_cmd",  # verify, cutover
     "render_cmd",  # render
     "token_cmd",  # token assertion/dpop/lint
     "export_cmd",  # export playbook

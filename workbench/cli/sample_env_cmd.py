@@ -70,9 +70,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--inventory",
         type=Path,
-        default=DEFAULT_INVENTORY,
+        default=None,
         metavar="FILE",
-        help=f"inventory file (default: {DEFAULT_INVENTORY})",
+        help=(
+            "inventory file (default: the workspace's inventory if there is a workspace, "
+            f"else {DEFAULT_INVENTORY})"
+        ),
     )
     p.add_argument(
         "--state-dir",
@@ -85,11 +88,22 @@ def _common(p: argparse.ArgumentParser) -> None:
     add_json_arg(p)
 
 
+def _inventory_path(args: argparse.Namespace) -> Path:
+    if args.inventory is not None:
+        return args.inventory
+    if (args.workspace / "state.db").is_file():
+        from workbench.workspace import Workspace
+
+        with Workspace.open(args.workspace) as ws:
+            return Path(ws.info().inventory_path)
+    return DEFAULT_INVENTORY
+
+
 def _env(args: argparse.Namespace, **kw):
     from workbench.inventory.loader import load_inventory
     from workbench.sample_env import SampleEnv
 
-    inv = load_inventory(args.inventory)
+    inv = load_inventory(_inventory_path(args))
     return SampleEnv(inv, args.state_dir, **kw)
 
 
@@ -101,8 +115,21 @@ def _up(args: argparse.Namespace) -> int:
         for n in ("server_cert", "server_key", "client_ca")
         if getattr(args, n) is None
     ]
+    if len(missing) == 3 and args.inventory is None and args.state_dir is None:
+        # The usual way: certificates, CA and CRLs from the workspace's own CA.
+        from workbench.cli._secrets import passphrase_source
+        from workbench.migration import open_campaign
+        from workbench.migration.gateway_ops import env_up
+
+        with open_campaign(args.workspace, passphrase=passphrase_source()) as campaign:
+            st = env_up(campaign, gateway=args.gateway, port=args.port)
+        _show(st, args.json)
+        return 0
     if missing:
-        raise InputError(f"sample-env up needs {', '.join(missing)} (PEM files from your CA)")
+        raise InputError(
+            f"sample-env up needs {', '.join(missing)} (PEM files from your CA), or a "
+            "workspace (`workbench init`) to take them from"
+        )
     env = _env(args, gateway=args.gateway, port=args.port)
     st = env.up(args.server_cert, args.server_key, args.client_ca, crl=args.crl)
     _show(st, args.json)

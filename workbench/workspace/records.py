@@ -23,7 +23,8 @@ __all__ = [
 
 STEP_STATES = ("planned", "issued", "dual", "cut_over", "verified", "failed", "rolled_back")
 # The forward path is planned -> issued -> dual -> cut_over -> verified. Any live state may
-# fail or roll back; failed and rolled-back steps go back to planned for a retry.
+# fail or roll back; failed steps go back to planned, rolled-back ones (key re-enabled, the
+# gateway in dual) may be cut over again once fixed.
 TRANSITIONS: dict[str, frozenset[str]] = {
     "planned": frozenset({"issued", "failed"}),
     "issued": frozenset({"dual", "failed", "rolled_back"}),
@@ -31,7 +32,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "cut_over": frozenset({"verified", "failed", "rolled_back"}),
     "verified": frozenset({"rolled_back"}),
     "failed": frozenset({"planned", "rolled_back"}),
-    "rolled_back": frozenset({"planned"}),
+    "rolled_back": frozenset({"planned", "dual", "cut_over"}),
 }
 CERT_KINDS = ("client", "server", "ca")
 CERT_STATUSES = ("active", "superseded", "revoked")

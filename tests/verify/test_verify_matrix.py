@@ -1,0 +1,234 @@
+"""The verifier against real misbehaving HTTPS servers on 127.0.0.1: no false PASS."""
+
+from __future__ import annotations
+
+import pytest
+from verify_pki import OLD_KEY, identities
+
+from workbench.errors import VerifyError
+from workbench.verify import Outcome, Target, run_verify, run_verify_many
+
+TIMEOUT = 2.0
+
+MATRIX = [
+    # mode, tls_max, expected verdict
+    ("correct", None, "PASS"),
+    ("correct", "1.2", "PASS"),
+    ("correct_tls", None, "PASS"),
+    ("correct_tls", "1.2", "PASS"),
+    ("accept_all", None, "FAIL"),
+    ("accept_old_key", None, "FAIL"),
+    ("refuse_new_cert", None, "FAIL"),
+    ("waf_403", None, "FAIL"),
+    ("status_500", None, "INCONCLUSIVE"),
+    ("all_500", None, "INCONCLUSIVE"),
+    ("status_429", None, "INCONCLUSIVE"),
+    ("status_404", None, "INCONCLUSIVE"),
+    ("redirect_login", None, "INCONCLUSIVE"),
+    ("login_page_200", None, "INCONCLUSIVE"),
+    ("portal_html", None, "INCONCLUSIVE"),
+    ("eof_close", None, "INCONCLUSIVE"),
+    ("reset", None, "INCONCLUSIVE"),
+    ("echo_key", None, "INCONCLUSIVE"),
+    ("garbage_echo", None, "INCONCLUSIVE"),
+    ("huge_body", None, "PASS"),
+    ("plain_http", None, "ERROR"),
+]
+
+
+def _by_name(verdict):
+    return {p.name: p for p in verdict.probes}
+
+
+@pytest.mark.parametrize(("mode", "tls_max", "expected"), MATRIX)
+def test_verdict_matrix(pki, serve, mode, tls_max, expected):
+    srv = serve(mode, tls_max=tls_max)
+    result = run_verify(Target(srv.url), identities(pki), timeout=TIMEOUT)
+    v = result.verdict
+    assert v.verdict == expected, (mode, v.reasons, [(p.name, p.observed) for p in v.probes])
+    assert v.reasons
+    # Never a PASS without its three required probes passing.
+    if v.verdict != "PASS":
+        assert not all(p.outcome == "pass" for p in v.probes)
+
+
+def test_correct_server_refusals_are_the_expected_ones(pki, serve):
+    srv = serve("correct")
+    v = run_verify(Target(srv.url), identities(pki), timeout=TIMEOUT).verdict
+    probes = _by_name(v)
+    assert probes["positive-control"].observed == "HTTP 200"
+    assert probes["old-key-only"].observed == "HTTP 401"
+    assert probes["no-credentials"].observed == "HTTP 401"
+    assert probes["foreign-ca-cert"].evidence.tls_alert == "TLSV1_ALERT_UNKNOWN_CA"
+    assert probes["revoked-cert"].evidence.tls_alert == "SSLV3_ALERT_CERTIFICATE_REVOKED"
+    assert probes["other-service-cert"].observed == "HTTP 403"
+    assert srv.log.keys_seen == [OLD_KEY]  # the old key was sent once, by its probe only
+
+
+@pytest.mark.parametrize(
+    ("tls_max", "alert", "version"),
+    [
+        (None, "TLSV13_ALERT_CERTIFICATE_REQUIRED", "TLSv1.3"),
+        ("1.2", "SSLV3_ALERT_HANDSHAKE_FAILURE", None),
+    ],
+)
+def test_tls_level_refusal_is_read_from_the_alert_reason(pki, serve, tls_max, alert, version):
+    srv = serve("correct_tls", tls_max=tls_max)
+    v = run_verify(Target(srv.url), identities(pki, negatives=False), timeout=TIMEOUT).verdict
+    probes = _by_name(v)
+    assert v.verdict == "PASS"
+    old = probes["old-key-only"].evidence
+    assert old.outcome is Outcome.REFUSED
+    assert old.tls_alert == alert
+    # TLS 1.3 completes the handshake before the alert; TLS 1.2 fails inside it.
+    assert old.tls_version == version
+    expected_control = "TLSv1.3" if tls_max is None else "TLSv1.2"
+    assert probes["positive-control"].evidence.tls_version == expected_control
+
+
+def test_slow_server_times_out_as_error(pki, serve):
+    srv = serve("slow", slow_seconds=5)
+    result = run_verify(Target(srv.url), identities(pki, negatives=False), timeout=0.5)
+    assert result.verdict.verdict == "ERROR"
+    assert all(p.evidence.outcome is Outcome.TIMEOUT for p in result.verdict.probes)
+    assert all(p.evidence.elapsed_ms < 2000 for p in result.verdict.probes)
+
+
+def test_closed_port_is_error_never_refusal(pki, closed_port):
+    url = f"https://127.0.0.1:{closed_port}/health"
+    v = run_verify(Target(url), identities(pki), timeout=TIMEOUT).verdict
+    assert v.verdict == "ERROR"
+    assert {p.evidence.outcome for p in v.probes} == {Outcome.CONN_REFUSED}
+    assert all(p.outcome == "inconclusive" for p in v.probes)
+
+
+def test_dns_failure_is_error(pki):
+    v = run_verify(Target("https://no-such-host.invalid/health"), identities(pki)).verdict
+    assert v.verdict == "ERROR"
+    assert {p.evidence.outcome for p in v.probes} == {Outcome.DNS}
+
+
+def test_untrusted_server_cert_is_error(pki, serve):
+    srv = serve("correct")
+    ids = identities(pki, negatives=False)
+    # Trust the foreign CA's leaf file as "server CA": the real server cert is then untrusted.
+    from dataclasses import replace
+
+    ids = replace(ids, server_ca=pki.foreign.chain)
+    v = run_verify(Target(srv.url), ids, timeout=TIMEOUT).verdict
+    assert v.verdict == "ERROR"
+    assert {p.evidence.outcome for p in v.probes} == {Outcome.SERVER_CERT_UNTRUSTED}
+
+
+def test_probes_pin_one_ip_and_keep_host_as_sni_and_host_header(pki, serve):
+    srv = serve("correct")
+    url = f"https://localhost:{srv.port}/health"
+    v = run_verify(Target(url), identities(pki), timeout=TIMEOUT).verdict
+    assert v.verdict == "PASS"
+    ips = {p.evidence.ip for p in v.probes}
+    assert len(ips) == 1 and ips <= {"127.0.0.1", "::1"}
+    assert {p.evidence.sni for p in v.probes} == {"localhost"}
+    # Every probe is its own connection with a fresh TLS session (req. 17).
+    assert srv.log.connections == len(v.probes) == 6
+    assert set(srv.log.sni) == {"localhost"} and len(srv.log.sni) == 6
+    assert set(srv.log.hosts) == {f"localhost:{srv.port}"}
+    assert not any(p.evidence.session_reused for p in v.probes)
+
+
+def test_redirect_is_not_followed(pki, serve):
+    srv = serve("redirect_login")
+    v = run_verify(Target(srv.url), identities(pki, negatives=False), timeout=TIMEOUT).verdict
+    probes = _by_name(v)
+    assert probes["old-key-only"].evidence.outcome is Outcome.REDIRECT
+    assert probes["old-key-only"].evidence.location == "/login"
+    assert "/login" not in srv.log.hosts  # nothing fetched the login page
+    assert srv.log.connections == 3
+
+
+def test_environment_mismatch_is_refused_before_any_probe(pki, serve):
+    srv = serve("correct")
+    target = Target(srv.url, environment="staging", expected_environment="prod")
+    with pytest.raises(VerifyError, match="does not match"):
+        run_verify(target, identities(pki))
+    with pytest.raises(VerifyError, match="does not match"):
+        run_verify_many([(target, identities(pki))])
+    assert srv.log.connections == 0
+    allowed = Target(
+        srv.url, environment="staging", expected_environment="prod", allow_cross_environment=True
+    )
+    assert run_verify(allowed, identities(pki), timeout=TIMEOUT).verdict.verdict == "PASS"
+
+
+def test_wave_keeps_order_and_judges_each_target(pki, serve, closed_port):
+    good = serve("correct")
+    bad = serve("accept_old_key")
+    ids = identities(pki, negatives=False)
+    jobs = [
+        (Target(good.url, name="a"), ids),
+        (Target(bad.url, name="b"), ids),
+        (Target(f"https://127.0.0.1:{closed_port}/h", name="c"), ids),
+    ] + [(Target(good.url, name=f"g{i}"), ids) for i in range(9)]
+    seen = []
+    results = run_verify_many(jobs, concurrency=4, timeout=TIMEOUT, progress=seen.append)
+    assert [r.target.name for r in results] == [t.name for t, _ in jobs]
+    assert [r.verdict.verdict for r in results[:3]] == ["PASS", "FAIL", "ERROR"]
+    assert all(r.verdict.verdict == "PASS" for r in results[3:])
+    assert len(seen) == len(jobs)
+
+
+def test_bad_url_is_a_verify_error(pki):
+    with pytest.raises(VerifyError, match="only https"):
+        run_verify(Target("http://127.0.0.1:1/"), identities(pki))
+
+
+def test_tls13_post_handshake_refusals_survive_concurrency(pki, serve):
+    # Regression: with asyncio streams, about half of these alerts were lost as EPIPE when
+    # the request write met the server's RST (see workbench/verify/tlsconn.py).
+    srv = serve("correct_tls")
+    jobs = [(Target(srv.url), identities(pki))] * 40
+    results = run_verify_many(jobs, concurrency=8, timeout=5)
+    observed = {p.observed for r in results for p in r.verdict.probes if p.outcome != "pass"}
+    assert [r.verdict.verdict for r in results] == ["PASS"] * 40, observed
+
+
+def test_response_read_is_bounded(pki, serve):
+    srv = serve("huge_body")
+    v = run_verify(Target(srv.url), identities(pki, negatives=False), timeout=TIMEOUT).verdict
+    control = _by_name(v)["positive-control"].evidence
+    assert control.http_status == 200 and control.body_truncated
+    assert control.body_len == 64 * 1024
+
+
+def test_malformed_answer_echoing_the_key_is_redacted(pki, serve):
+    srv = serve("garbage_echo")
+    v = run_verify(Target(srv.url), identities(pki, negatives=False), timeout=TIMEOUT).verdict
+    old = _by_name(v)["old-key-only"]
+    assert old.outcome == "inconclusive"
+    assert OLD_KEY not in repr(v) and OLD_KEY[:12] not in repr(v)
+    assert "malformed HTTP" in (old.evidence.error_reason or "")
+
+
+def test_tls_contexts_are_built_once_per_identity_not_per_probe(pki, serve, monkeypatch):
+    import workbench.verify.engine as engine
+
+    calls = []
+    real = engine.client_context
+    monkeypatch.setattr(engine, "client_context", lambda *a: calls.append(a) or real(*a))
+    srv = serve("correct")
+    ids = identities(pki)  # bare + new + foreign + revoked + other = 5 contexts
+    results = run_verify_many([(Target(srv.url), ids)] * 10, concurrency=4, timeout=TIMEOUT)
+    assert {r.verdict.verdict for r in results} == {"PASS"}
+    assert len(calls) == 5
+
+
+def test_redaction_happens_before_truncation():
+    from workbench.secrets import SecretValue
+    from workbench.verify.probe import _redact
+
+    key = SecretValue("k" * 40)
+    text = "x" * 480 + key.reveal() + "&q=" + "%6B" * 3
+    out = _redact(text, key, 500)
+    assert "k" * 10 not in out and len(out) <= 500
+    assert _redact("/login?k=a%2Fb", SecretValue("a/b"), 500) == "/login?k=<old key fp=" + (
+        SecretValue("a/b").fingerprint + ">"
+    )

@@ -1,0 +1,106 @@
+"""Managed-gateway commands: ``gateway set-mode`` and ``usage``."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+from workbench.cli._common import add_json_arg, add_workspace_arg, print_json
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add this module's commands to the top-level parser."""
+    gw = sub.add_parser(
+        "gateway",
+        help="change the managed gateway's mode for a step (key, dual, mtls)",
+        description=(
+            "Change the mode of a step's API on the managed gateway: key (static key only), "
+            "dual (certificate or key: the overlap), mtls (the step's key retired). The config "
+            "is rendered, validated, audited, applied and reloaded without dropping requests."
+        ),
+    )
+    gw_sub = gw.add_subparsers(dest="gateway_command", metavar="ACTION")
+    gw.set_defaults(func=lambda args: (gw.print_help(), 2)[1])
+    p = gw_sub.add_parser(
+        "set-mode", help="set the step's API mode", description="Set the step's API mode."
+    )
+    p.add_argument("mode", choices=("key", "dual", "mtls"), help="the new mode")
+    p.add_argument("--step", required=True, metavar="KEY", help="the step (key id)")
+    add_workspace_arg(p)
+    add_json_arg(p)
+    p.set_defaults(func=_set_mode)
+
+    u = sub.add_parser(
+        "usage",
+        help="who still used a step's old key, and when last (gateway access logs)",
+        description=(
+            "Read the managed gateway's access log and report requests that presented the "
+            "step's old key (matched by fingerprint; the key itself is never logged): count, "
+            "accepted or refused, first and last seen, client addresses and user agents. "
+            "Check it before cutting over: exit 1 while the key is still accepted."
+        ),
+    )
+    u.add_argument("--step", required=True, metavar="KEY", help="the step (key id)")
+    u.add_argument("--since", type=_time, metavar="T",
+                   help="only requests at or after T (ISO 8601, e.g. 2026-11-22T10:00Z)")
+    add_workspace_arg(u)
+    add_json_arg(u)
+    u.set_defaults(func=_usage)
+
+
+def _time(text: str) -> datetime:
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad time {text!r}: use ISO 8601") from None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _open(args: argparse.Namespace):
+    from workbench.cli._secrets import passphrase_source
+    from workbench.migration import open_campaign
+
+    return open_campaign(args.workspace, passphrase=passphrase_source())
+
+
+def _set_mode(args: argparse.Namespace) -> int:
+    from workbench.migration.gateway_ops import set_step_mode
+
+    with _open(args) as campaign:
+        change = set_step_mode(campaign, args.step, args.mode)
+    if args.json:
+        print_json(change)
+    else:
+        kept = ", ".join(change.keys_accepted) or "none"
+        print(f"{change.api}: {change.from_mode} -> {change.to_mode} "
+              f"(keys still accepted: {kept}; config {change.config_sha256[:12]})")
+    return 0
+
+
+def _usage(args: argparse.Namespace) -> int:
+    from workbench.migration.usage import step_usage
+
+    with _open(args) as campaign:
+        report = step_usage(campaign, args.step, since=args.since)
+    if args.json:
+        data = {k: v for k, v in vars(report).items()}
+        data["still_used"] = report.still_used
+        print_json(data)
+    else:
+        def when(t):
+            return t.isoformat(timespec="seconds") if t else "never"
+
+        print(f"old key of {args.step} (fp {report.key_fingerprint}) on {report.api}:")
+        print(f"  {report.requests} requests, {report.accepted} accepted, "
+              f"{report.refused} refused")
+        print(f"  first seen {when(report.first_seen)}, last seen {when(report.last_seen)}, "
+              f"last accepted {when(report.last_accepted)}")
+        if report.user_agents:
+            print(f"  user agents: {', '.join(report.user_agents)}")
+        if report.client_ips:
+            print(f"  client addresses: {', '.join(report.client_ips)}")
+        print("  STILL IN USE: do not cut over yet" if report.still_used
+              else "  not accepted in this window")
+    return 1 if report.still_used else 0

@@ -1,0 +1,44 @@
+"""The fail-closed cut-over verifier: probes, outcome classification, verdicts, evidence.
+
+Core only (no UI imports). Entry points: :func:`run_verify` / :func:`verify_target` for one
+target, :func:`run_verify_many` / :func:`verify_many` for a wave.
+"""
+
+from __future__ import annotations
+
+from workbench.verify.classify import Outcome, classify_exception, classify_http
+from workbench.verify.engine import (
+    CertIdentity,
+    Identities,
+    Target,
+    VerifyResult,
+    check_target,
+    run_verify,
+    run_verify_many,
+    verify_many,
+    verify_target,
+)
+from workbench.verify.probe import PinnedHost, ProbeEvidence, ProbeSpec, client_context
+from workbench.verify.verdict import ProbeRecord, Verdict, decide
+
+__all__ = [
+    "CertIdentity",
+    "Identities",
+    "Outcome",
+    "PinnedHost",
+    "ProbeEvidence",
+    "ProbeRecord",
+    "ProbeSpec",
+    "Target",
+    "Verdict",
+    "VerifyResult",
+    "check_target",
+    "classify_exception",
+    "classify_http",
+    "client_context",
+    "decide",
+    "run_verify",
+    "run_verify_many",
+    "verify_many",
+    "verify_target",
+]

@@ -1,0 +1,261 @@
+"""One probe: a fresh TLS connection to a pinned IP, one HTTP/1.1 GET, bounded read (req. 17).
+
+Built on asyncio + ``ssl`` (see :mod:`workbench.verify.tlsconn` for why not asyncio streams)
+with h11 for HTTP framing: about twice the rate of an httpx client for fresh handshakes
+(toolchain notes), and nothing in between that could pool connections, follow redirects or
+resume TLS sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import ssl
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import h11
+
+from workbench.secrets import SecretValue
+from workbench.verify.classify import (
+    MalformedResponse,
+    Outcome,
+    PeerClosed,
+    classify_exception,
+    classify_http,
+    tls_reason,
+)
+from workbench.verify.tlsconn import TLSConnection
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "PinnedHost",
+    "ProbeEvidence",
+    "ProbeSpec",
+    "client_context",
+    "is_ip_literal",
+    "run_probe",
+]
+
+MAX_BODY_BYTES = 64 * 1024
+"""At most this much of a response body is read; the rest is ignored (evidence says so)."""
+_USER_AGENT = "workbench-verify/1"
+
+
+@dataclass(frozen=True)
+class PinnedHost:
+    """Where every probe of one run connects: resolved once, reused by all probes."""
+
+    host: str
+    """Host name from the URL: sent as SNI (unless an IP literal) and in the Host header."""
+    ip: str
+    """The address ``host`` resolved to at the start of the run."""
+    port: int
+    """TCP port."""
+    host_header: str
+    """Host header value (``host`` plus ``:port`` unless 443)."""
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """What one probe sends."""
+
+    name: str
+    """Probe name, e.g. ``positive-control``, ``old-key-only``."""
+    expected: str
+    """``accepted`` or ``refused``."""
+    context: ssl.SSLContext = field(repr=False, compare=False)
+    """Client TLS context of the identity (built once, reused across probes)."""
+    identity: str
+    """Who the probe claims to be: cert subject/SPIFFE/serial, ``old key fp=...`` or ``none``."""
+    path: str
+    """Request target (path and query)."""
+    header_name: str | None = None
+    """Header carrying a secret, if any (the old key's header)."""
+    header_value: SecretValue | None = None
+    """The secret sent in ``header_name``; revealed only when writing the request."""
+
+
+@dataclass(frozen=True)
+class ProbeEvidence:
+    """What one probe observed; holds no secret (only fingerprints and hashes)."""
+
+    name: str
+    """Probe name."""
+    url: str
+    """URL probed (scheme, original host, port, path)."""
+    ip: str
+    """Pinned IP actually connected to."""
+    port: int
+    """TCP port."""
+    sni: str | None
+    """SNI sent (None for IP literals, which TLS does not put in SNI)."""
+    host_header: str
+    """Host header sent."""
+    identity: str
+    """Identity presented."""
+    outcome: Outcome
+    """Classified outcome (HTTP answers are refined later against the positive control)."""
+    tls_version: str | None = None
+    """Negotiated TLS version, if the handshake completed."""
+    cipher: str | None = None
+    """Negotiated cipher suite."""
+    session_reused: bool | None = None
+    """Whether the TLS session was resumed (always expected False: a fresh session per probe)."""
+    http_status: int | None = None
+    """HTTP status code, if a response arrived."""
+    content_type: str | None = None
+    """Response Content-Type."""
+    location: str | None = None
+    """Location header of a redirect (never followed)."""
+    tls_alert: str | None = None
+    """``ssl.SSLError.reason`` found in the error chain (e.g. TLSV13_ALERT_CERTIFICATE_REQUIRED)."""
+    error_class: str | None = None
+    """Class name of the error, for the record only (never used to classify)."""
+    error_reason: str | None = None
+    """Short reason: TLS reason, errno name, ``timed out`` ..."""
+    body_len: int = 0
+    """Bytes of body read (capped at MAX_BODY_BYTES)."""
+    body_truncated: bool = False
+    """True when the body was longer than the cap."""
+    body_sha256: str | None = None
+    """First 16 hex of SHA-256 of the body bytes read."""
+    elapsed_ms: float = 0.0
+    """Connect + TLS + request + response time."""
+    body: bytes = field(default=b"", repr=False, compare=False)
+    """Body bytes, kept in memory for classification only; never exported (may echo secrets)."""
+
+
+def client_context(
+    ca_file: Path | str,
+    cert_file: Path | str | None = None,
+    key_file: Path | str | None = None,
+) -> ssl.SSLContext:
+    """A client context trusting only ``ca_file`` for the server, optionally with a client
+    cert. Build once per identity (~1.5 ms) and reuse; it never loads the system CA bundle."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_verify_locations(cafile=str(ca_file))
+    if cert_file is not None:
+        ctx.load_cert_chain(str(cert_file), str(key_file) if key_file else None)
+    return ctx
+
+
+def _redact(text: str | None, secret: SecretValue | None, limit: int) -> str | None:
+    """Replace the secret (plain or URL-quoted) by its fingerprint, then cut to ``limit``;
+    in that order, so a cut can never leave a prefix of the key behind."""
+    if text is None:
+        return None
+    if secret is not None:
+        mark = f"<old key fp={secret.fingerprint}>"
+        value = secret.reveal()
+        text = text.replace(value, mark).replace(quote(value, safe=""), mark)
+    return text[:limit]
+
+
+async def run_probe(
+    spec: ProbeSpec, pinned: PinnedHost, *, timeout: float, scheme_url: str
+) -> ProbeEvidence:
+    """Run one probe on a new connection; never raises for network or TLS trouble."""
+    started = time.perf_counter()
+    sni = None if is_ip_literal(pinned.host) else pinned.host
+    facts: dict = {}
+    outcome = Outcome.OTHER
+    try:
+        async with (
+            asyncio.timeout(timeout),
+            TLSConnection(pinned.ip, pinned.port, spec.context, pinned.host) as conn,
+        ):
+            await conn.connect()
+            tls = conn.tls
+            assert tls is not None
+            facts["tls_version"] = tls.version()
+            facts["cipher"] = (tls.cipher() or (None,))[0]
+            facts["session_reused"] = tls.session_reused
+            await _exchange(spec, pinned, conn, facts)
+        # Refined later by the verdict against what the positive control got.
+        outcome = classify_http(facts["http_status"], facts.get("content_type"), facts["body"])
+    except Exception as exc:  # every failure becomes evidence; classification reads the chain
+        outcome, reason = classify_exception(exc)
+        facts["error_class"] = type(exc).__name__
+        facts["error_reason"] = reason
+        facts["tls_alert"] = tls_reason(exc)
+    body = facts.pop("body", b"")
+    return ProbeEvidence(
+        name=spec.name,
+        url=scheme_url,
+        ip=pinned.ip,
+        port=pinned.port,
+        sni=sni,
+        host_header=pinned.host_header,
+        identity=spec.identity,
+        outcome=outcome,
+        # A misbehaving server may echo what it was sent: scrub the key from its words.
+        location=_redact(facts.pop("location", None), spec.header_value, 500),
+        content_type=_redact(facts.pop("content_type", None), spec.header_value, 200),
+        error_reason=_redact(facts.pop("error_reason", None), spec.header_value, 200),
+        body=body,
+        body_len=len(body),
+        body_sha256=hashlib.sha256(body).hexdigest()[:16] if body else None,
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
+        **facts,
+    )
+
+
+async def _exchange(spec: ProbeSpec, pinned: PinnedHost, conn: TLSConnection, facts: dict) -> None:
+    headers = [
+        ("Host", pinned.host_header),
+        ("User-Agent", _USER_AGENT),
+        ("Accept", "application/json, */*;q=0.5"),
+        ("Connection", "close"),
+    ]
+    if spec.header_name and spec.header_value is not None:
+        headers.append((spec.header_name, spec.header_value.reveal()))
+    http = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_BODY_BYTES)
+    request = http.send(h11.Request(method="GET", target=spec.path, headers=headers))
+    await conn.send(request + http.send(h11.EndOfMessage()))
+    body = bytearray()
+    received = 0
+    try:
+        while True:
+            event = http.next_event()
+            if event is h11.NEED_DATA:
+                chunk = await conn.recv()
+                received += len(chunk)
+                http.receive_data(chunk)
+            elif isinstance(event, h11.Response):
+                facts["http_status"] = event.status_code
+                for name, value in event.headers:
+                    if name == b"content-type":
+                        facts["content_type"] = value.decode("latin-1")
+                    elif name == b"location":
+                        facts["location"] = value.decode("latin-1")
+            elif isinstance(event, h11.Data):
+                body += event.data
+                if len(body) > MAX_BODY_BYTES:
+                    del body[MAX_BODY_BYTES:]
+                    facts["body_truncated"] = True
+                    break
+            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+                break
+    except h11.RemoteProtocolError as exc:
+        if "http_status" in facts:
+            pass  # a response arrived; a truncated body does not change its status
+        elif received == 0:
+            raise PeerClosed() from exc
+        else:
+            # h11's message quotes the server's bytes, which may echo the key: not kept.
+            raise MalformedResponse("not an HTTP/1.1 response") from exc
+    facts["body"] = bytes(body)
+
+
+def is_ip_literal(host: str) -> bool:
+    """True for an IPv4/IPv6 address literal (no resolution, no SNI)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
