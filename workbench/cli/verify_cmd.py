@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.cli._common import add_json_arg, print_json, print_table
+from workbench.cli._common import add_json_arg, add_workspace_arg, print_json, print_table
 from workbench.errors import VerifyError
 
 __all__ = ["add_standalone_args", "register", "report", "run_standalone"]
@@ -31,8 +31,38 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="Exit status: 0 PASS; 1 FAIL, INCONCLUSIVE or ERROR; 2 bad usage.",
     )
     add_standalone_args(p)
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--step", metavar="KEY", help="verify a step of the workspace")
+    target.add_argument("--wave", type=int, metavar="N", help="verify every step of wave N")
+    add_workspace_arg(p)
+    p.add_argument("--concurrency", type=int, default=8, metavar="N",
+                   help="steps verified at once in a wave (default 8)")
+    p.add_argument("--allow-cross-environment", action="store_true",
+                   help="allow probing a target of another environment (req. 18)")
     add_json_arg(p)
     p.set_defaults(func=handle)
+
+    c = sub.add_parser(
+        "cutover",
+        help="check usage, switch a step to mtls, verify, roll back unless PASS",
+        description=(
+            "On the managed gateway: refuse if the old key was still accepted recently (see "
+            "`workbench usage`), retire the step's key (mtls), run the verifier, and roll back "
+            "to dual automatically unless the verdict is PASS. Everything is audited."
+        ),
+        epilog="Exit status: 0 PASS (step verified); 1 rolled back or refused; 2 bad usage.",
+    )
+    c.add_argument("--step", required=True, metavar="KEY", help="the step (key id)")
+    add_workspace_arg(c)
+    c.add_argument("--usage-window", type=int, default=15, metavar="MIN",
+                   help="old-key use in the last MIN minutes blocks the cut-over (default 15)")
+    c.add_argument("--force", action="store_true", help="cut over despite recent old-key use")
+    c.add_argument("--simulate-fault", choices=("old-key-left-enabled",), default=None,
+                   help="rehearsal: make the gateway change forget to retire the key")
+    c.add_argument("--timeout", type=float, default=5.0, metavar="S",
+                   help="per-probe timeout (default 5)")
+    add_json_arg(c)
+    c.set_defaults(func=handle_cutover)
 
 
 def add_standalone_args(p: argparse.ArgumentParser) -> None:
@@ -98,32 +128,9 @@ def run_standalone(args: argparse.Namespace):
 
 def verdict_json(result) -> dict:
     """The ``--json`` document of one result (no secret: evidence holds fingerprints only)."""
-    from dataclasses import asdict
+    from workbench.verify.report import verdict_document
 
-    from workbench.cli._common import to_jsonable
-
-    v = result.verdict
-    probes = []
-    for p in v.probes:
-        evidence = asdict(p.evidence)
-        evidence.pop("body", None)  # may echo what was sent; only its hash and length are kept
-        probes.append(
-            {
-                "name": p.name,
-                "expected": p.expected,
-                "observed": p.observed,
-                "outcome": p.outcome,
-                "evidence": to_jsonable(evidence),
-            }
-        )
-    return {
-        "url": result.target.url,
-        "verdict": v.verdict,
-        "probes": probes,
-        "reasons": list(v.reasons),
-        "started": v.started.isoformat(),
-        "finished": v.finished.isoformat(),
-    }
+    return verdict_document(result)
 
 
 def report(result, *, as_json: bool) -> int:
@@ -141,4 +148,77 @@ def report(result, *, as_json: bool) -> int:
 
 
 def handle(args: argparse.Namespace) -> int:
-    return report(run_standalone(args), as_json=args.json)
+    if args.step is None and args.wave is None:
+        return report(run_standalone(args), as_json=args.json)
+    if args.url is not None:
+        raise VerifyError("give either URL (standalone) or --step/--wave (workspace), not both")
+    return handle_workspace(args)
+
+
+def _campaign(args: argparse.Namespace):
+    from workbench.cli._secrets import passphrase_source
+    from workbench.migration import open_campaign
+
+    return open_campaign(args.workspace, passphrase=passphrase_source())
+
+
+def handle_workspace(args: argparse.Namespace) -> int:
+    from workbench.cli._common import progress
+    from workbench.migration.verification import verify_steps, wave_steps
+
+    with _campaign(args) as campaign:
+        keys = [args.step] if args.step else wave_steps(campaign, args.wave)
+        with progress("verifying", len(keys), enabled=not args.json) as advance:
+            verdicts = verify_steps(
+                campaign, keys, concurrency=args.concurrency, timeout=args.timeout,
+                allow_cross_environment=args.allow_cross_environment,
+                progress=lambda _result: advance(1),
+            )
+    if args.json:
+        if args.step:
+            print_json({**verdicts[0].document, "state": verdicts[0].state})
+        else:
+            print_json({
+                "wave": args.wave,
+                "verdict": "PASS" if all(v.verdict == "PASS" for v in verdicts) else "FAIL"
+                if any(v.verdict == "FAIL" for v in verdicts) else "INCONCLUSIVE",
+                "steps": [{**v.document, "state": v.state} for v in verdicts],
+            })
+    else:
+        for v in verdicts:
+            _print_document(v.document, v.step, v.state)
+    return 0 if all(v.verdict == "PASS" for v in verdicts) else 1
+
+
+def _print_document(doc: dict, step: str, state: str) -> None:
+    rows = [(p["name"], p["expected"], p["observed"], p["outcome"]) for p in doc["probes"]]
+    print_table(("probe", "expected", "observed", "outcome"), rows,
+                title=f"{step}: {doc['url']}")
+    for reason in doc["reasons"]:
+        print(f"  - {reason}")
+    print(f"verdict: {doc['verdict']} (step {step} is now {state})")
+
+
+def handle_cutover(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from workbench.migration.verification import cutover
+
+    with _campaign(args) as campaign:
+        out = cutover(campaign, args.step, usage_window=timedelta(minutes=args.usage_window),
+                      force=args.force, fault=args.simulate_fault, timeout=args.timeout)
+    if args.json:
+        print_json({
+            "step": out.step, "verdict": out.verdict.verdict if out.verdict else None,
+            "rolled_back": out.rolled_back, "state": out.state,
+            "usage_accepted_before": out.usage_accepted,
+            "evidence": out.verdict.document if out.verdict else None,
+        })
+    else:
+        if out.verdict:
+            _print_document(out.verdict.document, out.step, out.state)
+        if out.rolled_back:
+            print(f"ROLLED BACK: {out.step} is back in dual (old key re-enabled); fix and retry")
+        else:
+            print(f"{out.step}: cut over and verified")
+    return 0 if out.verdict and out.verdict.verdict == "PASS" else 1

@@ -49,9 +49,13 @@ def sample_env(campaign: Campaign, *, gateway: str = "python", port: int | None 
 def env_up(campaign: Campaign, *, gateway: str = "python", port: int | None = None):
     """Start backend + gateway with the workspace's server certificate, CA and CRLs."""
     ws = campaign.workspace
+    from workbench.migration.verification import prepare_revocation_canaries
+
     server = issue_gateway_certificate(campaign)
     crl = campaign.directory / CRL_DIR / "crl.pem"
-    if not crl.exists():
+    # Revoked canaries must be in the CRL the gateway loads at start: the verifier's
+    # "revoked certificate is refused" probe depends on it.
+    if prepare_revocation_canaries(campaign) or not crl.exists():
         publish_crls(campaign)
     env = sample_env(campaign, gateway=gateway, port=port)
     previous = env.current_gateway()

@@ -19,6 +19,7 @@ from workbench.verify.engine import (
     verify_target,
 )
 from workbench.verify.probe import PinnedHost, ProbeEvidence, ProbeSpec, client_context
+from workbench.verify.report import verdict_document
 from workbench.verify.verdict import ProbeRecord, Verdict, decide
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "client_context",
     "decide",
     "run_verify",
+    "verdict_document",
     "run_verify_many",
     "verify_many",
     "verify_target",
