@@ -11,6 +11,7 @@ from dataclasses import dataclass
 __all__ = [
     "AuditError",
     "ConfigRenderError",
+    "CutoverBlocked",
     "GatewayError",
     "ImportReportError",
     "InputError",
@@ -104,6 +105,12 @@ class PKIError(WorkbenchError):
 
 class GatewayError(WorkbenchError):
     """A gateway config could not be rendered, validated, applied or reloaded."""
+
+
+class CutoverBlocked(GatewayError):
+    """A cut-over refused by its pre-check (the old key is still in use): a failed check."""
+
+    exit_status = 1
 
 
 class SampleEnvError(WorkbenchError):

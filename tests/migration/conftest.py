@@ -1,19 +1,15 @@
-import shutil
+"""Fixtures for tests/migration; helpers live in migration_support."""
+
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "sample_env" / "inventory.yaml"
-PASSPHRASE = "test-passphrase-not-secret"
+from migration_support import PASSPHRASE, copy_inventory
 
 
 @pytest.fixture
 def inventory(tmp_path) -> Path:
     """A private copy of the sample inventory (the workspace records its absolute path)."""
-    dst = tmp_path / "inventory.yaml"
-    shutil.copy(SAMPLE, dst)
-    return dst
+    return copy_inventory(tmp_path)
 
 
 @pytest.fixture

@@ -13,6 +13,14 @@ as ``map`` blocks. Keeping it pure lets the table be unit-tested without sockets
 | mtls | yes          | -                   | any       | 200 cert |
 | mtls | no           | yes                 | any       | 403 |
 | mtls | no           | no                  | any       | 401 (an old key alone is refused) |
+| mtls+token | yes, with a valid token bound to it | - | any | 200 cert+token |
+| mtls+token | yes, token missing/invalid/bound elsewhere | - | any | 401 + Bearer challenge |
+| mtls+token | no           | yes                 | any       | 403 |
+| mtls+token | no           | no                  | any       | 401 + Bearer challenge |
+
+The token column is a :class:`~workbench.gateway.tokenauth.TokenCheck` computed by the
+caller (the Python gateway in-process, nginx via the authorization server's
+``/introspect-bound``), so this function stays pure.
 
 A certificate that fails verification (untrusted, expired, revoked) never gets this far, in
 any mode: the Python gateway's handshake fails with a TLS alert; nginx turns its internal
@@ -29,7 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.errors import GatewayError
-from workbench.gateway.spec import Route, service_of_identity
+from workbench.gateway.spec import TOKEN_MODE, Route, service_of_identity
+from workbench.gateway.tokenauth import TokenCheck, www_authenticate
 from workbench.secrets import key_fingerprint
 
 __all__ = ["Decision", "PeerCert", "decide", "peer_from_getpeercert", "read_route_keys"]
@@ -56,9 +65,15 @@ class Decision:
     status: int
     """0 to pass to the backend, else the HTTP status to answer (401 or 403)."""
     auth: str
-    """``key``, ``cert`` or ``none`` (refused): the access log's ``auth`` field."""
+    """``key``, ``cert``, ``cert+token`` or ``none`` (refused): the access log's ``auth``."""
     identity: str
     """SPIFFE id, key fingerprint, ``cn:<CN>`` of a refused cert, or empty."""
+    token_jti: str = ""
+    """``jti`` of the accepted access token (mode ``mtls+token``)."""
+    token_fp: str = ""
+    """Fingerprint of the access token presented, accepted or not (never the token)."""
+    challenge: str = ""
+    """``WWW-Authenticate`` value to send with a 401 in mode ``mtls+token``."""
 
 
 def peer_from_getpeercert(cert: Mapping | None) -> PeerCert | None:
@@ -95,10 +110,18 @@ def _match_key(presented: str | None, keys: Mapping[str, str]) -> str | None:
 
 
 def decide(
-    route: Route, *, peer: PeerCert | None, presented_key: str | None, keys: Mapping[str, str]
+    route: Route,
+    *,
+    peer: PeerCert | None,
+    presented_key: str | None,
+    keys: Mapping[str, str],
+    token: TokenCheck | None = None,
 ) -> Decision:
-    """Apply the table above. ``keys`` maps accepted key values to their fingerprints."""
+    """Apply the table above. ``keys`` maps accepted key values to their fingerprints;
+    ``token`` is the bound-token check of this request (mode ``mtls+token`` only)."""
     fp = _match_key(presented_key, keys)
+    if route.mode == TOKEN_MODE:
+        return _decide_token(route, peer, token, fp)
     if route.mode == "key":
         if fp:
             return Decision(0, "key", fp)
@@ -111,6 +134,20 @@ def decide(
     if peer is not None:
         return Decision(403, "none", fp or f"cn:{peer.cn or ''}")
     return Decision(401, "none", fp or "")
+
+
+def _decide_token(
+    route: Route, peer: PeerCert | None, token: TokenCheck | None, key_fp: str | None
+) -> Decision:
+    ident = cert_identity(route, peer)
+    tfp = token.fingerprint if token else ""
+    if ident and token is not None and token.ok:
+        return Decision(0, "cert+token", ident, token.jti, tfp)
+    if ident:
+        return Decision(401, "none", ident, "", tfp, www_authenticate(token))
+    if peer is not None:
+        return Decision(403, "none", key_fp or f"cn:{peer.cn or ''}", "", tfp)
+    return Decision(401, "none", key_fp or "", "", tfp, www_authenticate(token))
 
 
 def check_key_value(value: str, where: str) -> None:

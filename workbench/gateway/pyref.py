@@ -31,7 +31,8 @@ from urllib.parse import urlsplit
 
 from workbench.errors import GatewayError
 from workbench.gateway.authz import Decision, decide, peer_from_getpeercert, read_route_keys
-from workbench.gateway.spec import GatewaySpec, Route
+from workbench.gateway.spec import TOKEN_MODE, GatewaySpec, Route
+from workbench.gateway.tokenauth import check_bound_token, load_jwks
 
 __all__ = ["AEAD_CIPHERS", "STATUS_PATH", "build_server_context", "load_state", "main"]
 
@@ -85,6 +86,8 @@ class _State:
     config_id: str
     ssl_ctx: ssl.SSLContext
     keys: dict[str, dict[str, str]]
+    token_keys: list[dict[str, Any]] | None = None
+    """The authorization server's public JWKs (mode ``mtls+token``), read at (re)load."""
 
     def route_for(self, path: str) -> Route | None:
         for r in self.spec.routes:
@@ -105,6 +108,7 @@ def load_state(config_path: str | Path) -> _State:
         config_id=hashlib.sha256(raw).hexdigest(),
         ssl_ctx=build_server_context(spec),
         keys={r.api_id: read_route_keys(r) for r in spec.routes},
+        token_keys=load_jwks(spec.token_jwks) if spec.uses_tokens and spec.token_jwks else None,
     )
 
 
@@ -199,11 +203,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._respond(state, None, path, Decision(404, "none", ""), {"error": "not found"})
             return
         peer = peer_from_getpeercert(self.connection.getpeercert())
+        token = None
+        if route.mode == TOKEN_MODE:
+            token = check_bound_token(
+                self.headers.get("Authorization"),
+                self.connection.getpeercert(binary_form=True),
+                audience=route.token_audience,
+                keys=state.token_keys or [],
+                issuer=state.spec.token_issuer,
+                now=time.time(),
+            )
         decision = decide(
             route,
             peer=peer,
             presented_key=self.headers.get(route.key_header),
             keys=state.keys.get(route.api_id, {}),
+            token=token,
         )
         if decision.status:
             msg = "unauthorized" if decision.status == 401 else "forbidden"
@@ -220,6 +235,8 @@ class _Handler(BaseHTTPRequestHandler):
             if k.lower() not in _HOP
             and k.lower() != route.key_header.lower()
             and not k.lower().startswith("x-workbench-")
+            # The backend trusts the gateway's identity headers; the bearer token stays here.
+            and not (route.mode == TOKEN_MODE and k.lower() == "authorization")
         }
         headers.update(
             {
@@ -252,11 +269,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _respond(
         self, state: _State, route: Route | None, path: str, decision: Decision, obj: dict
     ) -> None:
-        self._send(decision.status, json.dumps(obj).encode() + b"\n", "application/json")
+        extra = {"WWW-Authenticate": decision.challenge} if decision.challenge else None
+        self._send(decision.status, json.dumps(obj).encode() + b"\n", "application/json", extra)
         self._log(state, route, path, decision.status, decision)
 
-    def _send(self, status: int, data: bytes, ctype: str) -> None:
+    def _send(
+        self, status: int, data: bytes, ctype: str, extra: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -273,6 +295,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "status": status,
                 "auth": d.auth,
                 "identity": d.identity,
+                "token_jti": d.token_jti,
+                "token_fp": d.token_fp,
                 "client_ip": self.client_address[0],
                 "user_agent": self.headers.get("User-Agent", ""),
                 "gateway": "python",

@@ -25,6 +25,7 @@ from workbench.errors import GatewayError
 
 __all__ = [
     "MODES",
+    "TOKEN_MODE",
     "GatewaySpec",
     "RenderedConfig",
     "Route",
@@ -33,12 +34,16 @@ __all__ = [
     "spec_from_inventory",
 ]
 
-MODES = ("key", "dual", "mtls")
-"""Auth modes a route can be in; ``mtls+token`` is reserved for later."""
+MODES = ("key", "dual", "mtls", "mtls+token")
+"""Auth modes a route can be in. ``mtls+token`` = an allowed certificate AND an RFC 8705
+access token bound to it (see :mod:`workbench.gateway.tokenauth`)."""
+TOKEN_MODE = "mtls+token"
 
 _API_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _HEADER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 _SPIFFE = re.compile(r"^spiffe://[a-z0-9.-]+(/[A-Za-z0-9._-]+)+$")
+_AUDIENCE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9._~:/?#@!&'()*+,;=%-]{1,500}$")
+_LOOPBACK_HTTPS = re.compile(r"^https://127\.0\.0\.1:\d{1,5}(/[A-Za-z0-9._-]+)*$")
 
 
 @dataclass(frozen=True)
@@ -50,13 +55,16 @@ class Route:
     path_prefix: str
     """URL path prefix, ``/<api-id>``; matches the prefix itself and anything below ``prefix/``."""
     mode: str
-    """``key`` (static key only), ``dual`` (key or allowed cert), ``mtls`` (allowed cert only)."""
+    """``key`` (static key only), ``dual`` (key or allowed cert), ``mtls`` (allowed cert only),
+    ``mtls+token`` (allowed cert and an access token bound to it)."""
     key_header: str = "X-API-Key"
     """Request header carrying the static key."""
     key_files: tuple[str, ...] = ()
     """Files holding the accepted static key values (read at start and reload, never logged)."""
     allowed_identities: tuple[str, ...] = ()
     """SPIFFE ids whose certificates may call this API (cert path of ``dual`` and ``mtls``)."""
+    token_audience: str = ""
+    """The ``aud`` an access token must carry for this API (mode ``mtls+token``): its URL."""
 
     def __post_init__(self) -> None:
         if not _API_ID.match(self.api_id):
@@ -76,6 +84,14 @@ class Route:
                 raise GatewayError(
                     f"route {self.api_id}: identity {ident!r} is not a spiffe://td/path URI"
                 )
+        if self.token_audience and not _AUDIENCE.match(self.token_audience):
+            raise GatewayError(
+                f"route {self.api_id}: token audience must be a URI without quotes or spaces"
+            )
+        if self.mode == TOKEN_MODE and not self.token_audience:
+            raise GatewayError(
+                f"route {self.api_id}: mode {TOKEN_MODE} needs token_audience (the API's URL)"
+            )
 
 
 @dataclass(frozen=True)
@@ -102,6 +118,14 @@ class GatewaySpec:
     """Optional PEM file holding one CRL per CA of the bundle (root included)."""
     listen_host: str = "127.0.0.1"
     """Address to listen on."""
+    token_issuer: str | None = None
+    """``iss`` of accepted access tokens (the authorization server's URL); mode ``mtls+token``."""
+    token_jwks: str | None = None
+    """JSON file with the authorization server's public JWK Set (Python gateway verifies with it)."""
+    token_introspect_url: str | None = None
+    """``https://127.0.0.1:PORT/introspect-bound`` that nginx's ``auth_request`` asks."""
+    token_server_ca: str | None = None
+    """PEM CA bundle nginx uses to verify the authorization server's TLS certificate."""
     routes_by_api: Mapping[str, Route] = field(init=False, compare=False, repr=False)
     """Derived lookup, filled in automatically."""
 
@@ -115,6 +139,24 @@ class GatewaySpec:
         if dup:
             raise GatewayError(f"duplicate routes for {sorted(dup)}: one route per API")
         object.__setattr__(self, "routes_by_api", {r.api_id: r for r in self.routes})
+        if self.token_introspect_url and not _LOOPBACK_HTTPS.match(self.token_introspect_url):
+            raise GatewayError("token_introspect_url must be https://127.0.0.1:PORT/path (loopback)")
+        if any(r.mode == TOKEN_MODE for r in self.routes):
+            missing = [
+                name
+                for name in ("token_issuer", "token_jwks", "token_introspect_url", "token_server_ca")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise GatewayError(
+                    f"mode {TOKEN_MODE} needs the authorization server ({', '.join(missing)} "
+                    "unset): start the sample env with its token server"
+                )
+
+    @property
+    def uses_tokens(self) -> bool:
+        """True when some route is in ``mtls+token`` mode."""
+        return any(r.mode == TOKEN_MODE for r in self.routes)
 
     @property
     def backend_port(self) -> int:
@@ -145,6 +187,10 @@ class GatewaySpec:
             "backend_url": self.backend_url,
             "access_log": self.access_log,
             "state_dir": self.state_dir,
+            "token_issuer": self.token_issuer,
+            "token_jwks": self.token_jwks,
+            "token_introspect_url": self.token_introspect_url,
+            "token_server_ca": self.token_server_ca,
             "routes": [
                 {
                     "api_id": r.api_id,
@@ -153,6 +199,7 @@ class GatewaySpec:
                     "key_header": r.key_header,
                     "key_files": list(r.key_files),
                     "allowed_identities": list(r.allowed_identities),
+                    "token_audience": r.token_audience,
                 }
                 for r in self.routes
             ],
@@ -171,6 +218,7 @@ class GatewaySpec:
                     key_header=r.get("key_header", "X-API-Key"),
                     key_files=tuple(r.get("key_files", ())),
                     allowed_identities=tuple(r.get("allowed_identities", ())),
+                    token_audience=r.get("token_audience", ""),
                 )
                 for r in data["routes"]
             )
@@ -185,6 +233,10 @@ class GatewaySpec:
                 backend_url=data["backend_url"],
                 access_log=data["access_log"],
                 state_dir=data["state_dir"],
+                token_issuer=data.get("token_issuer"),
+                token_jwks=data.get("token_jwks"),
+                token_introspect_url=data.get("token_introspect_url"),
+                token_server_ca=data.get("token_server_ca"),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise GatewayError(
@@ -244,8 +296,13 @@ def spec_from_inventory(
     modes: Mapping[str, str] | None = None,
     allowed: Mapping[str, Iterable[str]] | None = None,
     access_log: str | Path | None = None,
+    token: Mapping[str, str | None] | None = None,
 ) -> GatewaySpec:
-    """One route per inventory API, keys from ``key_file_of`` (key id -> file), mode ``key``."""
+    """One route per inventory API, keys from ``key_file_of`` (key id -> file), mode ``key``.
+
+    ``token`` holds the authorization server settings (``token_issuer``, ``token_jwks``,
+    ``token_introspect_url``, ``token_server_ca``); each route's token audience is its URL.
+    """
     modes = modes or {}
     allowed = allowed or {}
     unknown = set(modes) - {a.id for a in inventory.apis}
@@ -267,6 +324,7 @@ def spec_from_inventory(
                 allowed_identities=tuple(
                     allowed.get(api.id, allowed_identities_for(inventory, api.id))
                 ),
+                token_audience=api.url,
             )
         )
     state = Path(state_dir)
@@ -280,4 +338,5 @@ def spec_from_inventory(
         backend_url=backend_url,
         access_log=str(access_log or state / "access.log"),
         state_dir=str(state),
+        **{k: (str(v) if v else None) for k, v in (token or {}).items()},
     )

@@ -235,14 +235,14 @@ def cutover(
     timeout: float = 5.0,
 ) -> CutoverOutcome:
     """Check usage, switch to mtls, verify; roll back to dual unless the verdict is PASS."""
-    from workbench.errors import GatewayError
+    from workbench.errors import CutoverBlocked
     from workbench.migration.gateway_ops import set_step_mode
     from workbench.migration.usage import step_usage
 
     usage = step_usage(campaign, step_key, since=campaign.now() - usage_window)
     if usage.accepted and not force:
         last = usage.last_accepted.isoformat(timespec="seconds") if usage.last_accepted else "?"
-        raise GatewayError(
+        raise CutoverBlocked(
             f"step {step_key}: the old key was accepted {usage.accepted} time(s) in the last "
             f"{int(usage_window.total_seconds() // 60)} min (last {last}, agents "
             f"{', '.join(usage.user_agents) or '?'}): move those consumers first, or --force"
