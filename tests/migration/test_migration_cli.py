@@ -22,7 +22,10 @@ def test_issue_writes_a_certificate_per_consumer_and_is_idempotent(workspace, ca
     certs = first[0]["certificates"]
     assert sorted(c["service"] for c in certs) == sorted(first[0]["issued"])
     assert {c["service"] for c in certs} == {
-        "checkout-web", "mobile-bff", "billing-worker", "refund-worker"
+        "checkout-web",
+        "mobile-bff",
+        "billing-worker",
+        "refund-worker",
     }
     for c in certs:
         cert = x509.load_pem_x509_certificate((workspace / c["cert"]).read_bytes())
@@ -47,9 +50,19 @@ def test_issued_chain_passes_openssl_client_verification(workspace, capsys):
     _, out = _json(capsys, ["issue", "--step", "cards-key", "--workspace", str(workspace)])
     c = out[0]["certificates"][0]
     proc = subprocess.run(
-        ["openssl", "verify", "-purpose", "sslclient", "-CAfile", str(workspace / "ca/root.crt"),
-         "-untrusted", str(workspace / "ca/intermediate.crt"), str(workspace / c["cert"])],
-        capture_output=True, text=True,
+        [
+            "openssl",
+            "verify",
+            "-purpose",
+            "sslclient",
+            "-CAfile",
+            str(workspace / "ca/root.crt"),
+            "-untrusted",
+            str(workspace / "ca/intermediate.crt"),
+            str(workspace / c["cert"]),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -57,15 +70,28 @@ def test_issued_chain_passes_openssl_client_verification(workspace, capsys):
 def test_revoke_publishes_crls_that_openssl_enforces(workspace, capsys):
     _, out = _json(capsys, ["issue", "--step", "cards-key", "--workspace", str(workspace)])
     c = out[0]["certificates"][0]
-    code, rev = _json(capsys, ["revoke", c["serial"], "--reason", "keyCompromise",
-                               "--workspace", str(workspace)])
+    code, rev = _json(
+        capsys, ["revoke", c["serial"], "--reason", "keyCompromise", "--workspace", str(workspace)]
+    )
     assert code == 0 and rev["revoked"][0]["status"] == "revoked"
     first_number = rev["crl"]["number"]
     proc = subprocess.run(
-        ["openssl", "verify", "-purpose", "sslclient", "-crl_check_all",
-         "-CRLfile", str(workspace / "crl/crl.pem"), "-CAfile", str(workspace / "ca/root.crt"),
-         "-untrusted", str(workspace / "ca/intermediate.crt"), str(workspace / c["cert"])],
-        capture_output=True, text=True,
+        [
+            "openssl",
+            "verify",
+            "-purpose",
+            "sslclient",
+            "-crl_check_all",
+            "-CRLfile",
+            str(workspace / "crl/crl.pem"),
+            "-CAfile",
+            str(workspace / "ca/root.crt"),
+            "-untrusted",
+            str(workspace / "ca/intermediate.crt"),
+            str(workspace / c["cert"]),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode != 0 and "revoked" in (proc.stdout + proc.stderr)
     code, crl = _json(capsys, ["crl", "--workspace", str(workspace)])

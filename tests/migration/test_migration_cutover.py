@@ -54,8 +54,9 @@ def running_env(tmp_path, monkeypatch, request, capsys):
             assert not pid_alive(pid), f"process {pid} left behind"
 
 
-@pytest.mark.parametrize("running_env", [gateway_param("python"), gateway_param("nginx")],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "running_env", [gateway_param("python"), gateway_param("nginx")], indirect=True
+)
 def test_cutover_pass_then_caught_fail_and_rollback(running_env, capsys):
     ws, root, port, _ = running_env
     w = ["--workspace", str(ws)]
@@ -80,8 +81,14 @@ def test_cutover_pass_then_caught_fail_and_rollback(running_env, capsys):
     assert code == 0, out
     assert out["verdict"] == "PASS" and out["state"] == "verified" and not out["rolled_back"]
     probes = {p["name"]: p for p in out["evidence"]["probes"]}
-    assert {"positive-control", "old-key-only", "no-credentials", "foreign-ca-cert",
-            "revoked-cert", "other-service-cert"} <= set(probes)
+    assert {
+        "positive-control",
+        "old-key-only",
+        "no-credentials",
+        "foreign-ca-cert",
+        "revoked-cert",
+        "other-service-cert",
+    } <= set(probes)
     assert all(p["outcome"] == "pass" for p in probes.values())
     assert _call_with_key(url, "X-API-Key", key_value, ca, "checkout-web/1.0") in (401, 403)
     # fraud-key shares payments-api: its consumers are not broken by this step.
@@ -91,8 +98,9 @@ def test_cutover_pass_then_caught_fail_and_rollback(running_env, capsys):
     # A broken change (the key left enabled) is caught as FAIL and rolled back to dual.
     assert main(["issue", "--step", "cards-key", *w]) == 0
     assert main(["gateway", "set-mode", "dual", "--step", "cards-key", *w]) == 0
-    code, out = _json(capsys, ["cutover", "--step", "cards-key",
-                               "--simulate-fault", "old-key-left-enabled", *w])
+    code, out = _json(
+        capsys, ["cutover", "--step", "cards-key", "--simulate-fault", "old-key-left-enabled", *w]
+    )
     assert code == 1 and out["verdict"] == "FAIL" and out["rolled_back"]
     assert out["state"] == "rolled_back"
     old_key = {p["name"]: p for p in out["evidence"]["probes"]}["old-key-only"]

@@ -43,8 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     u.add_argument("--step", required=True, metavar="KEY", help="the step (key id)")
-    u.add_argument("--since", type=_time, metavar="T",
-                   help="only requests at or after T (ISO 8601, e.g. 2026-11-22T10:00Z)")
+    u.add_argument(
+        "--since",
+        type=_time,
+        metavar="T",
+        help="only requests at or after T (ISO 8601, e.g. 2026-11-22T10:00Z)",
+    )
     add_workspace_arg(u)
     add_json_arg(u)
     u.set_defaults(func=_usage)
@@ -74,8 +78,10 @@ def _set_mode(args: argparse.Namespace) -> int:
         print_json(change)
     else:
         kept = ", ".join(change.keys_accepted) or "none"
-        print(f"{change.api}: {change.from_mode} -> {change.to_mode} "
-              f"(keys still accepted: {kept}; config {change.config_sha256[:12]})")
+        print(
+            f"{change.api}: {change.from_mode} -> {change.to_mode} "
+            f"(keys still accepted: {kept}; config {change.config_sha256[:12]})"
+        )
     return 0
 
 
@@ -89,18 +95,23 @@ def _usage(args: argparse.Namespace) -> int:
         data["still_used"] = report.still_used
         print_json(data)
     else:
+
         def when(t):
             return t.isoformat(timespec="seconds") if t else "never"
 
         print(f"old key of {args.step} (fp {report.key_fingerprint}) on {report.api}:")
-        print(f"  {report.requests} requests, {report.accepted} accepted, "
-              f"{report.refused} refused")
-        print(f"  first seen {when(report.first_seen)}, last seen {when(report.last_seen)}, "
-              f"last accepted {when(report.last_accepted)}")
+        print(f"  {report.requests} requests, {report.accepted} accepted, {report.refused} refused")
+        print(
+            f"  first seen {when(report.first_seen)}, last seen {when(report.last_seen)}, "
+            f"last accepted {when(report.last_accepted)}"
+        )
         if report.user_agents:
             print(f"  user agents: {', '.join(report.user_agents)}")
         if report.client_ips:
             print(f"  client addresses: {', '.join(report.client_ips)}")
-        print("  STILL IN USE: do not cut over yet" if report.still_used
-              else "  not accepted in this window")
+        print(
+            "  STILL IN USE: do not cut over yet"
+            if report.still_used
+            else "  not accepted in this window"
+        )
     return 1 if report.still_used else 0

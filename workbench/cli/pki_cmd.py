@@ -58,10 +58,18 @@ def _register_issue(sub: argparse._SubParsersAction) -> None:
     target.add_argument("--wave", type=int, metavar="N", help="every step of wave N")
     add_workspace_arg(p)
     p.add_argument("--renew", action="store_true", help="issue new certificates even if active")
-    p.add_argument("--lifetime", type=_duration, default=timedelta(days=7),
-                   help="certificate lifetime, e.g. 12h or 7d (default: 7d)")
-    p.add_argument("--key-algorithm", choices=("ec-p256", "rsa-3072", "ed25519"),
-                   default="ec-p256", help="leaf key algorithm (default: ec-p256)")
+    p.add_argument(
+        "--lifetime",
+        type=_duration,
+        default=timedelta(days=7),
+        help="certificate lifetime, e.g. 12h or 7d (default: 7d)",
+    )
+    p.add_argument(
+        "--key-algorithm",
+        choices=("ec-p256", "rsa-3072", "ed25519"),
+        default="ec-p256",
+        help="leaf key algorithm (default: ec-p256)",
+    )
     p.add_argument("--p12-alias", metavar="ALIAS", help="PKCS#12 alias (default: service id)")
     add_json_arg(p)
     p.set_defaults(func=_issue)
@@ -81,37 +89,71 @@ def _issue(args: argparse.Namespace) -> int:
         outcomes = []
         with progress("issuing", total, enabled=not args.json) as advance:
             for key in keys:
-                outcomes.append(issue_step(
-                    campaign, key, renew=args.renew, lifetime=args.lifetime,
-                    key_algorithm=args.key_algorithm, p12_alias=args.p12_alias,
-                    progress=advance,
-                ))
+                outcomes.append(
+                    issue_step(
+                        campaign,
+                        key,
+                        renew=args.renew,
+                        lifetime=args.lifetime,
+                        key_algorithm=args.key_algorithm,
+                        p12_alias=args.p12_alias,
+                        progress=advance,
+                    )
+                )
         if args.json:
-            print_json([{
-                "step": o.step, "state": o.state, "issued": list(o.issued),
-                "certificates": [_cert_json(c) for c in o.certificates],
-            } for o in outcomes])
+            print_json(
+                [
+                    {
+                        "step": o.step,
+                        "state": o.state,
+                        "issued": list(o.issued),
+                        "certificates": [_cert_json(c) for c in o.certificates],
+                    }
+                    for o in outcomes
+                ]
+            )
             return 0
         rows = []
         for o in outcomes:
             for c in o.certificates:
-                rows.append((o.step, c.service, c.serial[:16], c.spiffe_id,
-                             f"{c.not_after:%Y-%m-%d %H:%M}Z",
-                             "new" if c.service in o.issued else "kept", c.cert_path))
-        print_table(("step", "service", "serial", "identity", "not after", "", "certificate"),
-                    rows, title=f"certificates in {ws.directory}")
+                rows.append(
+                    (
+                        o.step,
+                        c.service,
+                        c.serial[:16],
+                        c.spiffe_id,
+                        f"{c.not_after:%Y-%m-%d %H:%M}Z",
+                        "new" if c.service in o.issued else "kept",
+                        c.cert_path,
+                    )
+                )
+        print_table(
+            ("step", "service", "serial", "identity", "not after", "", "certificate"),
+            rows,
+            title=f"certificates in {ws.directory}",
+        )
         new = sum(len(o.issued) for o in outcomes)
-        print(f"{new} issued, {len(rows) - new} already active; keys are 0600 under "
-              f"{ws.directory / 'certs'}")
+        print(
+            f"{new} issued, {len(rows) - new} already active; keys are 0600 under "
+            f"{ws.directory / 'certs'}"
+        )
     return 0
 
 
 def _cert_json(c) -> dict:
     return {
-        "service": c.service, "serial": c.serial, "spiffe_id": c.spiffe_id,
-        "not_before": c.not_before, "not_after": c.not_after, "sha256": c.sha256,
-        "x5t#S256": c.x5t_s256, "cert": c.cert_path, "key": c.key_path,
-        "chain": c.chain_path, "p12": c.p12_path, "status": c.status,
+        "service": c.service,
+        "serial": c.serial,
+        "spiffe_id": c.spiffe_id,
+        "not_before": c.not_before,
+        "not_after": c.not_after,
+        "sha256": c.sha256,
+        "x5t#S256": c.x5t_s256,
+        "cert": c.cert_path,
+        "key": c.key_path,
+        "chain": c.chain_path,
+        "p12": c.p12_path,
+        "status": c.status,
     }
 
 
@@ -126,8 +168,11 @@ def _register_revoke(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("serial", nargs="?", metavar="SERIAL", help="serial number (hex)")
     p.add_argument("--service", metavar="S", help="revoke every active certificate of S")
-    p.add_argument("--reason", default="unspecified",
-                   help="RFC 5280 reason: keyCompromise, superseded, cessationOfOperation, ...")
+    p.add_argument(
+        "--reason",
+        default="unspecified",
+        help="RFC 5280 reason: keyCompromise, superseded, cessationOfOperation, ...",
+    )
     add_workspace_arg(p)
     add_json_arg(p)
     p.set_defaults(func=_revoke)
@@ -189,8 +234,12 @@ def _register_renew(sub: argparse._SubParsersAction) -> None:
         ),
     )
     add_workspace_arg(p)
-    p.add_argument("--before", type=_duration, default=timedelta(days=2),
-                   help="renew what expires within this window (default: 2d)")
+    p.add_argument(
+        "--before",
+        type=_duration,
+        default=timedelta(days=2),
+        help="renew what expires within this window (default: 2d)",
+    )
     p.add_argument("--step", metavar="KEY", help="only this step")
     p.add_argument("--all", action="store_true", help="renew every active certificate now")
     add_json_arg(p)

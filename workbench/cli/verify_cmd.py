@@ -35,10 +35,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     target.add_argument("--step", metavar="KEY", help="verify a step of the workspace")
     target.add_argument("--wave", type=int, metavar="N", help="verify every step of wave N")
     add_workspace_arg(p)
-    p.add_argument("--concurrency", type=int, default=8, metavar="N",
-                   help="steps verified at once in a wave (default 8)")
-    p.add_argument("--allow-cross-environment", action="store_true",
-                   help="allow probing a target of another environment (req. 18)")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        metavar="N",
+        help="steps verified at once in a wave (default 8)",
+    )
+    p.add_argument(
+        "--allow-cross-environment",
+        action="store_true",
+        help="allow probing a target of another environment (req. 18)",
+    )
     add_json_arg(p)
     p.set_defaults(func=handle)
 
@@ -54,13 +62,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     c.add_argument("--step", required=True, metavar="KEY", help="the step (key id)")
     add_workspace_arg(c)
-    c.add_argument("--usage-window", type=int, default=15, metavar="MIN",
-                   help="old-key use in the last MIN minutes blocks the cut-over (default 15)")
+    c.add_argument(
+        "--usage-window",
+        type=int,
+        default=15,
+        metavar="MIN",
+        help="old-key use in the last MIN minutes blocks the cut-over (default 15)",
+    )
+    c.add_argument(
+        "--since",
+        metavar="T",
+        help="old-key use since T (ISO 8601) blocks the cut-over (instead of the window)",
+    )
     c.add_argument("--force", action="store_true", help="cut over despite recent old-key use")
-    c.add_argument("--simulate-fault", choices=("old-key-left-enabled",), default=None,
-                   help="rehearsal: make the gateway change forget to retire the key")
-    c.add_argument("--timeout", type=float, default=5.0, metavar="S",
-                   help="per-probe timeout (default 5)")
+    c.add_argument(
+        "--simulate-fault",
+        choices=("old-key-left-enabled",),
+        default=None,
+        help="rehearsal: make the gateway change forget to retire the key",
+    )
+    c.add_argument(
+        "--timeout", type=float, default=5.0, metavar="S", help="per-probe timeout (default 5)"
+    )
     add_json_arg(c)
     c.set_defaults(func=handle_cutover)
 
@@ -170,7 +193,10 @@ def handle_workspace(args: argparse.Namespace) -> int:
         keys = [args.step] if args.step else wave_steps(campaign, args.wave)
         with progress("verifying", len(keys), enabled=not args.json) as advance:
             verdicts = verify_steps(
-                campaign, keys, concurrency=args.concurrency, timeout=args.timeout,
+                campaign,
+                keys,
+                concurrency=args.concurrency,
+                timeout=args.timeout,
                 allow_cross_environment=args.allow_cross_environment,
                 progress=lambda _result: advance(1),
             )
@@ -178,12 +204,17 @@ def handle_workspace(args: argparse.Namespace) -> int:
         if args.step:
             print_json({**verdicts[0].document, "state": verdicts[0].state})
         else:
-            print_json({
-                "wave": args.wave,
-                "verdict": "PASS" if all(v.verdict == "PASS" for v in verdicts) else "FAIL"
-                if any(v.verdict == "FAIL" for v in verdicts) else "INCONCLUSIVE",
-                "steps": [{**v.document, "state": v.state} for v in verdicts],
-            })
+            print_json(
+                {
+                    "wave": args.wave,
+                    "verdict": "PASS"
+                    if all(v.verdict == "PASS" for v in verdicts)
+                    else "FAIL"
+                    if any(v.verdict == "FAIL" for v in verdicts)
+                    else "INCONCLUSIVE",
+                    "steps": [{**v.document, "state": v.state} for v in verdicts],
+                }
+            )
     else:
         for v in verdicts:
             _print_document(v.document, v.step, v.state)
@@ -192,11 +223,22 @@ def handle_workspace(args: argparse.Namespace) -> int:
 
 def _print_document(doc: dict, step: str, state: str) -> None:
     rows = [(p["name"], p["expected"], p["observed"], p["outcome"]) for p in doc["probes"]]
-    print_table(("probe", "expected", "observed", "outcome"), rows,
-                title=f"{step}: {doc['url']}")
+    print_table(("probe", "expected", "observed", "outcome"), rows, title=f"{step}: {doc['url']}")
     for reason in doc["reasons"]:
         print(f"  - {reason}")
     print(f"verdict: {doc['verdict']} (step {step} is now {state})")
+
+
+def _since(text: str | None):
+    from datetime import UTC, datetime
+
+    if text is None:
+        return None
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise VerifyError(f"bad --since {text!r}: use ISO 8601, e.g. 2026-11-22T10:00Z") from None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def handle_cutover(args: argparse.Namespace) -> int:
@@ -205,15 +247,26 @@ def handle_cutover(args: argparse.Namespace) -> int:
     from workbench.migration.verification import cutover
 
     with _campaign(args) as campaign:
-        out = cutover(campaign, args.step, usage_window=timedelta(minutes=args.usage_window),
-                      force=args.force, fault=args.simulate_fault, timeout=args.timeout)
+        out = cutover(
+            campaign,
+            args.step,
+            usage_window=timedelta(minutes=args.usage_window),
+            since=_since(args.since),
+            force=args.force,
+            fault=args.simulate_fault,
+            timeout=args.timeout,
+        )
     if args.json:
-        print_json({
-            "step": out.step, "verdict": out.verdict.verdict if out.verdict else None,
-            "rolled_back": out.rolled_back, "state": out.state,
-            "usage_accepted_before": out.usage_accepted,
-            "evidence": out.verdict.document if out.verdict else None,
-        })
+        print_json(
+            {
+                "step": out.step,
+                "verdict": out.verdict.verdict if out.verdict else None,
+                "rolled_back": out.rolled_back,
+                "state": out.state,
+                "usage_accepted_before": out.usage_accepted,
+                "evidence": out.verdict.document if out.verdict else None,
+            }
+        )
     else:
         if out.verdict:
             _print_document(out.verdict.document, out.step, out.state)

@@ -46,11 +46,18 @@ def _register_init(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--policy", metavar="FILE", help="scoring policy YAML (default: built in)")
     p.add_argument(
-        "--strategy", choices=("risk-first", "pilot-first"), default="risk-first",
+        "--strategy",
+        choices=("risk-first", "pilot-first"),
+        default="risk-first",
         help="wave strategy (default: risk-first)",
     )
-    p.add_argument("--wave-size", type=_positive_int, default=5, metavar="N",
-                   help="maximum steps per wave (default: 5)")
+    p.add_argument(
+        "--wave-size",
+        type=_positive_int,
+        default=5,
+        metavar="N",
+        help="maximum steps per wave (default: 5)",
+    )
     add_json_arg(p)
     p.set_defaults(func=_init)
 
@@ -74,8 +81,10 @@ def _init(args: argparse.Namespace) -> int:
     else:
         made = "created" if result.created_workspace else "already there, plan refreshed"
         print(f"workspace {result.directory}: {made}")
-        print(f"  CA ({result.ca_algorithm}, trust domain {result.trust_domain}): "
-              f"{'created' if result.created_ca else 'kept'} in {result.directory / 'ca'}")
+        print(
+            f"  CA ({result.ca_algorithm}, trust domain {result.trust_domain}): "
+            f"{'created' if result.created_ca else 'kept'} in {result.directory / 'ca'}"
+        )
         print(f"  plan: {result.steps} steps in {result.waves} waves")
     return 0
 
@@ -97,36 +106,56 @@ def _status(args: argparse.Namespace) -> int:
     with open_campaign(args.workspace) as campaign:
         report = status_report(campaign)
     if args.json:
-        print_json({
-            "workspace": report.directory,
-            "trust_domain": report.trust_domain,
-            "counts": report.counts(),
-            "steps": [
-                {
-                    "key": s.step.key, "wave": s.step.wave, "api": s.step.api,
-                    "state": s.step.state, "latest_verdict": s.latest_verdict,
-                    "certificates": [
-                        {"service": c.service, "serial": c.serial, "spiffe_id": c.spiffe_id,
-                         "not_after": c.not_after}
-                        for c in s.certificates
-                    ],
-                }
-                for s in report.steps
-            ],
-            "gateway_certificates": [
-                {"serial": c.serial, "not_after": c.not_after} for c in report.gateway_certificates
-            ],
-        })
+        print_json(
+            {
+                "workspace": report.directory,
+                "trust_domain": report.trust_domain,
+                "counts": report.counts(),
+                "steps": [
+                    {
+                        "key": s.step.key,
+                        "wave": s.step.wave,
+                        "api": s.step.api,
+                        "state": s.step.state,
+                        "latest_verdict": s.latest_verdict,
+                        "certificates": [
+                            {
+                                "service": c.service,
+                                "serial": c.serial,
+                                "spiffe_id": c.spiffe_id,
+                                "not_after": c.not_after,
+                            }
+                            for c in s.certificates
+                        ],
+                    }
+                    for s in report.steps
+                ],
+                "gateway_certificates": [
+                    {"serial": c.serial, "not_after": c.not_after}
+                    for c in report.gateway_certificates
+                ],
+            }
+        )
         return 0
     rows = []
     for s in report.steps:
         soonest = min((c.not_after for c in s.certificates), default=None)
-        rows.append((
-            s.step.wave, s.step.key, s.step.api, s.step.state, len(s.certificates),
-            _expiry(soonest, report.now), s.latest_verdict or "-",
-        ))
-    print_table(("wave", "step", "api", "state", "certs", "expires", "verdict"), rows,
-                title=f"workspace {report.directory} (trust domain {report.trust_domain})")
+        rows.append(
+            (
+                s.step.wave,
+                s.step.key,
+                s.step.api,
+                s.step.state,
+                len(s.certificates),
+                _expiry(soonest, report.now),
+                s.latest_verdict or "-",
+            )
+        )
+    print_table(
+        ("wave", "step", "api", "state", "certs", "expires", "verdict"),
+        rows,
+        title=f"workspace {report.directory} (trust domain {report.trust_domain})",
+    )
     print(", ".join(f"{n} {state}" for state, n in sorted(report.counts().items())))
     return 0
 

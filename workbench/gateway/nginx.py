@@ -7,6 +7,15 @@ output is scrubbed of key values before it reaches an error message.
 Auth is the table of :mod:`workbench.gateway.authz` written as maps over
 ``$ssl_client_verify``, the client certificate's subject CN and the key header. nginx cannot
 hash, so each accepted key value maps to its precomputed fingerprint for the access log.
+
+Mode ``mtls+token``: nginx cannot verify a JWT without njs (not in nginx-light), so after the
+certificate part passes, ``auth_request`` sends a body-less subrequest to the authorization
+server's ``/introspect-bound`` (TLS, verified against ``token_server_ca``) with the
+``Authorization`` header, ``$ssl_client_escaped_cert`` and the route's audience. That endpoint
+runs :func:`workbench.gateway.tokenauth.check_bound_token`, the same code the Python gateway
+runs in-process, and answers 200 (with the token's jti and fingerprint for the log) or 401
+with the RFC 6750 challenge, which nginx passes on. If the authorization server is down, the
+subrequest fails and nginx answers 500: fail closed.
 """
 
 from __future__ import annotations
@@ -56,6 +65,7 @@ def render_nginx(
         ("CRL", spec.crl_file),
         ("access log", spec.access_log),
         ("prefix", str(prefix)),
+        ("token server CA", spec.token_server_ca),
     ):
         _check_path(p, what)
     routes = []
@@ -79,6 +89,7 @@ def render_nginx(
                 "key_map": sorted(keys.items(), key=lambda kv: kv[1]),
                 "cn_map": sorted(cn_map.items()),
                 "prefix_re": re.sub(r"\.", "[.]", r.path_prefix),
+                "token_audience": r.token_audience,
             }
         )
     env = jinja2.Environment(
@@ -102,6 +113,11 @@ def render_nginx(
         "access_log": spec.access_log,
         "backend_url": spec.backend_url,
         "status_path": STATUS_PATH,
+        "token_introspect_url": spec.token_introspect_url or "",
+        "token_server_ca": spec.token_server_ca or "",
+        # nginx checks the upstream name with X509_check_host, which does not match IP SANs:
+        # verify the authorization server's certificate by its DNS name instead.
+        "token_server_name": "localhost",
     }
     # The config id is the hash of the config rendered without it, so it can be embedded.
     config_id = hashlib.sha256(template.render(config_id="", **ctx).encode()).hexdigest()

@@ -5,10 +5,10 @@ the TUI and the notebooks call these, never the storage layers directly.
 """
 
 from workbench.migration.campaign import Campaign, open_campaign
-from workbench.migration.setup import InitResult, init_workspace
 from workbench.migration.issuance import IssueOutcome, issue_gateway_certificate, issue_step
-from workbench.migration.revocation import CrlOutcome, publish_crls, revoke
 from workbench.migration.renewal import RenewOutcome, renew_expiring
+from workbench.migration.revocation import CrlOutcome, publish_crls, revoke
+from workbench.migration.setup import InitResult, init_workspace
 from workbench.migration.status import StatusReport, status_report
 
 __all__ = [

@@ -12,7 +12,7 @@ from workbench.errors import PKIError
 from workbench.inventory.model import Inventory
 from workbench.workspace import Workspace
 
-PASSPHRASE_ENV = "WORKBENCH_CA_PASSPHRASE"
+PASSPHRASE_ENV = "WORKBENCH_CA_PASSPHRASE"  # noqa: S105 (a variable name)
 CA_DIR = "ca"
 CRL_DIR = "crl"
 

@@ -68,10 +68,15 @@ def env_up(campaign: Campaign, *, gateway: str = "python", port: int | None = No
         modes=modes,
     )
     with ws.transaction():
-        ws.audit("gateway.start", gateway, {
-            "port": status.port, "server_certificate": server.serial,
-            "modes": dict(status.modes),
-        })
+        ws.audit(
+            "gateway.start",
+            gateway,
+            {
+                "port": status.port,
+                "server_certificate": server.serial,
+                "modes": dict(status.modes),
+            },
+        )
     return status
 
 
@@ -79,9 +84,7 @@ def running_gateway(campaign: Campaign):
     env = sample_env(campaign)
     gw = env.current_gateway()
     if gw is None or not gw.is_running():
-        raise GatewayError(
-            "no managed gateway is running: start it with `workbench sample-env up`"
-        )
+        raise GatewayError("no managed gateway is running: start it with `workbench sample-env up`")
     return gw
 
 
@@ -127,19 +130,23 @@ def set_step_mode(
     new_route = replace(
         route, mode=route_mode, key_files=tuple(_key_file(campaign, k) for k in remaining)
     )
-    new_spec = replace(old_spec, routes=tuple(
-        new_route if r.api_id == api else r for r in old_spec.routes
-    ))
+    new_spec = replace(
+        old_spec, routes=tuple(new_route if r.api_id == api else r for r in old_spec.routes)
+    )
     rendered = gw.render(new_spec)
     gw.validate(rendered)
     target_state = _target_state(step.state, mode)
     try:
         with ws.transaction():
-            ws.record_gateway_change(api, route.mode, route_mode, rendered.sha256,
-                                     step_key=step_key)
+            ws.record_gateway_change(
+                api, route.mode, route_mode, rendered.sha256, step_key=step_key
+            )
             if target_state and step.state != target_state:
-                ws.set_step_state(step_key, target_state,
-                                  reason=reason or f"gateway {api}: {route.mode} -> {route_mode}")
+                ws.set_step_state(
+                    step_key,
+                    target_state,
+                    reason=reason or f"gateway {api}: {route.mode} -> {route_mode}",
+                )
             gw.spec = new_spec
             gw.apply(rendered)
     except BaseException:
@@ -161,8 +168,11 @@ def _target_state(current: str, mode: str) -> str | None:
     if current == "planned":
         raise GatewayError("step is planned: issue its certificates first (`workbench issue`)")
     if mode == "dual":
-        return "rolled_back" if current in ("cut_over", "verified") else (
-            "dual" if current == "issued" else None)
+        return (
+            "rolled_back"
+            if current in ("cut_over", "verified")
+            else ("dual" if current == "issued" else None)
+        )
     return None
 
 

@@ -19,7 +19,7 @@ from workbench.workspace.certfiles import ensure_certificate
 
 DEFAULT_CLIENT_LIFETIME = timedelta(days=7)
 DEFAULT_SERVER_LIFETIME = timedelta(days=30)
-P12_PASSWORD_ENV = "WORKBENCH_P12_PASSWORD"
+P12_PASSWORD_ENV = "WORKBENCH_P12_PASSWORD"  # noqa: S105 (a variable name)
 GATEWAY_SERVICE = "gateway"
 
 
@@ -65,7 +65,7 @@ def issue_step(
     consumers (renewal).
     """
     ws, inv = campaign.workspace, campaign.inventory
-    step = ws.step(step_key)  # raises a clear WorkspaceError for an unknown step
+    ws.step(step_key)  # raises a clear WorkspaceError for an unknown step
     if step_key not in inv.keys_by_id:
         raise InputError(f"step {step_key} is not a key of {inv.source}: re-run `workbench init`")
     consumers = [c for c in inv.consumers_of(step_key) if services is None or c in services]
@@ -97,8 +97,14 @@ def issue_step(
                     return _material(cert, chain, p12)
 
                 record, new = ensure_certificate(
-                    ws, service=service.id, issue=make, kind="client", step_key=step_key,
-                    renew=renew, now=now, batch=batch,
+                    ws,
+                    service=service.id,
+                    issue=make,
+                    kind="client",
+                    step_key=step_key,
+                    renew=renew,
+                    now=now,
+                    batch=batch,
                 )
                 records.append(record)
                 if new:
@@ -106,8 +112,9 @@ def issue_step(
                 if progress:
                     progress(1)
         if ws.step(step_key).state == "planned":
-            ws.set_step_state(step_key, "issued", reason=f"{len(records)} client certificates",
-                              now=now)
+            ws.set_step_state(
+                step_key, "issued", reason=f"{len(records)} client certificates", now=now
+            )
     return IssueOutcome(step_key, tuple(records), tuple(issued), ws.step(step_key).state)
 
 
@@ -125,13 +132,20 @@ def issue_gateway_certificate(
 
     def make() -> CertificateMaterial:
         cert = ca.issue_server(
-            hosts[0] if hosts else "localhost", dns_names=hosts, ip_addresses=ips,
-            lifetime=DEFAULT_SERVER_LIFETIME, now=now,
+            hosts[0] if hosts else "localhost",
+            dns_names=hosts,
+            ip_addresses=ips,
+            lifetime=DEFAULT_SERVER_LIFETIME,
+            now=now,
         )
         return _material(cert, ca.chain_pem, None)
 
     record, _ = ensure_certificate(
-        campaign.workspace, service=GATEWAY_SERVICE, issue=make, kind="server", renew=renew,
+        campaign.workspace,
+        service=GATEWAY_SERVICE,
+        issue=make,
+        kind="server",
+        renew=renew,
         now=now,
     )
     if record.key_path is None:

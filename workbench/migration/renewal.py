@@ -33,8 +33,10 @@ def renew_expiring(
     ws = campaign.workspace
     now = campaign.now()
     due = [
-        c for c in ws.active_certificates(kind="client")
-        if c.step_key and (step is None or c.step_key == step)
+        c
+        for c in ws.active_certificates(kind="client")
+        if c.step_key
+        and (step is None or c.step_key == step)
         and (force or c.not_after - now <= renew_before)
     ]
     renewed: list[tuple[str, str, str, str]] = []

@@ -83,9 +83,14 @@ def publish_crls(campaign: Campaign) -> CrlOutcome:
         atomic_write(paths["intermediate"], crls.intermediate_pem)
         atomic_write(paths["root"], crls.root_pem)
         atomic_write(paths["combined"], crls.combined_pem)
-        ws.audit("crl.publish", str(number), {
-            "crl_number": number,
-            "revoked": sorted(c.serial for c in ws.revoked_certificates()),
-            "next_update": (now + CRL_VALIDITY).isoformat(),
-        }, now=now)
+        ws.audit(
+            "crl.publish",
+            str(number),
+            {
+                "crl_number": number,
+                "revoked": sorted(c.serial for c in ws.revoked_certificates()),
+                "next_update": (now + CRL_VALIDITY).isoformat(),
+            },
+            now=now,
+        )
     return CrlOutcome(number, len(revoked), **paths)

@@ -67,16 +67,18 @@ def init_workspace(
     directory = Path(directory)
     inventory = load_inventory(inventory_path)
     policy = load_policy(policy_path)
-    plan = make_plan(inventory, policy=policy, strategy=strategy, wave_size=wave_size,
-                     today=now.date())
+    plan = make_plan(
+        inventory, policy=policy, strategy=strategy, wave_size=wave_size, today=now.date()
+    )
     domain = trust_domain or inventory.trust_domain or DEFAULT_TRUST_DOMAIN
 
     created_ws = False
     try:
         ws = Workspace.open(directory)
     except WorkspaceError:
-        ws = Workspace.create(directory, inventory_path=inventory_path, trust_domain=domain,
-                              now=now)
+        ws = Workspace.create(
+            directory, inventory_path=inventory_path, trust_domain=domain, now=now
+        )
         created_ws = True
     with ws:
         info = ws.info()
@@ -93,8 +95,14 @@ def init_workspace(
             tmp = Path(tempfile.mkdtemp(prefix=".ca-", dir=directory))
             try:
                 extra = {"kdf_rounds": kdf_rounds} if kdf_rounds else {}
-                LocalCA.create(tmp, trust_domain=domain, passphrase=passphrase,
-                               algorithm=algorithm, now=now, **extra)
+                LocalCA.create(
+                    tmp,
+                    trust_domain=domain,
+                    passphrase=passphrase,
+                    algorithm=algorithm,
+                    now=now,
+                    **extra,
+                )
                 tmp.rename(ca_dir)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -103,11 +111,16 @@ def init_workspace(
         ca = LocalCA.load(ca_dir, passphrase)
         with ws.transaction():
             if created_ca or not any(r.action == "ca.create" for r in ws.audit_records()):
-                ws.audit("ca.create", domain, {
-                    "algorithm": algorithm,
-                    "root_sha256": _sha256_pem(ca.root_pem),
-                    "chain": f"{CA_DIR}/chain.pem",
-                }, now=now)
+                ws.audit(
+                    "ca.create",
+                    domain,
+                    {
+                        "algorithm": algorithm,
+                        "root_sha256": _sha256_pem(ca.root_pem),
+                        "chain": f"{CA_DIR}/chain.pem",
+                    },
+                    now=now,
+                )
             ws.set_plan(plan.to_dict(), now=now)
         return InitResult(
             directory=directory,

@@ -16,7 +16,7 @@ import secrets
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from workbench.errors import VerifyError
@@ -46,7 +46,7 @@ class StepVerdict:
         return self.document["verdict"]
 
 
-def _probe_url(api) -> str:
+def probe_url(api) -> str:
     """The API's health URL (``url`` + ``health_path``)."""
     if not api.health_path:
         return api.url
@@ -61,10 +61,11 @@ def _positive_control(campaign: Campaign, step_key: str, environment: str, allow
     ws, inv = campaign.workspace, campaign.inventory
     certs = ws.active_certificates(step=step_key, kind="client")
     if not certs:
-        raise VerifyError(f"step {step_key} has no certificates: run `workbench issue --step "
-                          f"{step_key}` first")
+        raise VerifyError(
+            f"step {step_key} has no certificates: run `workbench issue --step {step_key}` first"
+        )
     same_env = [c for c in certs if inv.service(c.service).environment == environment]
-    chosen = (same_env or (certs if allow_cross else []))
+    chosen = same_env or (certs if allow_cross else [])
     if not chosen:
         raise VerifyError(
             f"step {step_key}: no consumer certificate in environment {environment} to probe "
@@ -86,8 +87,13 @@ def _foreign_identity(campaign: Campaign, service: str, environment: str):
         passphrase = secrets.token_urlsafe(16)  # throwaway CA: its key is never needed again
         if ca_dir.exists():
             shutil.rmtree(ca_dir)
-        ca = LocalCA.create(ca_dir, trust_domain=campaign.trust_domain, passphrase=passphrase,
-                            now=campaign.now(), kdf_rounds=1)
+        ca = LocalCA.create(
+            ca_dir,
+            trust_domain=campaign.trust_domain,
+            passphrase=passphrase,
+            now=campaign.now(),
+            kdf_rounds=1,
+        )
         cert = ca.issue_client(service, environment, lifetime=PROBE_LIFETIME, now=campaign.now())
         write_private_key(key, cert.private_key, base=campaign.directory)
         write_public_file(chain, cert.pem + ca.chain_pem, base=campaign.directory)
@@ -98,12 +104,12 @@ def _issue_probe_cert(campaign: Campaign, service_id: str, identity: str, enviro
     ca = campaign.ca()
 
     def make() -> CertificateMaterial:
-        cert = ca.issue_client(identity, environment, lifetime=PROBE_LIFETIME,
-                               now=campaign.now())
+        cert = ca.issue_client(identity, environment, lifetime=PROBE_LIFETIME, now=campaign.now())
         return CertificateMaterial(cert.pem, cert.private_key_pem(), cert.pem + ca.chain_pem)
 
-    record, _ = ensure_certificate(campaign.workspace, service=service_id, issue=make,
-                                   kind="client", now=campaign.now())
+    record, _ = ensure_certificate(
+        campaign.workspace, service=service_id, issue=make, kind="client", now=campaign.now()
+    )
     return record
 
 
@@ -140,8 +146,9 @@ def _revoked_identity(campaign: Campaign, service: str):
     from workbench.verify import CertIdentity
 
     ws = campaign.workspace
-    revoked = [c for c in ws.certificates(service=canary_service(service), status="revoked")
-               if c.key_path]
+    revoked = [
+        c for c in ws.certificates(service=canary_service(service), status="revoked") if c.key_path
+    ]
     if not revoked:
         return None
     c = revoked[-1]
@@ -155,11 +162,10 @@ def step_job(campaign: Campaign, step_key: str, *, allow_cross_environment: bool
     inv = campaign.inventory
     key = inv.key(step_key)
     api = inv.api(key.api)
-    cert, new_cert = _positive_control(campaign, step_key, api.environment,
-                                       allow_cross_environment)
+    cert, new_cert = _positive_control(campaign, step_key, api.environment, allow_cross_environment)
     service = inv.service(cert.service)
     target = Target(
-        url=_probe_url(api),
+        url=probe_url(api),
         header=key.header,
         environment=api.environment,
         expected_environment=service.environment,
@@ -186,9 +192,14 @@ def record(campaign: Campaign, result) -> StepVerdict:
     step_key = result.target.name
     fingerprint = old_key(campaign, step_key).fingerprint
     with ws.transaction():
-        ws.record_verdict(step_key, doc["verdict"], started_at=result.verdict.started,
-                          finished_at=result.verdict.finished,
-                          old_key_fingerprint=fingerprint, evidence=doc)
+        ws.record_verdict(
+            step_key,
+            doc["verdict"],
+            started_at=result.verdict.started,
+            finished_at=result.verdict.finished,
+            old_key_fingerprint=fingerprint,
+            evidence=doc,
+        )
         step = ws.step(step_key)
         if doc["verdict"] == "PASS" and step.state == "cut_over":
             ws.set_step_state(step_key, "verified", reason="cut-over verified: PASS recorded")
@@ -207,8 +218,9 @@ def verify_steps(
     """Verify steps concurrently (bounded) and record every verdict."""
     from workbench.verify import run_verify_many
 
-    jobs = [step_job(campaign, k, allow_cross_environment=allow_cross_environment)
-            for k in step_keys]
+    jobs = [
+        step_job(campaign, k, allow_cross_environment=allow_cross_environment) for k in step_keys
+    ]
     results = run_verify_many(jobs, concurrency=concurrency, timeout=timeout, progress=progress)
     return [record(campaign, r) for r in results]
 
@@ -230,21 +242,27 @@ def cutover(
     step_key: str,
     *,
     usage_window: timedelta = timedelta(minutes=15),
+    since: datetime | None = None,
     force: bool = False,
     fault: str | None = None,
     timeout: float = 5.0,
 ) -> CutoverOutcome:
-    """Check usage, switch to mtls, verify; roll back to dual unless the verdict is PASS."""
+    """Check usage, switch to mtls, verify; roll back to dual unless the verdict is PASS.
+
+    The pre-check refuses when the old key was accepted since ``since`` (default: the last
+    ``usage_window``), unless ``force``.
+    """
     from workbench.errors import CutoverBlocked
     from workbench.migration.gateway_ops import set_step_mode
     from workbench.migration.usage import step_usage
 
-    usage = step_usage(campaign, step_key, since=campaign.now() - usage_window)
+    window_start = since or campaign.now() - usage_window
+    usage = step_usage(campaign, step_key, since=window_start)
     if usage.accepted and not force:
         last = usage.last_accepted.isoformat(timespec="seconds") if usage.last_accepted else "?"
         raise CutoverBlocked(
-            f"step {step_key}: the old key was accepted {usage.accepted} time(s) in the last "
-            f"{int(usage_window.total_seconds() // 60)} min (last {last}, agents "
+            f"step {step_key}: the old key was accepted {usage.accepted} time(s) since "
+            f"{window_start.isoformat(timespec='seconds')} (last {last}, agents "
             f"{', '.join(usage.user_agents) or '?'}): move those consumers first, or --force"
         )
     set_step_mode(campaign, step_key, "mtls", fault=fault, reason="cutover")
@@ -255,10 +273,12 @@ def cutover(
         raise
     rolled_back = verdict.verdict != "PASS"
     if rolled_back:
-        set_step_mode(campaign, step_key, "dual",
-                      reason=f"automatic rollback: verdict {verdict.verdict}")
-    return CutoverOutcome(step_key, usage.accepted, verdict, rolled_back,
-                          campaign.workspace.step(step_key).state)
+        set_step_mode(
+            campaign, step_key, "dual", reason=f"automatic rollback: verdict {verdict.verdict}"
+        )
+    return CutoverOutcome(
+        step_key, usage.accepted, verdict, rolled_back, campaign.workspace.step(step_key).state
+    )
 
 
 def wave_steps(campaign: Campaign, wave: int) -> list[str]:
@@ -266,5 +286,3 @@ def wave_steps(campaign: Campaign, wave: int) -> list[str]:
     if not steps:
         raise VerifyError(f"wave {wave} has no steps: see `workbench status`")
     return steps
-
-

@@ -119,6 +119,8 @@ class GatewayContext:
     """Host part of ``url`` (listen address / server name)."""
     port: int
     """Port part of ``url``."""
+    listen: str
+    """``host:port`` the gateway listens on (default: host and port of ``url``)."""
     path_prefix: str
     """``/<api-id>``: the location the API is served under."""
     upstream: str
@@ -234,6 +236,7 @@ def gateway_context(
     *,
     upstream: str | None = None,
     key_map_dir: str = KEY_MAP_DIR,
+    listen: str | None = None,
 ) -> GatewayContext:
     """The gateway context of the API behind ``step_key``."""
     from workbench.gateway.spec import allowed_identities_for, service_of_identity
@@ -263,6 +266,7 @@ def gateway_context(
         url=api.url,
         host=u.hostname,
         port=u.port or 443,
+        listen=listen or f"{u.hostname}:{u.port or 443}",
         path_prefix=f"/{api.id}",
         upstream=upstream.rstrip("/"),
         provided_by=api.provided_by,

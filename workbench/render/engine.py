@@ -258,13 +258,15 @@ def render_step(
     now: datetime,
     upstream: str | None = None,
     key_map_dir: str | None = None,
+    listen: str | None = None,
     durable: bool = True,
 ) -> RenderResult:
     """Render ``formats`` (default: all) for every consumer of ``step_key`` and its API gateway.
 
     Files go to ``<workspace>/rendered/<step>/`` unless ``out_dir`` is given. ``upstream`` is
     the backend URL gateway configs proxy to (a placeholder otherwise); ``key_map_dir`` is
-    where the nginx dual-phase config expects the 0600 key-map include files.
+    where the nginx dual-phase config expects the 0600 key-map include files; ``listen``
+    (``host:port``) overrides the address gateway configs bind (default: the API URL's).
     """
     from workbench.workspace import DurableBatch, ensure_private_dir, safe_join
 
@@ -274,7 +276,9 @@ def render_step(
         parse_formats(",".join(unknown))  # raises with the list of formats
     chosen = [FORMATS[n] for n in names]
     clients = client_contexts(campaign, step_key)
-    gw_kwargs = {"upstream": upstream} | ({"key_map_dir": key_map_dir} if key_map_dir else {})
+    gw_kwargs = {"upstream": upstream, "listen": listen}
+    if key_map_dir:
+        gw_kwargs["key_map_dir"] = key_map_dir
     gateway = gateway_context(campaign, step_key, **gw_kwargs)
     base = (
         Path(out_dir).resolve()

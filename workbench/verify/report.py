@@ -35,13 +35,15 @@ def verdict_document(result: VerifyResult) -> dict[str, Any]:
     for p in v.probes:
         evidence = asdict(p.evidence)
         evidence.pop("body", None)  # may echo what was sent; only its hash and length are kept
-        probes.append({
-            "name": p.name,
-            "expected": p.expected,
-            "observed": p.observed,
-            "outcome": p.outcome,
-            "evidence": _plain(evidence),
-        })
+        probes.append(
+            {
+                "name": p.name,
+                "expected": p.expected,
+                "observed": p.observed,
+                "outcome": p.outcome,
+                "evidence": _plain(evidence),
+            }
+        )
     return {
         "url": result.target.url,
         "target": result.target.name or None,
