@@ -126,7 +126,14 @@ def wave_one(ws: list[str]) -> int:
     chapter("11. Where things stand; the audit chain is intact")
     run("status", *ws)
     run("audit", "verify", *ws)
+
+    chapter("12. Change tickets for wave 1, with the evidence of its PASS and of the caught FAIL")
+    playbooks = OUT / "playbooks"
+    run("export", "playbook", "--wave", "1", "--format", "md", "-o", rel(playbooks), *ws)
+    run("export", "playbook", "--wave", "1", "--format", "csv", "-o", rel(playbooks), *ws)
+    run("export", "playbook", "--wave", "1", "--format", "json", "-o", rel(playbooks), *ws)
     print(f"\nworkspace: {rel(WS)}   graph exports: {rel(OUT)}/graph.*")
+    print(f"playbooks: {rel(playbooks)}/ (wave-01.md summary, one ticket per step, tickets.csv)")
     return 0
 
 

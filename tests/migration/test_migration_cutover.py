@@ -114,8 +114,25 @@ def test_cutover_pass_then_caught_fail_and_rollback(running_env, capsys):
     actions = [r["action"] for r in records]
     assert actions.count("gateway.change") >= 4 and actions.count("verdict.record") == 2
     assert main(["audit", "verify", *w]) == 0
+
+    # Playbooks carry what was measured: PASS for the verified step, FAIL for the caught one,
+    # NOT VERIFIED (and no PASS anywhere) for a step never verified.
+    out_dir = root / "playbooks"
+    for fmt in ("md", "json", "csv"):
+        code, written = _json(
+            capsys, ["export", "playbook", "--all", "--format", fmt, "-o", str(out_dir / fmt), *w]
+        )
+        assert code == 0 and written["files"]
+    tickets = {p.stem: json.loads(p.read_text()) for p in (out_dir / "json").glob("wave-*-*.json")}
+    md = {p.stem.split("-", 2)[2]: p.read_text() for p in (out_dir / "md").glob("wave-*-*.md")}
+    assert "**PASS**" in md["pay-key-prod"] and "NOT VERIFIED" not in md["pay-key-prod"]
+    assert "**FAIL**" in md["cards-key"] and "NOT VERIFIED" in md["cards-key"]
+    untouched = md["records-key"]
+    assert "NOT VERIFIED" in untouched and "PASS" not in untouched
+    assert tickets and all(t["schema"] == "workbench.playbook/v1" for t in tickets.values())
+
     # The old key's value never reaches the workspace, its audit log or any output.
-    for path in ws.rglob("*"):
+    for path in [*ws.rglob("*"), *out_dir.rglob("*")]:
         if path.is_file():
             assert key_value.encode() not in path.read_bytes(), path
 
