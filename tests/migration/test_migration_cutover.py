@@ -126,7 +126,7 @@ def test_cutover_pass_then_caught_fail_and_rollback(running_env, capsys):
     tickets = {p.stem: json.loads(p.read_text()) for p in (out_dir / "json").glob("wave-*-*.json")}
     md = {p.stem.split("-", 2)[2]: p.read_text() for p in (out_dir / "md").glob("wave-*-*.md")}
     assert "**PASS**" in md["pay-key-prod"] and "NOT VERIFIED" not in md["pay-key-prod"]
-    assert "**FAIL**" in md["cards-key"] and "NOT VERIFIED" in md["cards-key"]
+    assert "**FAIL**" in md["cards-key"] and "**PASS**" not in md["cards-key"]
     untouched = md["records-key"]
     assert "NOT VERIFIED" in untouched and "PASS" not in untouched
     assert tickets and all(t["schema"] == "workbench.playbook/v1" for t in tickets.values())

@@ -6,12 +6,13 @@ gateway's view of the old key, the audit records' hashes. A step without a PASS 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from workbench.errors import InputError
+from workbench.errors import InputError, WorkbenchError
 from workbench.migration.campaign import Campaign
 
 DEFAULT_OVERLAP_DAYS = 14
@@ -80,7 +81,7 @@ def ticket_context(campaign: Campaign, step_key: str, *, start: datetime, overla
     gw_changes = ws.gateway_changes(api.id)
     try:
         fingerprint = old_key(campaign, step_key).fingerprint
-    except Exception:  # noqa: BLE001 - the key file may live elsewhere: the ticket says so
+    except WorkbenchError:  # the key's value lives elsewhere: use the plan's fingerprint
         fingerprint = step.key_fingerprint or "unknown"
     return TicketContext(
         step_key=step_key,
@@ -164,10 +165,8 @@ def export(
         waves.setdefault(step.wave, []).append(
             ticket_context(campaign, step.key, start=start, overlap_days=overlap_days)
         )
-        try:
+        with contextlib.suppress(WorkbenchError):  # no key value at hand: nothing to guard
             secrets.append(old_key(campaign, step.key))  # the exporter refuses to leak these
-        except Exception:  # noqa: BLE001, S110 - no key value at hand: nothing to guard
-            pass
     out_dir = out_dir or ws.directory / "playbooks"
     return export_playbooks(
         [WaveContext(n, tuple(t)) for n, t in sorted(waves.items())],
