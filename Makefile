@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 	@touch $@
 
 demo: $(STAMP)
-	$(VENV)/bin/python -m workbench.demo
+	$(VENV)/bin/python -m workbench.demo $(DEMO_ARGS)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
