@@ -14,9 +14,7 @@ def _formats_help() -> str:
     from workbench.render.formats import FORMATS
 
     width = max(len(n) for n in FORMATS)
-    return "\n".join(
-        f"  {f.name:<{width}}  {f.kind:<7}  {f.description}" for f in FORMATS.values()
-    )
+    return "\n".join(f"  {f.name:<{width}}  {f.kind:<7}  {f.description}" for f in FORMATS.values())
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,13 +38,29 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="LIST",
         help="comma-separated formats (default: all); 'list' prints them and exits",
     )
-    p.add_argument("-o", "--out", type=Path, metavar="DIR",
-                   help="output directory (default: <workspace>/rendered/<step>)")  # fmt: skip
-    p.add_argument("--upstream", metavar="URL",
-                   help="backend URL gateway configs proxy to (default: a placeholder)")  # fmt: skip
-    p.add_argument("--key-map-dir", metavar="DIR",
-                   help="where the nginx dual config includes key maps from "
-                        "(default: /etc/nginx/workbench/keys)")  # fmt: skip
+    p.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="output directory (default: <workspace>/rendered/<step>)",
+    )
+    p.add_argument(
+        "--upstream",
+        metavar="URL",
+        help="backend URL the gateway configs proxy to (default: placeholder)",
+    )
+    p.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="address gateway configs listen on (default: the API URL's)",
+    )
+    p.add_argument(
+        "--key-map-dir",
+        metavar="DIR",
+        help="where the nginx dual config includes key maps from "
+        "(default: /etc/nginx/workbench/keys)",
+    )
     add_workspace_arg(p)
     add_json_arg(p)
     p.set_defaults(func=_render)
@@ -59,14 +73,24 @@ def _render(args: argparse.Namespace) -> int:
 
     if args.formats == "list":
         if args.json:
-            print_json([{"name": f.name, "kind": f.kind, "description": f.description,
-                         "files": [o.filename for o in f.outputs]}
-                        for f in FORMATS.values()])  # fmt: skip
+            print_json(
+                [
+                    {
+                        "name": f.name,
+                        "kind": f.kind,
+                        "description": f.description,
+                        "files": [o.filename for o in f.outputs],
+                    }
+                    for f in FORMATS.values()
+                ]
+            )
         else:
             print_table(
                 ["format", "kind", "files", "description"],
-                [(f.name, f.kind, ", ".join(o.filename for o in f.outputs), f.description)
-                 for f in FORMATS.values()],  # fmt: skip
+                [
+                    (f.name, f.kind, ", ".join(o.filename for o in f.outputs), f.description)
+                    for f in FORMATS.values()
+                ],
             )
         return 0
     if not args.step:
@@ -87,6 +111,7 @@ def _render(args: argparse.Namespace) -> int:
             now=datetime.now(UTC),
             upstream=args.upstream,
             key_map_dir=args.key_map_dir,
+            listen=args.listen,
         )
     for w in result.warnings:
         eprint(f"warning: {w}")
@@ -96,19 +121,32 @@ def _render(args: argparse.Namespace) -> int:
                 "step": result.step,
                 "directory": str(result.directory),
                 "files": [
-                    {"path": str(f.path), "format": f.format, "kind": f.kind,
-                     "subject": f.subject, "mode": oct(f.mode), "sha256": f.sha256,
-                     "secret": f.secret}
+                    {
+                        "path": str(f.path),
+                        "format": f.format,
+                        "kind": f.kind,
+                        "subject": f.subject,
+                        "mode": oct(f.mode),
+                        "sha256": f.sha256,
+                        "secret": f.secret,
+                    }
                     for f in result.files
-                ],  # fmt: skip
+                ],
                 "warnings": list(result.warnings),
             }
         )
     else:
         print_table(
             ["file", "format", "for", "mode"],
-            [(str(f.path.relative_to(result.directory)), f.format, f.subject,
-              oct(f.mode) + (" SECRET" if f.secret else "")) for f in result.files],  # fmt: skip
+            [
+                (
+                    str(f.path.relative_to(result.directory)),
+                    f.format,
+                    f.subject,
+                    oct(f.mode) + (" SECRET" if f.secret else ""),
+                )
+                for f in result.files
+            ],
             title=f"step {result.step}: {len(result.files)} files in {result.directory}",
         )
     return 0

@@ -27,14 +27,13 @@ __all__ = [
     "gateway_context",
 ]
 
-P12_PASSWORD_ENV = "WORKBENCH_P12_PASSWORD"
+P12_PASSWORD_ENV = "WORKBENCH_P12_PASSWORD"  # noqa: S105 - a variable name, not a value
 """Environment variable that holds the PKCS#12 password (same as ``workbench issue``)."""
-TRUSTSTORE_PASSWORD_ENV = "WORKBENCH_TRUSTSTORE_PASSWORD"
-"""Environment variable that holds the Java truststore password (integrity only)."""
 DEFAULT_UPSTREAM = "http://127.0.0.1:8080"
 """Placeholder backend for gateway configs; replace it (``--upstream``)."""
 KEY_MAP_DIR = "/etc/nginx/workbench/keys"
 """Where a team keeps the nginx ``map`` include files holding old key values (0600)."""
+_HEADER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 PLACEHOLDER_SERVER_CERT = "/etc/workbench/tls/server.chain.pem"
 PLACEHOLDER_SERVER_KEY = "/etc/workbench/tls/server.key"
 
@@ -77,6 +76,10 @@ class ClientContext:
     """Path (relative to ``api_url``) that answers 2xx to an authorised caller."""
     key_header: str
     """Header the old key travelled in (to be removed from the client)."""
+    tls_server_name: str
+    """Name to verify the gateway's certificate against: the URL host, or, when that is an
+    IP literal, a DNS SAN of the workspace's gateway certificate (nginx's
+    ``proxy_ssl_verify`` checks DNS names only, never IP SANs)."""
 
     @property
     def health_url(self) -> str:
@@ -140,7 +143,7 @@ class GatewayContext:
     allowed_cns: tuple[str, ...]
     """Their certificate CNs (service names), the part nginx and HAProxy can check."""
     client_ca_bundle: str
-    """Absolute path of the CA chain (intermediate + root) that client certificates must chain to."""
+    """Absolute path of the CA chain (intermediate + root) client certificates chain to."""
     crl: str | None
     """Absolute path of the CRL file (one CRL per CA), or None when none was published yet."""
     server_cert: str
@@ -178,6 +181,36 @@ def _abs(ws_dir: Path, rel: str | None) -> str | None:
     return None if rel is None else str((ws_dir / rel).resolve())
 
 
+def _is_ip(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _gateway_dns_name(campaign: Any) -> str | None:
+    """First DNS SAN of the workspace's active gateway server certificate, if any."""
+    from cryptography import x509
+
+    from workbench.migration.issuance import GATEWAY_SERVICE
+
+    found = campaign.workspace.active_in_slot(None, GATEWAY_SERVICE, "server")
+    if not found or not found[0].cert_path:
+        return None
+    try:
+        cert = x509.load_pem_x509_certificate(
+            (campaign.directory / found[0].cert_path).read_bytes()
+        )
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (OSError, ValueError, x509.ExtensionNotFound):
+        return None
+    names = san.get_values_for_type(x509.DNSName)
+    return names[0] if names else None
+
+
 def client_contexts(campaign: Any, step_key: str) -> list[ClientContext]:
     """One context per consumer of ``step_key``, from its active certificate.
 
@@ -193,6 +226,8 @@ def client_contexts(campaign: Any, step_key: str) -> list[ClientContext]:
     api = inv.api(key.api)
     consumers = inv.consumers_of(step_key) or step.consumers
     ca_root = str((campaign.ca_dir / "root.crt").resolve())
+    host = urlsplit(api.url).hostname or ""
+    server_name = (_gateway_dns_name(campaign) or host) if _is_ip(host) else host
     out, missing = [], []
     for service_id in consumers:
         found = ws.active_in_slot(step_key, service_id, "client")
@@ -220,6 +255,7 @@ def client_contexts(campaign: Any, step_key: str) -> list[ClientContext]:
                 api_url=api.url,
                 health_path=api.health_path or "/",
                 key_header=key.header,
+                tls_server_name=server_name,
             )
         )
     if missing:
@@ -253,6 +289,9 @@ def gateway_context(
     if u.scheme != "https" or not u.hostname:
         raise ConfigRenderError(f"API {api.id}: url {api.url} is not https://host[:port]/...")
     keys = [k for k in inv.keys if k.api == api.id]
+    for k in keys:
+        if not _HEADER.match(k.header):
+            raise ConfigRenderError(f"key {k.id}: header {k.header!r} is not an HTTP token")
     identities = allowed_identities_for(inv, api.id)
     server = ws.active_in_slot(None, GATEWAY_SERVICE, "server")
     rec = server[0] if server and server[0].key_path else None

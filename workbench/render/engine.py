@@ -29,7 +29,6 @@ from typing import Any
 from workbench.errors import ConfigRenderError
 from workbench.render.context import (
     P12_PASSWORD_ENV,
-    TRUSTSTORE_PASSWORD_ENV,
     ClientContext,
     GatewayContext,
     client_contexts,
@@ -225,7 +224,6 @@ def _render_client(
             c=ctx,
             header=_client_header(ctx, fmt, now, out.secret),
             p12_password_env=P12_PASSWORD_ENV,
-            truststore_password_env=TRUSTSTORE_PASSWORD_ENV,
             secret=extra,
             here=str(here),
         )
@@ -339,8 +337,15 @@ def _manifest(
         ),
         "step": step,
         "files": [
-            {"path": str(f.path.relative_to(base)), "format": f.format, "kind": f.kind,
-             "subject": f.subject, "mode": oct(f.mode), "sha256": f.sha256, "secret": f.secret}
+            {
+                "path": str(f.path.relative_to(base)),
+                "format": f.format,
+                "kind": f.kind,
+                "subject": f.subject,
+                "mode": oct(f.mode),
+                "sha256": f.sha256,
+                "secret": f.secret,
+            }
             for f in files
         ],  # fmt: skip
         "warnings": warnings,
