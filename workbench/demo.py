@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,6 +47,7 @@ def show_calls(label: str, calls) -> None:
 
 def demo(gateway: str) -> int:
     os.environ.setdefault("WORKBENCH_CA_PASSPHRASE", DEMO_PASSPHRASE)
+    os.environ.setdefault("WORKBENCH_P12_PASSWORD", DEMO_PASSPHRASE)  # Java keystores
     ws = ["--workspace", rel(WS)]
     inventory = rel(SAMPLE)
     if (WS / "state.db").exists():
@@ -96,7 +98,20 @@ def wave_one(ws: list[str]) -> int:
     run("usage", "--step", steps[0], *ws, ok=(1,))  # exit 1: still in use, not yet
     run("cutover", "--step", steps[0], *ws, ok=(1,))  # refused by its usage pre-check
 
-    chapter("8. Consumers switch to their certificates; the old keys fall silent")
+    chapter("8. Configs for every consumer and gateway; one consumer runs its generated client")
+    for key in steps:
+        run("render", "--step", key, *ws)
+    first = steps[0]
+    with open_campaign(WS) as campaign:
+        service = campaign.inventory.consumers_of(first)[0]
+    client = WS / "rendered" / first / "clients" / service / "httpx_client.py"
+    print(f"$ python {rel(client)}   # as {service} would, with its certificate and no key")
+    proc = subprocess.run([sys.executable, str(client)], capture_output=True, text=True)
+    print(f"  {proc.stdout.strip() or proc.stderr.strip()} (exit {proc.returncode})")
+    if proc.returncode != 0:
+        raise SystemExit("demo: the generated httpx client failed")
+
+    chapter("9. Consumers switch to their certificates; the old keys fall silent")
     # nginx logs whole seconds: start the quiet window at the next second, after every
     # old-key request above.
     now = datetime.now(UTC)
@@ -106,11 +121,11 @@ def wave_one(ws: list[str]) -> int:
             show_calls(f"{key} consumers with certificates", consumer_calls(campaign, key, "cert"))
     run("usage", "--step", steps[0], "--since", switched, *ws)
 
-    chapter("9. Cut over and verify: the new certificate accepted, the old key refused -> PASS")
+    chapter("10. Cut over and verify: the new certificate accepted, the old key refused -> PASS")
     for key in good:
         run("cutover", "--step", key, "--since", switched, *ws)
 
-    chapter(f"10. A broken change: {broken}'s key left enabled at cut-over -> FAIL, rolled back")
+    chapter(f"11. A broken change: {broken}'s key left enabled at cut-over -> FAIL, rolled back")
     run(
         "cutover",
         "--step",
@@ -123,11 +138,11 @@ def wave_one(ws: list[str]) -> int:
         ok=(1,),
     )
 
-    chapter("11. Where things stand; the audit chain is intact")
+    chapter("12. Where things stand; the audit chain is intact")
     run("status", *ws)
     run("audit", "verify", *ws)
 
-    chapter("12. Change tickets for wave 1, with the evidence of its PASS and of the caught FAIL")
+    chapter("13. Change tickets for wave 1, with the evidence of its PASS and of the caught FAIL")
     playbooks = OUT / "playbooks"
     run("export", "playbook", "--wave", "1", "--format", "md", "-o", rel(playbooks), *ws)
     run("export", "playbook", "--wave", "1", "--format", "csv", "-o", rel(playbooks), *ws)
