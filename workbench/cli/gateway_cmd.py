@@ -105,8 +105,8 @@ def _usage(args: argparse.Namespace) -> int:
             f"  first seen {when(report.first_seen)}, last seen {when(report.last_seen)}, "
             f"last accepted {when(report.last_accepted)}"
         )
-        if report.user_agents:
-            print(f"  user agents: {', '.join(report.user_agents)}")
+        for client, count, last in report.clients:
+            print(f"  {client}: {count} request(s), last {when(last)}")
         if report.client_ips:
             print(f"  client addresses: {', '.join(report.client_ips)}")
         print(

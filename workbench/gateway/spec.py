@@ -37,7 +37,7 @@ __all__ = [
 MODES = ("key", "dual", "mtls", "mtls+token")
 """Auth modes a route can be in. ``mtls+token`` = an allowed certificate AND an RFC 8705
 access token bound to it (see :mod:`workbench.gateway.tokenauth`)."""
-TOKEN_MODE = "mtls+token"
+TOKEN_MODE = "mtls+token"  # noqa: S105  (a mode name, not a secret)
 
 _API_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _HEADER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
@@ -121,7 +121,7 @@ class GatewaySpec:
     token_issuer: str | None = None
     """``iss`` of accepted access tokens (the authorization server's URL); mode ``mtls+token``."""
     token_jwks: str | None = None
-    """JSON file with the authorization server's public JWK Set (Python gateway verifies with it)."""
+    """JSON file with the authorization server's public JWK Set (the Python gateway's keys)."""
     token_introspect_url: str | None = None
     """``https://127.0.0.1:PORT/introspect-bound`` that nginx's ``auth_request`` asks."""
     token_server_ca: str | None = None
@@ -140,11 +140,18 @@ class GatewaySpec:
             raise GatewayError(f"duplicate routes for {sorted(dup)}: one route per API")
         object.__setattr__(self, "routes_by_api", {r.api_id: r for r in self.routes})
         if self.token_introspect_url and not _LOOPBACK_HTTPS.match(self.token_introspect_url):
-            raise GatewayError("token_introspect_url must be https://127.0.0.1:PORT/path (loopback)")
+            raise GatewayError(
+                "token_introspect_url must be https://127.0.0.1:PORT/path (loopback)"
+            )
         if any(r.mode == TOKEN_MODE for r in self.routes):
             missing = [
                 name
-                for name in ("token_issuer", "token_jwks", "token_introspect_url", "token_server_ca")
+                for name in (
+                    "token_issuer",
+                    "token_jwks",
+                    "token_introspect_url",
+                    "token_server_ca",
+                )
                 if not getattr(self, name)
             ]
             if missing:
@@ -327,6 +334,10 @@ def spec_from_inventory(
                 token_audience=api.url,
             )
         )
+    token_fields = ("token_issuer", "token_jwks", "token_introspect_url", "token_server_ca")
+    bad = set(token or {}) - set(token_fields)
+    if bad:
+        raise GatewayError(f"unknown token settings {sorted(bad)}: use {', '.join(token_fields)}")
     state = Path(state_dir)
     return GatewaySpec(
         port=port,

@@ -37,7 +37,7 @@ __all__ = [
 
 REALM = "workbench"
 _BEARER = re.compile(r"^Bearer +([A-Za-z0-9._~+/-]+=*) *$", re.IGNORECASE)
-_UNSAFE = re.compile(r'[^A-Za-z0-9 .,:;()#/_+=-]')
+_UNSAFE = re.compile(r"[^A-Za-z0-9 .,:;()#/_+=-]")
 
 
 @dataclass(frozen=True)

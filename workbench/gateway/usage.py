@@ -54,6 +54,8 @@ class UsageReport:
     """APIs the matching requests went to."""
     skipped_lines: int
     """Lines that were not valid access-log JSON (counted, not fatal)."""
+    clients: tuple[tuple[str, int, datetime], ...] = ()
+    """Per caller (user agent, else client address): requests and last seen, busiest first."""
 
     @property
     def still_used(self) -> bool:
@@ -75,8 +77,12 @@ def read_usage(
     api: str | None = None,
     key_fingerprint: str | None = None,
     since: datetime | None = None,
+    exclude_agents: tuple[str, ...] = (),
 ) -> UsageReport:
-    """Scan ``log_path`` once and summarise the lines matching every given filter."""
+    """Scan ``log_path`` once and summarise the lines matching every given filter.
+
+    ``exclude_agents`` drops requests whose user agent starts with one of these prefixes (the
+    verifier's own probes present the old key on purpose: they are not consumers)."""
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     requests = accepted = refused = skipped = 0
@@ -85,6 +91,7 @@ def read_usage(
     agents: Counter[str] = Counter()
     statuses: Counter[int] = Counter()
     apis: Counter[str] = Counter()
+    per_client: dict[str, tuple[int, datetime]] = {}
     try:
         fh = open(log_path, encoding="utf-8", errors="replace")  # noqa: SIM115
     except FileNotFoundError:
@@ -108,7 +115,13 @@ def read_usage(
                 continue
             if since is not None and when < since:
                 continue
+            agent = str(rec.get("user_agent") or "")
+            if exclude_agents and agent.startswith(exclude_agents):
+                continue
             requests += 1
+            caller = agent or str(rec.get("client_ip", "")) or "unknown"
+            count, seen = per_client.get(caller, (0, when))
+            per_client[caller] = (count + 1, max(seen, when))
             first = when if first is None or when < first else first
             last = when if last is None or when > last else last
             if rec.get("auth") == "key" and status < 400:
@@ -137,4 +150,7 @@ def read_usage(
         statuses=dict(sorted(statuses.items())),
         apis=tuple(a for a, _ in apis.most_common()),
         skipped_lines=skipped,
+        clients=tuple(
+            (c, n, t) for c, (n, t) in sorted(per_client.items(), key=lambda i: (-i[1][0], i[0]))
+        ),
     )

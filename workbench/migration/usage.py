@@ -25,9 +25,14 @@ def old_key(campaign: Campaign, step_key: str):
 def step_usage(campaign: Campaign, step_key: str, *, since: datetime | None = None):
     """The gateway's record of the old key on the step's API (a ``UsageReport``)."""
     from workbench.gateway.usage import read_usage
+    from workbench.verify.probe import USER_AGENT as VERIFIER_AGENT
 
     secret = old_key(campaign, step_key)
     api = campaign.inventory.key(step_key).api
     return read_usage(
-        access_log(campaign), api=api, key_fingerprint=secret.fingerprint, since=since
+        access_log(campaign),
+        api=api,
+        key_fingerprint=secret.fingerprint,
+        since=since,
+        exclude_agents=(VERIFIER_AGENT,),
     )

@@ -218,7 +218,9 @@ class TokenService:
         log: dict[str, Any],
     ) -> str:
         if form.get("client_assertion_type") != ASSERTION_TYPE:
-            raise OAuthError("invalid_client", f"client_assertion_type must be {ASSERTION_TYPE}", 401)
+            raise OAuthError(
+                "invalid_client", f"client_assertion_type must be {ASSERTION_TYPE}", 401
+            )
         assertion = form.get("client_assertion", "")
         if not assertion:
             raise OAuthError("invalid_request", "client_assertion is missing")
@@ -252,7 +254,9 @@ class TokenService:
                     seen_jtis=self.seen_jtis, client_id=client_id,
                 )  # fmt: skip
         except TokenError as exc:
-            raise OAuthError("invalid_client", str(exc).removeprefix("invalid_client: "), 401) from None
+            raise OAuthError(
+                "invalid_client", str(exc).removeprefix("invalid_client: "), 401
+            ) from None
         return client_id
 
 
@@ -261,7 +265,9 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
 
     def __init__(self, config: dict[str, Any], ctx: ssl.SSLContext, state_dir: Path) -> None:
-        super().__init__((config.get("listen_host", "127.0.0.1"), int(config.get("port", 0))), _Handler)
+        super().__init__(
+            (config.get("listen_host", "127.0.0.1"), int(config.get("port", 0))), _Handler
+        )
         self.ctx = ctx
         host, port = self.server_address[:2]
         issuer = config.get("issuer") or f"https://{host}:{port}"
@@ -353,7 +359,9 @@ class _Handler(BaseHTTPRequestHandler):
             headers.update({"X-Workbench-Token": "ok", "X-Workbench-Token-Jti": check.jti})
             self._json(200, {"active": True}, headers)
         else:
-            headers.update({"X-Workbench-Token": "refused", "WWW-Authenticate": www_authenticate(check)})
+            headers.update(
+                {"X-Workbench-Token": "refused", "WWW-Authenticate": www_authenticate(check)}
+            )
             self._json(401, {"active": False}, headers)
         self.server.event(
             {"endpoint": "introspect-bound", "status": 200 if check.ok else 401,
@@ -361,7 +369,9 @@ class _Handler(BaseHTTPRequestHandler):
              "token_fp": check.fingerprint, "aud": audience}
         )  # fmt: skip
 
-    def _json(self, status: int, obj: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    def _json(
+        self, status: int, obj: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(obj).encode() + b"\n"
         self.send_response(status)
         for name, value in (headers or {}).items():
@@ -401,7 +411,11 @@ def serve(config_path: Path) -> int:
         return 2
     svc = server.service
     atomic_write(state_dir / JWKS_FILE, json.dumps(svc.jwks(), indent=1).encode(), durable=False)
-    ready = {"port": server.server_address[1], "issuer": svc.issuer, "jwks": str(state_dir / JWKS_FILE)}
+    ready = {
+        "port": server.server_address[1],
+        "issuer": svc.issuer,
+        "jwks": str(state_dir / JWKS_FILE),
+    }
     atomic_write(state_dir / READY_FILE, json.dumps(ready).encode(), durable=False)
     signal.signal(
         signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start()

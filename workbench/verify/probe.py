@@ -42,7 +42,9 @@ __all__ = [
 
 MAX_BODY_BYTES = 64 * 1024
 """At most this much of a response body is read; the rest is ignored (evidence says so)."""
-_USER_AGENT = "workbench-verify/1"
+USER_AGENT = "workbench-verify/1"
+"""User agent of every probe: gateway usage reports leave these requests out."""
+_USER_AGENT = USER_AGENT
 
 
 @dataclass(frozen=True)
