@@ -26,7 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = gw_sub.add_parser(
         "set-mode", help="set the step's API mode", description="Set the step's API mode."
     )
-    p.add_argument("mode", choices=("key", "dual", "mtls"), help="the new mode")
+    p.add_argument(
+        "mode",
+        choices=("key", "dual", "mtls", "mtls+token"),
+        help="the new mode (mtls+token: certificate plus a bound access token)",
+    )
     p.add_argument("--step", required=True, metavar="KEY", help="the step (key id)")
     add_workspace_arg(p)
     add_json_arg(p)

@@ -164,6 +164,8 @@ def _show(st, as_json: bool) -> None:  # noqa: ANN001
             "state_dir": st.state_dir,
             "access_log": st.access_log,
             "modes": st.modes,
+            "auth_server_pid": st.auth_server_pid,
+            "token_url": st.token_url,
         }
         print_json(data)
         return
@@ -172,5 +174,7 @@ def _show(st, as_json: bool) -> None:  # noqa: ANN001
         f"sample env {state}: gateway={st.gateway or '-'} port={st.port or '-'} "
         f"gateway_pid={st.gateway_pid or '-'} backend_pid={st.backend_pid or '-'}"
     )
+    if st.token_url:
+        print(f"token server: {st.token_url} (pid {st.auth_server_pid})")
     if st.modes:
         print_table(["api", "mode"], sorted(st.modes.items()))

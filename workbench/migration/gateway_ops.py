@@ -22,7 +22,7 @@ from workbench.migration.revocation import publish_crls
 
 # Step states in which the step's key is retired at its gateway.
 RETIRED_STATES = ("cut_over", "verified")
-MODES = ("key", "dual", "mtls")
+MODES = ("key", "dual", "mtls", "mtls+token")
 FAULTS = ("old-key-left-enabled",)
 
 
@@ -66,6 +66,7 @@ def env_up(campaign: Campaign, *, gateway: str = "python", port: int | None = No
         campaign.ca_dir / "chain.pem",
         crl=crl,
         modes=modes,
+        token_server=True,  # ready for `mtls+token`: certificate-bound access tokens
     )
     with ws.transaction():
         ws.audit(
@@ -101,7 +102,8 @@ def set_step_mode(
     fault: str | None = None,
     reason: str | None = None,
 ) -> ModeChange:
-    """Put a step's API in ``mode`` for this step's key: key, dual (overlap) or mtls (cut over).
+    """Put a step's API in ``mode`` for this step's key: key, dual (overlap), mtls (cut over) or
+    mtls+token (certificate and a certificate-bound access token, once no key is left).
 
     ``fault="old-key-left-enabled"`` simulates the classic operator error (the key is not
     removed at cut-over) so the verifier's FAIL and the rollback can be rehearsed.
@@ -119,14 +121,19 @@ def set_step_mode(
 
     api_keys = [k.id for k in inv.keys if k.api == api]
     retired = {s.key for s in ws.steps() if s.key in api_keys and s.state in RETIRED_STATES}
-    if mode == "mtls":
+    if mode in ("mtls", "mtls+token"):
         retired.add(step_key)
     else:
         retired.discard(step_key)
     if fault == "old-key-left-enabled":
         retired.discard(step_key)
     remaining = [k for k in api_keys if k not in retired]
-    route_mode = "key" if mode == "key" else ("dual" if remaining else "mtls")
+    if mode == "mtls+token" and remaining:
+        raise GatewayError(
+            f"{api} still accepts {', '.join(remaining)}: retire those keys before requiring "
+            "bound tokens (mtls+token)"
+        )
+    route_mode = mode if mode in ("key", "mtls+token") else ("dual" if remaining else "mtls")
     new_route = replace(
         route, mode=route_mode, key_files=tuple(_key_file(campaign, k) for k in remaining)
     )
@@ -158,11 +165,13 @@ def set_step_mode(
 
 def _target_state(current: str, mode: str) -> str | None:
     """The step state a mode change implies (None: the state does not move)."""
-    if mode == "mtls":
+    if mode in ("mtls", "mtls+token"):
+        if current == "verified":
+            return "cut_over"  # a changed gate must be verified again before it counts
         if current not in ("dual", "rolled_back", "cut_over"):
             raise GatewayError(
-                f"step is {current}: put it in dual first (`workbench gateway dual --step ...`) "
-                "and check usage before cutting over"
+                f"step is {current}: put it in dual first (`workbench gateway set-mode dual "
+                "--step ...`) and check usage before cutting over"
             )
         return "cut_over"
     if current == "planned":

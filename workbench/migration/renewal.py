@@ -41,6 +41,9 @@ def renew_expiring(
     ]
     renewed: list[tuple[str, str, str, str]] = []
     warnings: list[str] = []
+    from workbench.migration.tokens import issued_tokens
+
+    live = issued_tokens(campaign, live_at=now) if due else []
     for step_key in sorted({c.step_key for c in due if c.step_key}):
         old = {c.service: c for c in due if c.step_key == step_key}
         outcome = issue_step(campaign, step_key, renew=True, services=tuple(old))
@@ -48,8 +51,16 @@ def renew_expiring(
             if new.service in old:
                 prev = old[new.service]
                 renewed.append((step_key, new.service, prev.serial, new.serial))
-                warnings.append(
-                    f"{new.service}: tokens bound to x5t#S256 {prev.x5t_s256} stop working; "
-                    f"the new certificate's is {new.x5t_s256}: re-issue them"
-                )
+                bound = [t for t in live if t.x5t_s256 == prev.x5t_s256]
+                for t in bound:
+                    warnings.append(
+                        f"{new.service}: token jti={t.jti} (fp {t.token_fp}, valid until "
+                        f"{t.expires:%Y-%m-%d %H:%M:%S}Z) is bound to x5t#S256 {prev.x5t_s256} "
+                        "and stops working: fetch a new one with the new certificate"
+                    )
+                if not bound:
+                    warnings.append(
+                        f"{new.service}: x5t#S256 changes {prev.x5t_s256} -> {new.x5t_s256}; "
+                        "any token bound to the old certificate stops working (none live known)"
+                    )
     return RenewOutcome(tuple(renewed), tuple(warnings))

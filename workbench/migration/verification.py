@@ -172,8 +172,11 @@ def step_job(campaign: Campaign, step_key: str, *, allow_cross_environment: bool
         allow_cross_environment=allow_cross_environment,
         name=step_key,
     )
+    token, token_peer = _token_identities(campaign, step_key, api.id, cert.service)
     identities = Identities(
         new_cert=new_cert,
+        bearer_token=token,
+        token_peer_cert=token_peer,
         old_key=old_key(campaign, step_key),
         server_ca=campaign.ca_dir / "chain.pem",
         foreign_cert=_foreign_identity(campaign, service.id, service.environment),
@@ -181,6 +184,35 @@ def step_job(campaign: Campaign, step_key: str, *, allow_cross_environment: bool
         other_service_cert=outsider_identity(campaign, service.environment),
     )
     return target, identities
+
+
+def route_mode(campaign: Campaign, api_id: str) -> str | None:
+    """The managed gateway's current mode for an API (None without a managed gateway)."""
+    from workbench.migration.gateway_ops import sample_env
+
+    gw = sample_env(campaign).current_gateway()
+    return gw.spec.route(api_id).mode if gw is not None else None
+
+
+def _token_identities(campaign: Campaign, step_key: str, api_id: str, service: str):
+    """In mtls+token mode: a token bound to the control's certificate, and another consumer's
+    certificate (authorised for this API) to present it with."""
+    from workbench.migration.tokens import fetch_bound_token
+    from workbench.verify import CertIdentity
+
+    if route_mode(campaign, api_id) != "mtls+token":
+        return None, None
+    token = fetch_bound_token(campaign, service, api_id, step=step_key)
+    ws = campaign.workspace
+    others = sorted(
+        (c for c in ws.active_certificates(step=step_key, kind="client") if c.service != service),
+        key=lambda c: c.service,
+    )
+    if others:
+        peer = CertIdentity(ws.directory / others[0].chain_path, ws.directory / others[0].key_path)
+    else:  # a single consumer: the outsider's certificate still must not carry the token
+        peer = outsider_identity(campaign, campaign.inventory.service(service).environment)
+    return token, peer
 
 
 def record(campaign: Campaign, result) -> StepVerdict:

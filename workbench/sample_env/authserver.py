@@ -203,7 +203,10 @@ class TokenService:
             lifetime=self.lifetime, now=now, client_id=client_id, kid=self.kid,
         )  # fmt: skip
         _, claims = parse_unverified(token)
-        log.update(token_fp=token_fingerprint(token), jti=claims["jti"], aud=audience)
+        log.update(
+            token_fp=token_fingerprint(token), jti=claims["jti"], aud=audience,
+            x5t_s256=claims["cnf"]["x5t#S256"], exp=claims["exp"],
+        )  # fmt: skip  (x5t#S256 and exp let `workbench renew` name the tokens it breaks)
         body = {"access_token": token, "token_type": "Bearer", "expires_in": self.lifetime}
         if claims.get("scope"):
             body["scope"] = claims["scope"]

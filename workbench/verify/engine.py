@@ -96,6 +96,13 @@ class Identities:
     """A revoked cert from the right CA: must be refused."""
     other_service_cert: CertIdentity | None = None
     """A valid cert of another service: must be refused (403 or TLS)."""
+    bearer_token: SecretValue | None = None
+    """In ``mtls+token`` mode: an access token bound to ``new_cert`` (RFC 8705). The control
+    then presents both, and three more probes must be refused: the certificate without the
+    token, the token without a certificate, and the token with ``token_peer_cert``."""
+    token_peer_cert: CertIdentity | None = None
+    """Another service's valid certificate (ideally one the API authorises) to present the
+    bound token with: the binding, not the allow-list, must refuse it."""
 
 
 @dataclass(frozen=True)
@@ -180,8 +187,19 @@ def prepare(identities: Identities, header: str, path: str) -> tuple[ProbeSpec, 
         ) from None
     new_ctx, new_id = _load(identities.new_cert, ca)
     old = identities.old_key
+    token = identities.bearer_token
+    bearer: tuple[str | None, SecretValue | None] = (None, None)
+    if token is not None:
+        bearer = ("Authorization", SecretValue(f"Bearer {token.reveal()}"))
     specs = [
-        ProbeSpec(CONTROL, "accepted", new_ctx, new_id, path),
+        ProbeSpec(
+            CONTROL,
+            "accepted",
+            new_ctx,
+            f"{new_id}{' + bound token' if token else ''}",
+            path,
+            *bearer,
+        ),
         ProbeSpec(OLD_KEY, "refused", bare, f"old key fp={old.fingerprint}", path, header, old),
         ProbeSpec(NO_CREDENTIALS, "refused", bare, "none", path),
     ]
@@ -193,6 +211,23 @@ def prepare(identities: Identities, header: str, path: str) -> tuple[ProbeSpec, 
         if ident is not None:
             ctx, label = _load(ident, ca)
             specs.append(ProbeSpec(name, "refused", ctx, label, path))
+    if token is not None:
+        specs.append(ProbeSpec("cert-without-token", "refused", new_ctx, new_id, path))
+        specs.append(
+            ProbeSpec("token-without-cert", "refused", bare, "bound token only", path, *bearer)
+        )
+        if identities.token_peer_cert is not None:
+            ctx, label = _load(identities.token_peer_cert, ca)
+            specs.append(
+                ProbeSpec(
+                    "token-with-other-cert",
+                    "refused",
+                    ctx,
+                    f"{label} + another's bound token",
+                    path,
+                    *bearer,
+                )
+            )
     return tuple(specs)
 
 

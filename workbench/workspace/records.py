@@ -30,7 +30,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "issued": frozenset({"dual", "failed", "rolled_back"}),
     "dual": frozenset({"cut_over", "failed", "rolled_back"}),
     "cut_over": frozenset({"verified", "failed", "rolled_back"}),
-    "verified": frozenset({"rolled_back"}),
+    "verified": frozenset({"rolled_back", "cut_over"}),  # cut_over: a new gateway mode to prove
     "failed": frozenset({"planned", "rolled_back"}),
     "rolled_back": frozenset({"planned", "dual", "cut_over"}),
 }

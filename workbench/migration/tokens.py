@@ -1,0 +1,96 @@
+"""Certificate-bound access tokens in the managed sample environment (RFC 8705).
+
+A consumer gets a token from the sample environment's token server by presenting its client
+certificate (tls_client_auth); the token's ``cnf.x5t#S256`` binds it to that certificate.
+The server's event log names every token by fingerprint, jti, expiry and bound thumbprint
+(never the token), which is what ``workbench renew`` reads to say which tokens it breaks.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from workbench.errors import GatewayError
+from workbench.migration.campaign import Campaign
+from workbench.secrets import SecretValue
+
+
+@dataclass(frozen=True)
+class BoundToken:
+    """A token the token server issued, as its event log records it."""
+
+    client_id: str
+    jti: str
+    token_fp: str
+    """First 12 hex of SHA-256 of the token (the token itself is never stored)."""
+    x5t_s256: str
+    """Thumbprint of the certificate it is bound to."""
+    expires: datetime
+
+
+def token_url(campaign: Campaign) -> str:
+    from workbench.migration.gateway_ops import sample_env
+
+    status = sample_env(campaign).status()
+    if not status.token_url:
+        raise GatewayError(
+            "the sample environment's token server is not running: `workbench sample-env up`"
+        )
+    return status.token_url
+
+
+def fetch_bound_token(campaign: Campaign, service: str, api_id: str, *, step: str) -> SecretValue:
+    """Get an access token for ``service`` bound to its active certificate of ``step``."""
+    import httpx
+
+    ws = campaign.workspace
+    certs = [c for c in ws.active_certificates(step=step, kind="client") if c.service == service]
+    if not certs:
+        raise GatewayError(f"{service} has no active certificate for {step}: issue it first")
+    cert = certs[0]
+    ctx = ssl.create_default_context(cafile=str(campaign.ca_dir / "chain.pem"))
+    ctx.load_cert_chain(str(ws.directory / cert.chain_path), str(ws.directory / cert.key_path))
+    form = {"grant_type": "client_credentials", "resource": campaign.inventory.api(api_id).url}
+    try:
+        with httpx.Client(verify=ctx, timeout=5.0) as client:
+            resp = client.post(token_url(campaign), data=form)
+    except httpx.HTTPError as exc:
+        raise GatewayError(f"token server unreachable ({type(exc).__name__})") from None
+    if resp.status_code != 200:
+        error = resp.json().get("error", "?") if resp.content else "?"
+        raise GatewayError(f"token server refused {service}: HTTP {resp.status_code} {error}")
+    return SecretValue(resp.json()["access_token"])
+
+
+def issued_tokens(campaign: Campaign, *, live_at: datetime | None = None) -> list[BoundToken]:
+    """Tokens the token server issued (still valid at ``live_at`` when given)."""
+    from workbench.migration.gateway_ops import sample_env
+
+    log = Path(sample_env(campaign).state_dir) / "authserver" / "events.log"
+    if not log.exists():
+        return []
+    out = []
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if rec.get("endpoint") != "token" or rec.get("status") != 200 or "x5t_s256" not in rec:
+            continue
+        expires = datetime.fromtimestamp(int(rec["exp"]), UTC)
+        if live_at is not None and expires <= live_at:
+            continue
+        out.append(
+            BoundToken(
+                rec.get("client_id", ""),
+                rec.get("jti", ""),
+                rec.get("token_fp", ""),
+                rec["x5t_s256"],
+                expires,
+            )
+        )
+    return out
