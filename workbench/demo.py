@@ -125,6 +125,21 @@ def wave_one(ws: list[str]) -> int:
     for key in good:
         run("cutover", "--step", key, "--since", switched, *ws)
 
+    with open_campaign(WS) as campaign:
+        inv = campaign.inventory
+        single = [k for k in good if sum(1 for x in inv.keys if x.api == inv.key(k).api) == 1]
+    if single:
+        tokened = single[0]
+        chapter(f"10b. {tokened}: its API now also requires certificate-bound tokens (RFC 8705)")
+        run("gateway", "set-mode", "mtls+token", "--step", tokened, *ws)
+        with open_campaign(WS) as campaign:
+            show_calls("certificate alone", consumer_calls(campaign, tokened, "cert"))
+            show_calls(
+                "certificate + bound token from the token server",
+                consumer_calls(campaign, tokened, "cert+token"),
+            )
+        run("verify", "--step", tokened, *ws)
+
     chapter(f"11. A broken change: {broken}'s key left enabled at cut-over -> FAIL, rolled back")
     run(
         "cutover",

@@ -8,7 +8,8 @@ from workbench.migration.verification import probe_url
 
 
 def consumer_calls(campaign: Campaign, step_key: str, credential: str = "key") -> list:
-    """Every consumer of ``step_key`` calls its API once, with the old key or its certificate."""
+    """Every consumer of ``step_key`` calls its API once: ``key`` (the old key), ``cert`` (its
+    certificate) or ``cert+token`` (certificate and a freshly fetched bound access token)."""
     from workbench.sample_env.consumers import call_with_cert, call_with_key
 
     inv, ws = campaign.inventory, campaign.workspace
@@ -26,7 +27,11 @@ def consumer_calls(campaign: Campaign, step_key: str, credential: str = "key") -
         c = certs.get(service)
         if c is None:
             continue
-        calls.append(
-            call_with_cert(url, ws.directory / c.chain_path, ws.directory / c.key_path, ca, service)
-        )
+        token = None
+        if credential == "cert+token":
+            from workbench.migration.tokens import fetch_bound_token
+
+            token = fetch_bound_token(campaign, service, key.api, step=step_key)
+        chain, private_key = ws.directory / c.chain_path, ws.directory / c.key_path
+        calls.append(call_with_cert(url, chain, private_key, ca, service, token))
     return calls

@@ -50,7 +50,13 @@ def call_with_key(url: str, header: str, secret: SecretValue, ca: Path, service:
     return Call(service, "key", status, error)
 
 
-def call_with_cert(url: str, chain: Path, key: Path, ca: Path, service: str) -> Call:
-    """The service calls with its client certificate (no key)."""
-    status, error = _get(url, _context(ca, chain, key), {"User-Agent": f"{service}/2.0-mtls"})
-    return Call(service, "cert", status, error)
+def call_with_cert(
+    url: str, chain: Path, key: Path, ca: Path, service: str, bearer: SecretValue | None = None
+) -> Call:
+    """The service calls with its client certificate (no key), plus a bound access token
+    when ``bearer`` is given."""
+    headers = {"User-Agent": f"{service}/2.0-mtls"}
+    if bearer is not None:
+        headers["Authorization"] = f"Bearer {bearer.reveal()}"
+    status, error = _get(url, _context(ca, chain, key), headers)
+    return Call(service, "cert+token" if bearer else "cert", status, error)
