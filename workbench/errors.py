@@ -43,6 +43,8 @@ class Problem:
     """What is wrong and how to fix it; never contains a secret value."""
 
     def __str__(self) -> str:
+        if self.file == "-" and not self.line:
+            return self.message  # not about a file: no location to show
         return f"{self.file}:{self.line}:{self.col}: {self.message}"
 
 

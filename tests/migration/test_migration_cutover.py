@@ -110,6 +110,21 @@ def test_cutover_pass_then_caught_fail_and_rollback(running_env, capsys):
     by_key = {s["key"]: s for s in status["steps"]}
     assert by_key["pay-key-prod"]["latest_verdict"] == "PASS"
     assert by_key["cards-key"]["latest_verdict"] == "FAIL"
+    code, evidence = _json(capsys, ["evidence", "--step", "cards-key", *w])
+    assert code == 0 and evidence["verdict"] == "FAIL"
+    assert evidence["old_key_fingerprint"] == old_key["evidence"]["identity"].split("fp=")[1]
+    for probe in evidence["probes"]:
+        assert probe["evidence"]["ip"] == "127.0.0.1" and probe["evidence"]["elapsed_ms"] > 0
+    code, runs = _json(capsys, ["evidence", "--step", "pay-key-prod", "--all", *w])
+    assert [r["verdict"] for r in runs] == ["PASS"]
+    # A consumer signs a private_key_jwt assertion with its workspace key (no --key needed).
+    capsys.readouterr()
+    assert (
+        main(["token", "assertion", "--service", "checkout-web", "--aud", "https://as.test/", *w])
+        == 0
+    )
+    assertion = capsys.readouterr().out.strip()
+    assert assertion.count(".") == 2
     code, records = _json(capsys, ["audit", "show", *w])
     actions = [r["action"] for r in records]
     assert actions.count("gateway.change") >= 4 and actions.count("verdict.record") == 2

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workbench.cli._common import add_json_arg, eprint, print_json, print_table
+from workbench.cli._common import add_json_arg, add_workspace_arg, eprint, print_json, print_table
 from workbench.errors import InputError, Problem, TokenError
 
 ALGS = ("ES256", "PS256", "EdDSA")
@@ -44,7 +44,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--service", required=True, metavar="S", help="client_id (the service id)")
     p.add_argument("--aud", required=True, metavar="URL", help="authorization server issuer URL")
-    p.add_argument("--key", required=True, type=Path, metavar="FILE", help="PEM private key")
+    p.add_argument(
+        "--key",
+        type=Path,
+        metavar="FILE",
+        help="PEM private key (default: the service's newest active key in the workspace)",
+    )
+    add_workspace_arg(p)
     p.add_argument("--alg", choices=ALGS, help="must match the key (default: from the key)")
     p.add_argument(
         "--lifetime", type=int, default=60, metavar="S", help="seconds, <= 300 (default 60)"
@@ -154,10 +160,26 @@ def _env(var: str) -> str:
     return value.strip()
 
 
+def _workspace_key(workspace: Path, service: str) -> Path:
+    """The private key of the service's newest active client certificate in the workspace."""
+    from workbench.errors import InputError
+    from workbench.workspace import Workspace
+
+    with Workspace.open(workspace) as ws:
+        certs = [c for c in ws.active_certificates(kind="client", service=service) if c.key_path]
+        if not certs:
+            raise InputError(
+                f"{service} has no active certificate in {workspace}: pass --key FILE or run "
+                "`workbench issue` first"
+            )
+        newest = max(certs, key=lambda c: c.not_before)
+        return ws.directory / newest.key_path
+
+
 def _assertion(args: argparse.Namespace) -> int:
     from workbench.tokens import assertion_form, client_assertion
 
-    key = _load_private_key(args.key)
+    key = _load_private_key(args.key or _workspace_key(args.workspace, args.service))
     jwt = client_assertion(
         client_id=args.service,
         audience=args.aud,

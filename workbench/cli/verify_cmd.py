@@ -60,6 +60,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
         epilog="Exit status: 0 PASS (step verified); 1 rolled back or refused; 2 bad usage.",
     )
+    e = sub.add_parser(
+        "evidence",
+        help="show the recorded evidence of a step's verifications",
+        description=(
+            "Show what the verifier recorded for a step: per probe the URL, resolved IP, SNI, "
+            "TLS version, HTTP status or TLS alert, timing and the identity used (the old key "
+            "only by fingerprint). The latest run by default, --all for every run."
+        ),
+    )
+    e.add_argument("--step", required=True, metavar="KEY", help="the step (key id)")
+    e.add_argument("--all", action="store_true", help="every recorded run, oldest first")
+    add_workspace_arg(e)
+    add_json_arg(e)
+    e.set_defaults(func=handle_evidence)
+
     c.add_argument("--step", required=True, metavar="KEY", help="the step (key id)")
     add_workspace_arg(c)
     c.add_argument(
@@ -219,6 +234,57 @@ def handle_workspace(args: argparse.Namespace) -> int:
         for v in verdicts:
             _print_document(v.document, v.step, v.state)
     return 0 if all(v.verdict == "PASS" for v in verdicts) else 1
+
+
+def handle_evidence(args: argparse.Namespace) -> int:
+    import json
+
+    from workbench.errors import InputError
+    from workbench.workspace import Workspace
+
+    with Workspace.open(args.workspace) as ws:
+        ws.step(args.step)
+        runs = ws.verdicts(args.step)
+    if not runs:
+        raise InputError(f"step {args.step} has no recorded verification: run `workbench verify`")
+    runs = runs if args.all else runs[-1:]
+    docs = [
+        {
+            "id": r.id,
+            "verdict": r.verdict,
+            "old_key_fingerprint": r.old_key_fingerprint,
+            "recorded_at": r.recorded_at,
+            **json.loads(r.evidence_json),
+        }
+        for r in runs
+    ]
+    if args.json:
+        print_json(docs if args.all else docs[0])
+        return 0
+    for doc in docs:
+        rows = []
+        for p in doc["probes"]:
+            ev = p.get("evidence", {})
+            answer = ev.get("http_status") or ev.get("tls_alert") or ev.get("error_reason") or "-"
+            rows.append(
+                (
+                    p["name"],
+                    p["outcome"],
+                    answer,
+                    ev.get("ip"),
+                    ev.get("sni") or "-",
+                    ev.get("tls_version") or "-",
+                    ev.get("elapsed_ms"),
+                    ev.get("identity"),
+                )
+            )
+        print_table(
+            ("probe", "outcome", "answer", "ip", "sni", "tls", "ms", "identity"),
+            rows,
+            title=f"{args.step}: run {doc['id']} {doc['started']} -> {doc['verdict']} "
+            f"({doc['url']}, old key fp {doc['old_key_fingerprint']})",
+        )
+    return 0
 
 
 def _print_document(doc: dict, step: str, state: str) -> None:
