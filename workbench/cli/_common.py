@@ -7,13 +7,22 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, is_dataclass
-from datetime import date, datetime
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from workbench.jsonable import to_jsonable
+
 DEFAULT_WORKSPACE = Path(".workbench")
+__all__ = [
+    "DEFAULT_WORKSPACE",
+    "add_json_arg",
+    "add_workspace_arg",
+    "eprint",
+    "print_json",
+    "print_table",
+    "progress",
+    "to_jsonable",
+]
 
 
 def add_workspace_arg(parser: argparse.ArgumentParser) -> None:
@@ -28,23 +37,6 @@ def add_workspace_arg(parser: argparse.ArgumentParser) -> None:
 
 def add_json_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Turn dataclasses, enums, dates and paths into plain JSON values."""
-    if is_dataclass(obj) and not isinstance(obj, type):
-        obj = asdict(obj)
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set | frozenset):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, Enum):
-        return obj.value
-    if isinstance(obj, datetime | date):
-        return obj.isoformat()
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
 
 
 def print_json(obj: Any) -> None:

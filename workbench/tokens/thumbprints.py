@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from workbench.errors import TokenError
-from workbench.tokens._jose import b64url, joserfc_key, load_public_key
+from workbench.tokens._jose import joserfc_key, load_public_key
 
 __all__ = ["is_wellformed_thumbprint", "jwk_thumbprint", "public_jwk", "x5t_s256"]
 
@@ -34,8 +32,9 @@ def x5t_s256(cert: x509.Certificate | bytes | str) -> str:
 
     Accepts a cryptography Certificate, PEM (bytes or str) or DER bytes. Always 43 chars.
     """
-    der = _certificate(cert).public_bytes(serialization.Encoding.DER)
-    return b64url(hashlib.sha256(der).digest())
+    from workbench.pki.thumbprint import x5t_s256 as of_certificate
+
+    return of_certificate(_certificate(cert))
 
 
 def is_wellformed_thumbprint(value: object) -> bool:

@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, is_dataclass
-from datetime import date, datetime
-from enum import Enum
-from pathlib import Path
+from dataclasses import asdict
 from typing import Any
 
+from workbench.jsonable import to_jsonable
 from workbench.verify.engine import VerifyResult
-
-
-def _plain(obj: Any) -> Any:
-    if is_dataclass(obj) and not isinstance(obj, type):
-        obj = asdict(obj)
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set | frozenset):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, Enum):
-        return obj.value
-    if isinstance(obj, datetime | date):
-        return obj.isoformat()
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
 
 
 def verdict_document(result: VerifyResult) -> dict[str, Any]:
@@ -41,7 +23,7 @@ def verdict_document(result: VerifyResult) -> dict[str, Any]:
                 "expected": p.expected,
                 "observed": p.observed,
                 "outcome": p.outcome,
-                "evidence": _plain(evidence),
+                "evidence": to_jsonable(evidence),
             }
         )
     return {
