@@ -39,7 +39,11 @@ class IssueOutcome:
 
 def _material(cert, chain_pem: bytes, p12: bytes | None) -> CertificateMaterial:
     return CertificateMaterial(
-        cert_pem=cert.pem, key_pem=cert.private_key_pem(), chain_pem=cert.pem + chain_pem, p12=p12
+        cert_pem=cert.pem,
+        key_pem=cert.private_key_pem(),
+        chain_pem=cert.pem + chain_pem,
+        p12=p12,
+        issued=cert,  # its facts spare ensure_certificate a re-parse of the PEM
     )
 
 

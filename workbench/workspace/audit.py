@@ -29,7 +29,8 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii as _encode_str  # what json.dumps uses
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,34 @@ def record_hash(
     return hashlib.sha256(canonical_json(body).encode("ascii")).hexdigest()
 
 
+def _json_value(value: Any) -> str:
+    return _encode_str(value) if type(value) is str else canonical_json(value)
+
+
+def chained_record(
+    seq: int, time: str, actor: str, action: str, subject: str, details: Any, prev_hash: str
+) -> tuple[str, str, bytes]:
+    """``(details_json, hash, jsonl_line)`` of a new record, each serialised once.
+
+    Byte-for-byte what ``canonical_json(details)``, :func:`record_hash` and
+    :meth:`AuditRecord.jsonl` give (the hash covers the details as read back from their
+    JSON, as ``verify_audit`` recomputes it), without dumping and re-parsing the whole
+    record three times: canonical JSON sorts keys, so the record is its fields in
+    alphabetical order around the canonical details. Saves ~30 us per record.
+    """
+    details_json = canonical_json(details)
+    reread = canonical_json(json.loads(details_json))  # differs only for non-str keys
+    # sorted keys: action, actor, details, [hash,] prev_hash, seq, subject, time
+    head = f'{{"action":{_json_value(action)},"actor":{_json_value(actor)},"details":{reread}'
+    tail = (
+        f',"prev_hash":{_json_value(prev_hash)},"seq":{_json_value(seq)}'
+        f',"subject":{_json_value(subject)},"time":{_json_value(time)}}}'
+    )
+    digest = hashlib.sha256(f"{head}{tail}".encode("ascii")).hexdigest()
+    line = f'{head},"hash":{_encode_str(digest)}{tail}\n'.encode("ascii")
+    return details_json, digest, line
+
+
 def default_actor() -> str:
     """``user@host`` of the running process (falls back to the uid without a passwd entry)."""
     try:
@@ -139,6 +168,8 @@ _TOKEN_PREFIX = re.compile(
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9+/=_\-]{24,}")
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _B64URL_43 = re.compile(r"[A-Za-z0-9_-]{43}")
+# Any of the patterns above: a string none of them matches needs no closer look.
+_SUSPECT = re.compile("|".join(p.pattern for p in (_PEM_KEY, _JWT, _TOKEN_PREFIX, _LONG_TOKEN)))
 # Public digests that look random by nature; exempt only under these key names and shapes.
 _DIGEST_KEYS = ("sha256", "x5t_s256", "x5t#s256", "thumbprint", "jkt", "hash")
 
@@ -168,6 +199,12 @@ class SecretGuard:
         self._walk(obj, what, "")
 
     def _walk(self, obj: Any, what: str, key: str) -> None:
+        # Cheap exact-type tests first: the Mapping ABC check costs ~1 us per value.
+        if type(obj) is str:
+            self._check_str(obj, what, key)
+            return
+        if obj is None or type(obj) in (int, float, bool):
+            return
         if isinstance(obj, Mapping):
             for k, v in obj.items():
                 self._check_str(str(k), what, str(k))
@@ -187,8 +224,10 @@ class SecretGuard:
             )
 
     def _why(self, s: str, key: str) -> str | None:
-        if any(v in s for v in self._forbidden):
+        if self._forbidden and any(v in s for v in self._forbidden):
             return "a registered secret value"
+        if _SUSPECT.search(s) is None:
+            return None  # one scan clears most strings (ids, kinds, times, short names)
         if _PEM_KEY.search(s):
             return "PEM private key"
         if _JWT.search(s):
@@ -352,6 +391,4 @@ def iso(dt: datetime) -> str:
     """Fixed-width ISO 8601 UTC (sorts as text). Naive datetimes are refused."""
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise AuditError("times must be timezone-aware (pass datetime.now(UTC))")
-    from datetime import UTC
-
     return dt.astimezone(UTC).isoformat(timespec="microseconds")

@@ -1,6 +1,6 @@
 """Certificate files on disk, written so that a crash can never leave two active certs.
 
-Layout (every name through ``safe_join``; directories 0700, keys and PKCS#12 0600)::
+Layout (every name checked as by ``safe_join``; directories 0700, keys and PKCS#12 0600)::
 
     certs/step/<step>/<service>/<serial>.crt | .key | .chain.pem | .p12   (step certificates)
     certs/<kind>/<service>/<serial>.*                                     (no step: ca, server)
@@ -18,13 +18,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import Callable
+import stat
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from workbench.errors import WorkspaceError
+from workbench.errors import UnsafePathError, WorkspaceError
 from workbench.workspace.atomic import DurableBatch
 from workbench.workspace.certs import normalise_serial
 from workbench.workspace.paths import check_name, ensure_private_dir, safe_join
@@ -57,6 +58,10 @@ class CertificateMaterial:
     """Leaf plus intermediates, PEM."""
     p12: bytes | None = None
     """PKCS#12 bundle (written 0600)."""
+    issued: Any = None
+    """The local CA's ``IssuedCertificate`` for ``cert_pem``, if that is where it came from:
+    its serial, validity, digests and SPIFFE ID are used instead of parsing the PEM again
+    (only when its ``pem`` is byte-for-byte ``cert_pem``)."""
 
     def __repr__(self) -> str:  # never show key bytes (req. 12)
         return "CertificateMaterial(<redacted>)"
@@ -88,16 +93,58 @@ def certificate_paths(
     ws: Workspace, *, service: str, serial: str, step_key: str | None = None, kind: str = "client"
 ) -> CertPaths:
     """Where a certificate's files go (names checked, req. 21; nothing is created)."""
-    serial = normalise_serial(serial)
-    parts = _slot_parts(step_key, service, kind)
-    d = safe_join(ws.directory, *parts)
-    return CertPaths(
-        directory=d,
-        cert=safe_join(ws.directory, *parts, f"{serial}.crt"),
-        key=safe_join(ws.directory, *parts, f"{serial}.key"),
-        chain=safe_join(ws.directory, *parts, f"{serial}.chain.pem"),
-        p12=safe_join(ws.directory, *parts, f"{serial}.p12"),
-    )
+    slot = safe_join(ws.directory, *_slot_parts(step_key, service, kind))
+    return _paths_in(slot, normalise_serial(serial))
+
+
+_SUFFIXES = ("crt", "key", "chain.pem", "p12")
+
+
+def _paths_in(slot: Path, serial: str, *, check_links: bool = True) -> CertPaths:
+    """The files of ``serial`` in a slot that ``safe_join`` (or :func:`_slot`) has checked.
+
+    Same checks as ``safe_join`` on each file name (safe alphabet, no symlink) without
+    resolving each path again: the slot is inside the workspace and link-free, so a
+    link-free child is too. ``check_links=False`` when every file is then written through
+    ``DurableBatch``, which refuses a symlink at the target itself.
+    """
+    base = os.fspath(slot)
+    check_name(f"{serial}.chain.pem")  # the longest name; the others differ only in suffix
+    files = []
+    for suffix in _SUFFIXES:
+        path = f"{base}/{serial}.{suffix}"
+        if check_links and os.path.islink(path):
+            raise UnsafePathError(
+                f"refusing symlink at {path}: remove it; the workspace never follows links"
+            )
+        files.append(Path(path))
+    return CertPaths(slot, *files)
+
+
+def _slot(ws: Workspace, parts: tuple[str, ...]) -> Path:
+    """``safe_join(ws.directory, *parts)`` for the bulk path (req. 9, 21), ~5x cheaper.
+
+    Same checks: every part is one safe name (no ``..``, ``/``, NUL, look-alikes) and no
+    existing component below the workspace is a symlink. ``safe_join`` also resolves the
+    result and compares; with a resolved root, safe names and no links on the way the
+    resolved path is the joined one, so that step is skipped. The resolved root is cached
+    on the workspace object (``realpath`` of the workspace cost ~25 us per certificate).
+    """
+    for name in parts:
+        check_name(name)
+    root = ws.real_directory
+    current = os.fspath(root)
+    for name in parts:
+        current = f"{current}/{name}"
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:
+            break  # nothing exists below a missing directory
+        if stat.S_ISLNK(st.st_mode):
+            raise UnsafePathError(
+                f"refusing symlink at {current}: remove it; the workspace never follows links"
+            )
+    return root.joinpath(*parts)
 
 
 def describe_certificate(
@@ -138,6 +185,28 @@ def _rel(ws: Workspace, p: Path) -> str:
     return str(p.relative_to(ws.directory.resolve()))
 
 
+def _describe_material(
+    material: CertificateMaterial, *, service: str, kind: str, step_key: str | None
+) -> CertificateRecord:
+    """:func:`describe_certificate`, from the issuer's own facts when it handed them over."""
+    issued = material.issued
+    if issued is None or getattr(issued, "pem", None) != material.cert_pem:
+        return describe_certificate(
+            material.cert_pem, service=service, kind=kind, step_key=step_key
+        )
+    return CertificateRecord(
+        serial=normalise_serial(issued.serial),
+        service=service,
+        kind=kind,
+        not_before=issued.not_before,
+        not_after=issued.not_after,
+        sha256=issued.sha256_fingerprint,
+        x5t_s256=issued.x5t_s256,
+        step_key=step_key,
+        spiffe_id=issued.spiffe_id,
+    )
+
+
 def ensure_certificate(
     ws: Workspace,
     *,
@@ -170,23 +239,20 @@ def ensure_certificate(
     """
     check_name(service)
     with ws.transaction():
-        slot = safe_join(ws.directory, *_slot_parts(step_key, service, kind))
-        _remove_slot_orphans(ws, slot, keep=set(batch.pending.values()) if batch else set())
+        parts = _slot_parts(step_key, service, kind)
+        slot = _slot(ws, parts)
+        _remove_slot_orphans(ws, slot, keep=batch.pending if batch else {})
         current = ws.active_in_slot(step_key, service, kind)
         if current and not renew:
             return current[0], False
         material = issue()
-        record = describe_certificate(
-            material.cert_pem, service=service, kind=kind, step_key=step_key
-        )
-        paths = certificate_paths(
-            ws, service=service, serial=record.serial, step_key=step_key, kind=kind
-        )
-        _ensure_dirs(ws, paths.directory)
+        record = _describe_material(material, service=service, kind=kind, step_key=step_key)
+        paths = _paths_in(slot, record.serial, check_links=False)
+        _ensure_dirs(ws.real_directory, parts)
         own = batch is None
         staging = DurableBatch(durable=durable) if batch is None else batch
         try:
-            rel = _stage_files(ws, staging, paths, material)
+            rel = _stage_files("/".join(parts), staging, paths, material)
             written = staging.commit() if own else []
         except BaseException:
             if own:
@@ -209,11 +275,14 @@ def ensure_certificate(
 
 
 def _stage_files(
-    ws: Workspace, staging: DurableBatch, paths: CertPaths, material: CertificateMaterial
+    slot_rel: str, staging: DurableBatch, paths: CertPaths, material: CertificateMaterial
 ) -> dict[str, str]:
-    """Stage the material's files (keys and PKCS#12 0600); return the relative paths."""
+    """Stage the material's files (keys and PKCS#12 0600); return the relative paths.
+
+    ``slot_rel`` is the slot relative to the workspace (``certs/step/<step>/<service>``).
+    """
     staging.write(paths.cert, material.cert_pem, mode=0o644)
-    rel = {"cert_path": _rel(ws, paths.cert)}
+    rel = {"cert_path": f"{slot_rel}/{paths.cert.name}"}
     for attr, path, mode in (
         ("key_pem", paths.key, 0o600),
         ("chain_pem", paths.chain, 0o644),
@@ -222,17 +291,32 @@ def _stage_files(
         data = getattr(material, attr)
         if data is not None:
             staging.write(path, data, mode=mode)
-            rel[f"{attr.removesuffix('_pem')}_path"] = _rel(ws, path)
+            rel[f"{attr.removesuffix('_pem')}_path"] = f"{slot_rel}/{path.name}"
     return rel
 
 
-def _ensure_dirs(ws: Workspace, directory: Path) -> None:
-    """Create every directory from the workspace down to ``directory`` as 0700."""
-    root = ws.directory.resolve()
-    for parent in reversed(directory.relative_to(root).parents):
-        if str(parent) != ".":
-            ensure_private_dir(root / parent)
-    ensure_private_dir(directory)
+def _ensure_dirs(root: Path, parts: tuple[str, ...]) -> None:
+    """Make every directory from ``root`` down through ``parts`` exist as 0700 (req. 9).
+
+    One ``lstat`` for a directory that is already a 0700 directory (not a link), one
+    ``mkdir`` + ``lstat`` for a new one; anything else (missing parent, symlink, file,
+    other mode) goes through ``ensure_private_dir``, which creates, refuses or fixes it.
+    ``ensure_private_dir`` on each of the four levels cost ~12 syscalls per certificate.
+    """
+    current = os.fspath(root)
+    for name in parts:
+        current = f"{current}/{name}"
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:
+            try:
+                os.mkdir(current, 0o700)  # the umask can only make it stricter: checked below
+            except OSError:
+                ensure_private_dir(current)
+                continue
+            st = os.lstat(current)
+        if not (stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o700):
+            ensure_private_dir(current)
 
 
 def _serial_of(name: str) -> str | None:
@@ -243,21 +327,43 @@ def _serial_of(name: str) -> str | None:
         return None
 
 
-def _remove_slot_orphans(ws: Workspace, slot: Path, *, keep: set[Path]) -> list[Path]:
-    """Delete files in one slot without a database row (``keep``: a shared batch's temps)."""
+def _remove_slot_orphans(
+    ws: Workspace, slot: Path, *, keep: Mapping[Path, Path] | Collection[Path]
+) -> list[Path]:
+    """Delete files in one slot without a database row.
+
+    ``keep``: a shared batch's temp files (its ``pending`` map, whose values are the temps,
+    or a collection of temp paths). Serials are looked up one by one and the keep set is
+    built only when the slot holds a temp file: loading every serial, or every pending
+    temp, once per slot made bulk issuance and renewal quadratic.
+    """
     if not slot.is_dir():
         return []
-    known = ws.known_serials()
+    known: dict[str | None, bool] = {None: False}
+    kept: set[Path] | None = None
     removed = []
     for entry in os.scandir(slot):
-        path = Path(entry.path)
-        if not entry.is_file(follow_symlinks=False) or path in keep:
+        if not entry.is_file(follow_symlinks=False):
             continue
-        stale = entry.name.startswith(".") and entry.name.endswith(".tmp")
-        if stale or _serial_of(entry.name) not in known:
+        path = Path(entry.path)
+        if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+            if kept is None:
+                kept = set(keep.values() if isinstance(keep, Mapping) else keep)
+            orphan = path not in kept
+        else:
+            serial = _serial_of(entry.name)
+            if serial not in known:
+                known[serial] = _serial_recorded(ws, serial)  # type: ignore[arg-type]
+            orphan = not known[serial]
+        if orphan:
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed
+
+
+def _serial_recorded(ws: Workspace, serial: str) -> bool:
+    row = ws.connection.execute("SELECT 1 FROM certificates WHERE serial = ?", (serial,))
+    return row.fetchone() is not None
 
 
 def find_orphans(ws: Workspace) -> list[Path]:
