@@ -152,3 +152,16 @@ def test_init_is_idempotent_and_keeps_the_ca(workspace, inventory, capsys):
     code, again = _json(capsys, ["init", str(inventory), "--workspace", str(workspace)])
     assert code == 0 and again["created_workspace"] is False and again["created_ca"] is False
     assert (workspace / "ca" / "root.crt").read_bytes() == root
+
+
+def test_wave_verdict_passes_only_when_every_step_passes():
+    from workbench.migration.verification import StepVerdict, wave_verdict
+
+    def v(verdict):
+        return StepVerdict("k", {"verdict": verdict}, "cut_over")
+
+    assert wave_verdict([v("PASS"), v("PASS")]) == "PASS"
+    assert wave_verdict([v("PASS"), v("INCONCLUSIVE")]) == "INCONCLUSIVE"
+    assert wave_verdict([v("ERROR"), v("INCONCLUSIVE")]) == "ERROR"
+    assert wave_verdict([v("INCONCLUSIVE"), v("FAIL"), v("PASS")]) == "FAIL"
+    assert wave_verdict([]) == "ERROR"

@@ -202,7 +202,7 @@ def _campaign(args: argparse.Namespace):
 
 def handle_workspace(args: argparse.Namespace) -> int:
     from workbench.cli._common import progress
-    from workbench.migration.verification import verify_steps, wave_steps
+    from workbench.migration.verification import verify_steps, wave_steps, wave_verdict
 
     with _campaign(args) as campaign:
         keys = [args.step] if args.step else wave_steps(campaign, args.wave)
@@ -222,18 +222,14 @@ def handle_workspace(args: argparse.Namespace) -> int:
             print_json(
                 {
                     "wave": args.wave,
-                    "verdict": "PASS"
-                    if all(v.verdict == "PASS" for v in verdicts)
-                    else "FAIL"
-                    if any(v.verdict == "FAIL" for v in verdicts)
-                    else "INCONCLUSIVE",
+                    "verdict": wave_verdict(verdicts),
                     "steps": [{**v.document, "state": v.state} for v in verdicts],
                 }
             )
     else:
         for v in verdicts:
             _print_document(v.document, v.step, v.state)
-    return 0 if all(v.verdict == "PASS" for v in verdicts) else 1
+    return 0 if wave_verdict(verdicts) == "PASS" else 1
 
 
 def handle_evidence(args: argparse.Namespace) -> int:

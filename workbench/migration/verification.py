@@ -257,6 +257,18 @@ def verify_steps(
     return [record(campaign, r) for r in results]
 
 
+def wave_verdict(verdicts: Sequence[StepVerdict]) -> str:
+    """A wave passes only when every step passes; any FAIL makes it FAIL; otherwise the worst
+    of ERROR and INCONCLUSIVE."""
+    kinds = {v.verdict for v in verdicts}
+    if kinds == {"PASS"}:
+        return "PASS"
+    for worst in ("FAIL", "ERROR", "INCONCLUSIVE"):
+        if worst in kinds:
+            return worst
+    return "ERROR"  # an empty wave proves nothing
+
+
 @dataclass(frozen=True)
 class CutoverOutcome:
     """What `cutover` did."""
