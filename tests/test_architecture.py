@@ -37,3 +37,16 @@ def test_core_imports_no_ui_package():
 def test_public_api_names_resolve():
     for name in workbench.__all__:
         assert hasattr(workbench, name), name
+
+
+def test_import_workbench_stays_light():
+    """`workbench --help` must not pay for networkx or cryptography (lazy public API)."""
+    script = (
+        "import sys, json, workbench, workbench.cli\n"
+        "workbench.cli.build_parser()\n"
+        "print(json.dumps([m for m in ('networkx', 'cryptography', 'textual', 'jinja2')"
+        " if m in sys.modules]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []
