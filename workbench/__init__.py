@@ -17,8 +17,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from workbench.errors import InputError, InventoryError, Problem, WorkbenchError
-from workbench.inventory.model import (
+# Re-exported (``__all__`` is computed below, which linters cannot follow).
+from workbench.errors import InputError, InventoryError, Problem, WorkbenchError  # noqa: F401
+from workbench.inventory.model import (  # noqa: F401
     Api,
     Finding,
     Integration,
