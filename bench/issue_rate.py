@@ -5,7 +5,8 @@ Issue "PKI and workspace". Runs, in one process, three loops and prints certs/s:
 1. the workbench: ``issue_step`` for one key consumed by N services (default 2,000) into a
    fresh workspace: EC P-256 key, certificate and chain files (key 0600), certificate rows,
    hash-chained audit records (database + audit.jsonl) and the step state, with the
-   durability the workspace gives (one DurableBatch for the step, two file-system flushes).
+   durability the workspace gives (``ensure_certificates``: files created under their
+   serial names, one file-system flush for the step, then one transaction).
    PKCS#12 bundles are excluded (WORKBENCH_P12_PASSWORD unset): their KDF is slow on purpose.
    ``init`` (inventory, plan, CA) is outside the timing;
 2. the raw ``cryptography`` loop: EC P-256 key + a leaf with the same extensions signed by an
@@ -16,7 +17,7 @@ Issue "PKI and workspace". Runs, in one process, three loops and prints certs/s:
 Goals (2 cores): workbench >= 40% of the raw loop and >= 20x the openssl loop.
 
 Reading the figures: "kernel" CPU per certificate is mostly the file system (a directory and
-three temp files created, three renames). On this VM's ext4 (perf: ``recently_deleted`` in
+three files created). On this VM's ext4 (perf: ``recently_deleted`` in
 ``find_inode_bit``) creating an inode scans past inodes freed in the last seconds to minutes,
 so right after bulk deletions (a test run, the previous run of this benchmark) it costs
 0.2-0.8 ms instead of ~20 us: compare runs by their "user" figure, and rerun when quiet.

@@ -1,8 +1,10 @@
 """`workbench issue`: a client certificate for every consumer of a step's key.
 
-Bulk issuance shares one transaction and one DurableBatch: two flushes for the whole step
-instead of one fsync per file (~8 ms each here), and a crash anywhere converges on re-run
-(req. 26, see ``workbench.workspace.certfiles``).
+A step is issued in one pass (``workbench.workspace.certbulk.ensure_certificates``): one
+query for the step's active certificates, files written straight under serial-derived
+names, one file-system flush for the whole step instead of one fsync per file (~8 ms each
+here), one ``executemany`` for the rows and one batch of hash-chained audit records, all
+in one transaction. A crash anywhere converges on re-run (req. 26).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from datetime import timedelta
 
 from workbench.errors import InputError, WorkspaceError
 from workbench.migration.campaign import Campaign
-from workbench.workspace import CertificateMaterial, CertificateRecord, DurableBatch
+from workbench.workspace import CertificateMaterial, CertificateRecord
+from workbench.workspace.certbulk import CertificateRequest, ensure_certificates
 from workbench.workspace.certfiles import ensure_certificate
 
 DEFAULT_CLIENT_LIFETIME = timedelta(days=7)
@@ -77,44 +80,40 @@ def issue_step(
     chain = ca.chain_pem
     password = p12_password if p12_password is not None else os.environ.get(P12_PASSWORD_ENV)
     now = campaign.now()
-    records: list[CertificateRecord] = []
-    issued: list[str] = []
+
+    def maker(service) -> Callable[[], CertificateMaterial]:
+        def make() -> CertificateMaterial:
+            cert = ca.issue_client(
+                service.id,
+                service.environment,
+                dns_names=service.dns_names,
+                lifetime=lifetime,
+                now=now,
+                key_algorithm=key_algorithm,
+            )
+            p12 = None
+            if password:
+                from workbench.pki import make_pkcs12
+
+                p12 = make_pkcs12(cert, chain, p12_alias or service.id, password)
+            return _material(cert, chain, p12)
+
+        return make
+
+    requests = [CertificateRequest(sid, maker(inv.service(sid))) for sid in consumers]
     with ws.transaction():
-        with DurableBatch(durable=durable) as batch:
-            for service_id in consumers:
-                service = inv.service(service_id)
-
-                def make(service=service) -> CertificateMaterial:
-                    cert = ca.issue_client(
-                        service.id,
-                        service.environment,
-                        dns_names=service.dns_names,
-                        lifetime=lifetime,
-                        now=now,
-                        key_algorithm=key_algorithm,
-                    )
-                    p12 = None
-                    if password:
-                        from workbench.pki import make_pkcs12
-
-                        p12 = make_pkcs12(cert, chain, p12_alias or service.id, password)
-                    return _material(cert, chain, p12)
-
-                record, new = ensure_certificate(
-                    ws,
-                    service=service.id,
-                    issue=make,
-                    kind="client",
-                    step_key=step_key,
-                    renew=renew,
-                    now=now,
-                    batch=batch,
-                )
-                records.append(record)
-                if new:
-                    issued.append(service.id)
-                if progress:
-                    progress(1)
+        results = ensure_certificates(
+            ws,
+            requests,
+            kind="client",
+            step_key=step_key,
+            renew=renew,
+            now=now,
+            durable=durable,
+            progress=progress,
+        )
+        records = [record for record, _ in results]
+        issued = [record.service for record, new in results if new]
         if ws.step(step_key).state == "planned":
             ws.set_step_state(
                 step_key, "issued", reason=f"{len(records)} client certificates", now=now

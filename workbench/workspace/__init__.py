@@ -5,6 +5,7 @@ Everything else (PKI, verifier, gateways) records its state and audit through th
 
 from workbench.workspace.atomic import DurableBatch, atomic_write
 from workbench.workspace.audit import AuditCheck, AuditRecord, verify_audit
+from workbench.workspace.certbulk import CertificateRequest, ensure_certificates
 from workbench.workspace.certfiles import (
     CertificateMaterial,
     CertPaths,
@@ -31,6 +32,7 @@ __all__ = [
     "CertPaths",
     "CertificateMaterial",
     "CertificateRecord",
+    "CertificateRequest",
     "DurableBatch",
     "GatewayChange",
     "PlanChange",
@@ -41,6 +43,7 @@ __all__ = [
     "atomic_write",
     "certificate_paths",
     "ensure_certificate",
+    "ensure_certificates",
     "ensure_private_dir",
     "find_orphans",
     "remove_orphans",

@@ -25,7 +25,7 @@ from types import TracebackType
 
 from workbench.errors import UnsafePathError, WorkspaceError
 
-__all__ = ["DurableBatch", "atomic_write", "fsync_dir", "remove_stale_temps"]
+__all__ = ["DurableBatch", "atomic_write", "fsync_dir", "remove_stale_temps", "sync_filesystem"]
 
 _TMP_SUFFIX = ".tmp"
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -113,7 +113,7 @@ def remove_stale_temps(directory: str | os.PathLike[str]) -> list[Path]:
 _libc: ctypes.CDLL | None | bool = False
 
 
-def _sync_filesystem_of(directory: Path) -> None:
+def sync_filesystem(directory: str | os.PathLike[str]) -> None:
     """Flush every dirty page of the file system holding ``directory`` (one call).
 
     Linux ``syncfs(2)`` via ctypes; elsewhere ``os.sync()`` (all file systems). Either is one
@@ -206,7 +206,7 @@ class DurableBatch:
         filesystems = {os.stat(d).st_dev: d for d in self.directories}
         if self.durable:
             for d in filesystems.values():  # data before names: never an empty file after a crash
-                _sync_filesystem_of(d)
+                sync_filesystem(d)
         try:
             for target, tmp in list(self.pending.items()):
                 os.replace(tmp, target)
@@ -217,5 +217,5 @@ class DurableBatch:
             raise
         if self.durable:
             for d in filesystems.values():
-                _sync_filesystem_of(d)
+                sync_filesystem(d)
         return list(self.written)

@@ -124,6 +124,16 @@ def _json_value(value: Any) -> str:
     return _encode_str(value) if type(value) is str else canonical_json(value)
 
 
+_SCALARS = (str, int, bool, type(None))
+
+
+def _flat(details: Any) -> bool:
+    """A dict of str keys to str, int, bool or None: its canonical JSON reads back as is."""
+    return type(details) is dict and all(
+        type(k) is str and type(v) in _SCALARS for k, v in details.items()
+    )
+
+
 def chained_record(
     seq: int, time: str, actor: str, action: str, subject: str, details: Any, prev_hash: str
 ) -> tuple[str, str, bytes]:
@@ -136,7 +146,8 @@ def chained_record(
     alphabetical order around the canonical details. Saves ~30 us per record.
     """
     details_json = canonical_json(details)
-    reread = canonical_json(json.loads(details_json))  # differs only for non-str keys
+    # Re-read differs only for non-str keys; a flat dict of str keys and scalars reads back as is.
+    reread = details_json if _flat(details) else canonical_json(json.loads(details_json))
     # sorted keys: action, actor, details, [hash,] prev_hash, seq, subject, time
     head = f'{{"action":{_json_value(action)},"actor":{_json_value(actor)},"details":{reread}'
     tail = (

@@ -10,7 +10,9 @@ lock it removes files in the slot whose serial has no database row (left by a ru
 between "files written" and "state saved"), returns the active certificate if there is one
 (unless renewing), else calls the issuer, writes the files under serial-derived names,
 and records the certificate in the same transaction. Killed anywhere, a re-run converges to
-exactly one active certificate per (step, service, kind), with files for it.
+exactly one active certificate per (step, service, kind), with files for it. For many slots
+at once (a step's consumers) use ``workbench.workspace.certbulk.ensure_certificates``: the
+same guarantees with one query, one flush and one batch of rows and audit records.
 """
 
 from __future__ import annotations
@@ -226,6 +228,7 @@ def ensure_certificate(
     the old one superseded in the same transaction. ``after_files`` runs after the files
     are in place and before the state is committed (tests kill the process there).
 
+    For a whole step prefer ``ensure_certificates`` (certbulk), which needs no batch.
     Bulk issuance: share one batch inside one transaction so 6,000 files cost two flushes::
 
         with ws.transaction():

@@ -16,8 +16,8 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,7 @@ class Workspace(StepsMixin, CertificatesMixin):
         self._audit_writer = audit_writer
         self._depth = 0
         self._pending_lines: list[bytes] = []
+        self._rollback_actions: list[Callable[[], None]] = []
         self._schema_ready = True
         self._real_directory: Path | None = None
 
@@ -246,6 +247,7 @@ class Workspace(StepsMixin, CertificatesMixin):
             raise WorkspaceError(f"workspace {self.directory} is locked ({exc}): retry") from None
         self._depth = 1
         self._pending_lines = []
+        self._rollback_actions = []
         written_from: int | None = None
         try:
             self._move_uncommitted_tail()
@@ -257,10 +259,44 @@ class Workspace(StepsMixin, CertificatesMixin):
             self.connection.execute("ROLLBACK")
             if written_from is not None:
                 self._truncate_jsonl(written_from)
+            for action in reversed(self._rollback_actions):
+                with suppress(OSError):
+                    action()
             raise
         finally:
             self._depth = 0
             self._pending_lines = []
+            self._rollback_actions = []
+
+    def on_rollback(self, action: Callable[[], None]) -> None:
+        """Run ``action`` if the current transaction rolls back (e.g. remove files it wrote).
+
+        Actions run after ``ROLLBACK``, newest first; an ``OSError`` from one is ignored (a
+        file left behind is an orphan that the next issuance or ``remove_orphans`` sweeps).
+        """
+        self._require_transaction()
+        self._rollback_actions.append(action)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[Workspace]:
+        """A nested all-or-nothing block inside the current transaction.
+
+        On an exception its database changes and its pending audit lines are undone and the
+        exception propagates; the enclosing transaction stays usable. Without this, a caller
+        that catches an error from a nested ``transaction()`` and commits would keep half of
+        a bulk change.
+        """
+        self._require_transaction()
+        mark = len(self._pending_lines)
+        self.connection.execute("SAVEPOINT workbench_bulk")
+        try:
+            yield self
+        except BaseException:
+            self.connection.execute("ROLLBACK TO workbench_bulk")
+            self.connection.execute("RELEASE workbench_bulk")
+            del self._pending_lines[mark:]
+            raise
+        self.connection.execute("RELEASE workbench_bulk")
 
     def _require_transaction(self) -> None:
         if not self._depth:
@@ -358,30 +394,56 @@ class Workspace(StepsMixin, CertificatesMixin):
         ``details`` must be JSON and pass the secret guard (req. 11). The record becomes
         durable only when the transaction commits.
         """
+        return self.audit_many([(action, subject, details)], actor=actor, now=now)[0]
+
+    def audit_many(
+        self,
+        entries: Iterable[tuple[str, str, Mapping[str, Any] | None]],
+        *,
+        actor: str | None = None,
+        now: datetime | None = None,
+    ) -> list[AuditRecord]:
+        """Append one chained record per ``(action, subject, details)``, in order (req. 25).
+
+        The same checks and records as calling :meth:`audit` for each entry (every record is
+        guarded and hash-chained to the one before), with one read of the chain head and one
+        ``executemany``. All or nothing: if any entry is refused, none is added.
+        """
         self._require_transaction()
-        if not ACTION_PATTERN.fullmatch(action):
-            raise AuditError(f"audit action {action!r} must be dotted lower-case, e.g. cert.issue")
-        body = dict(details or {})
-        self.guard.check(body)
-        self.guard.check({"subject": subject})
         last = self.connection.execute(
             "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
         ).fetchone()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
         who = actor or self.actor
         at = iso(self.now(now))
-        try:
-            details_json, h, line = chained_record(seq, at, who, action, subject, body, prev)
-        except (TypeError, ValueError) as exc:
-            raise AuditError(f"audit details for {action} are not plain JSON ({exc})") from None
-        record = AuditRecord(seq, at, who, action, subject, details_json, prev, h)
-        self.connection.execute(
+        guard = self.guard
+        records: list[AuditRecord] = []
+        lines: list[bytes] = []
+        for action, subject, details in entries:
+            if not ACTION_PATTERN.fullmatch(action):
+                raise AuditError(
+                    f"audit action {action!r} must be dotted lower-case, e.g. cert.issue"
+                )
+            body = dict(details or {})
+            guard.check(body)
+            guard.check({"subject": subject})
+            try:
+                details_json, h, line = chained_record(seq, at, who, action, subject, body, prev)
+            except (TypeError, ValueError) as exc:
+                raise AuditError(f"audit details for {action} are not plain JSON ({exc})") from None
+            records.append(AuditRecord(seq, at, who, action, subject, details_json, prev, h))
+            lines.append(line)
+            seq, prev = seq + 1, h
+        self.connection.executemany(
             "INSERT INTO audit (seq, time, actor, action, subject, details, prev_hash, hash)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (seq, at, who, action, subject, details_json, prev, h),
+            [
+                (r.seq, r.time, r.actor, r.action, r.subject, r.details_json, r.prev_hash, r.hash)
+                for r in records
+            ],
         )
-        self._pending_lines.append(line)
-        return record
+        self._pending_lines.extend(lines)
+        return records
 
     def audit_records(self, *, limit: int | None = None) -> list[AuditRecord]:
         """Audit records from the database, oldest first (the last ``limit`` when given)."""

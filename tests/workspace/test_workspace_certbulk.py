@@ -1,0 +1,207 @@
+"""Bulk issuance (``ensure_certificates``): idempotent, renewals supersede, a kill between
+"files written" and "state saved" converges (req. 26), files 0600/0700 without links (req. 9),
+one chained audit record per change and nothing committed on failure (req. 25)."""
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from workspace_certbulk_support import STEP, requests
+
+from workbench.errors import AuditError, UnsafePathError, WorkspaceError
+from workbench.workspace import Workspace, ensure_certificates, find_orphans, verify_audit
+
+HERE = Path(__file__).resolve().parent
+SERVICES = [f"svc-{i:02d}" for i in range(12)]
+EXTS = ("chain.pem", "crt", "key")
+
+
+@pytest.fixture
+def wsdir(tmp_path):
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text("version: 1\n")
+    d = tmp_path / "ws"
+    with Workspace.create(d, inventory_path=inv, trust_domain="acme.test") as ws:
+        ws.set_plan({"waves": [{"steps": [{"key": STEP, "consumers": SERVICES}]}]})
+    return d
+
+
+def _child(wsdir, mode, services=SERVICES):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "workspace_certbulk_support", str(wsdir), mode, *services],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if mode.endswith("crash"):
+        assert proc.returncode == -signal.SIGKILL, proc.stderr
+        return int(proc.stdout)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines()]
+    return {svc: (serial, issued == "True") for svc, serial, issued in rows}
+
+
+def _slot(wsdir, service):
+    return wsdir / "certs" / "step" / STEP / service
+
+
+def _files(wsdir, service):
+    return sorted(p.name for p in _slot(wsdir, service).iterdir())
+
+
+def _expected(*serials):
+    return sorted(f"{s}.{ext}" for s in serials for ext in EXTS)
+
+
+def test_bulk_issue_is_idempotent_and_private_whatever_the_umask(wsdir):
+    old_umask = os.umask(0o277)  # mkdir and open would give 0500 dirs and 0400 files
+    try:
+        with Workspace.open(wsdir) as ws:
+            calls: list[str] = []
+            ticks: list[int] = []
+            first = ensure_certificates(
+                ws, requests(SERVICES, calls), step_key=STEP, progress=ticks.append
+            )
+            assert [(r.service, new) for r, new in first] == [(s, True) for s in SERVICES]
+            assert calls == SERVICES and sum(ticks) == len(SERVICES)
+            audit_count = len(ws.audit_records())
+            again = ensure_certificates(ws, requests(SERVICES, calls), step_key=STEP)
+            assert calls == SERVICES, "an idempotent re-run issues nothing"
+            assert [(r, new) for r, new in again] == [(r, False) for r, _ in first]
+            assert len(ws.audit_records()) == audit_count
+            stored = {c.serial: c for c in ws.active_certificates(step=STEP)}
+            assert {r.serial: r for r, _ in first} == stored  # returned == re-read rows
+            assert find_orphans(ws) == []
+            assert verify_audit(ws).ok
+            issues = [r for r in ws.audit_records() if r.action == "cert.issue"]
+            assert [r.subject for r in issues] == [r.serial for r, _ in first]
+    finally:
+        os.umask(old_umask)
+    for record, _ in first:
+        key = wsdir / record.key_path
+        assert _files(wsdir, record.service) == _expected(record.serial)
+        assert stat.S_IMODE(key.stat().st_mode) == 0o600
+        assert stat.S_IMODE((wsdir / record.cert_path).stat().st_mode) == 0o644
+        assert stat.S_IMODE(key.parent.stat().st_mode) == 0o700
+        assert (
+            (wsdir / record.chain_path)
+            .read_bytes()
+            .startswith((wsdir / record.cert_path).read_bytes())
+        )
+
+
+def test_renew_supersedes_in_the_same_transaction(wsdir):
+    first = _child(wsdir, "first")
+    renewed = _child(wsdir, "renew", SERVICES[:5])
+    with Workspace.open(wsdir) as ws:
+        active = {c.service: c.serial for c in ws.active_certificates(step=STEP)}
+        for svc in SERVICES:
+            old = first[svc][0]
+            if svc in renewed:
+                assert renewed[svc][1] and active[svc] == renewed[svc][0] != old
+                assert ws.certificate(old).status == "superseded"
+                assert _files(wsdir, svc) == _expected(old, renewed[svc][0])
+            else:
+                assert active[svc] == old and ws.certificate(old).status == "active"
+        actions = [r.action for r in ws.audit_records()]
+        assert actions.count("cert.supersede") == actions.count("cert.renew") == 5
+        assert verify_audit(ws).ok
+
+
+def test_killed_between_files_and_commit_converges(wsdir):
+    assert _child(wsdir, "crash") == len(SERVICES)
+    with Workspace.open(wsdir) as ws:
+        assert ws.certificates() == []
+        assert len(find_orphans(ws)) == 3 * len(SERVICES)
+    first = _child(wsdir, "first")
+    assert all(issued for _, issued in first.values())
+    assert _child(wsdir, "first") == {s: (serial, False) for s, (serial, _) in first.items()}
+    for svc, (serial, _) in first.items():
+        assert _files(wsdir, svc) == _expected(serial)  # the crashed run's files are gone
+
+    # a renewal killed after its files changes nothing; its re-run supersedes
+    assert _child(wsdir, "renew-crash") == len(SERVICES)
+    with Workspace.open(wsdir) as ws:
+        active = {c.service: c.serial for c in ws.active_certificates(step=STEP)}
+        assert active == {s: serial for s, (serial, _) in first.items()}
+    renewed = _child(wsdir, "renew")
+    with Workspace.open(wsdir) as ws:
+        active = ws.active_certificates(step=STEP)
+        assert sorted(c.service for c in active) == SERVICES  # exactly one per service
+        assert {c.service: c.serial for c in active} == {s: v[0] for s, v in renewed.items()}
+        assert find_orphans(ws) == []
+        assert verify_audit(ws).ok
+    for svc in SERVICES:
+        assert _files(wsdir, svc) == _expected(first[svc][0], renewed[svc][0])
+
+
+def test_failure_midway_leaves_no_rows_and_no_files(wsdir):
+    reqs = requests(SERVICES)
+
+    def broken():
+        raise RuntimeError("HSM unavailable")
+
+    reqs[4] = type(reqs[4])(SERVICES[4], broken)
+    with Workspace.open(wsdir) as ws:
+        count = len(ws.audit_records())
+        with pytest.raises(RuntimeError, match="HSM"):
+            ensure_certificates(ws, reqs, step_key=STEP)
+        assert ws.certificates() == [] and len(ws.audit_records()) == count
+    assert not [p for p in (wsdir / "certs").rglob("*") if p.is_file()]
+
+
+def test_audit_write_failure_commits_nothing_and_removes_the_files(wsdir):
+    def broken_writer(path, data):
+        raise OSError(28, "No space left on device")
+
+    with Workspace.open(wsdir, audit_writer=broken_writer) as ws:
+        with pytest.raises(AuditError, match="nothing was changed"):
+            ensure_certificates(ws, requests(SERVICES), step_key=STEP)
+        assert ws.certificates() == []
+    assert not [p for p in (wsdir / "certs").rglob("*") if p.is_file()]
+
+
+def test_refused_audit_inside_a_caller_transaction_keeps_nothing(wsdir):
+    with Workspace.open(wsdir) as ws:
+        ws.guard.forbid("svc-03")  # the guard refuses that record after the rows are in
+        with ws.transaction():
+            with pytest.raises(AuditError):
+                ensure_certificates(ws, requests(SERVICES), step_key=STEP)
+            ws.audit("test.marker", "x")  # the caller goes on and commits
+        assert ws.certificates() == []
+        assert ws.audit_records()[-1].action == "test.marker" and verify_audit(ws).ok
+    assert not [p for p in (wsdir / "certs").rglob("*") if p.is_file()]
+
+
+def test_planted_symlinks_are_refused(wsdir, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    _slot(wsdir, "x").parent.mkdir(parents=True)
+    os.symlink(outside, _slot(wsdir, SERVICES[1]))
+    with Workspace.open(wsdir) as ws:
+        with pytest.raises(UnsafePathError, match="symlink"):
+            ensure_certificates(ws, requests(SERVICES), step_key=STEP)
+        assert ws.certificates() == []
+    assert list(outside.iterdir()) == []
+    os.unlink(_slot(wsdir, SERVICES[1]))
+    _slot(wsdir, "x").parent.rmdir()
+    os.symlink(outside, _slot(wsdir, "x").parent)  # the step directory itself
+    with Workspace.open(wsdir) as ws, pytest.raises(UnsafePathError, match="symlink"):
+        ensure_certificates(ws, requests(SERVICES), step_key=STEP)
+    assert list(outside.iterdir()) == []
+
+
+def test_bad_requests_are_refused_before_anything_is_written(wsdir):
+    with Workspace.open(wsdir) as ws:
+        with pytest.raises(WorkspaceError, match="twice"):
+            ensure_certificates(ws, requests(["web", "web"]), step_key=STEP)
+        for bad in ("../../etc", "w\u0435b"):
+            with pytest.raises(UnsafePathError):
+                ensure_certificates(ws, requests([bad]), step_key=STEP)
+        assert ws.certificates() == []
+    assert not (wsdir / "certs").exists()

@@ -1,0 +1,373 @@
+"""Bulk issuance: many slots of one step in one pass, with the guarantees of the single path.
+
+:func:`ensure_certificates` is :func:`~workbench.workspace.certfiles.ensure_certificate` for a
+whole step (req. 26): under the database write lock it
+
+1. reads the step's active certificates with one query and skips those slots (unless
+   renewing);
+2. sweeps each existing requested slot of files whose serial has no database row (left by a
+   run killed between "files written" and "state saved"), one serial lookup per 500 files;
+3. issues each certificate in memory and writes its files straight under their
+   serial-derived names (``O_CREAT|O_EXCL|O_NOFOLLOW`` relative to the slot's directory
+   descriptor, mode set with ``fchmod`` whatever the umask: keys and PKCS#12 0600, slots
+   0700, req. 9). No temp file and rename is needed for atomicity (req. 24): a file named
+   by a serial only becomes real when that serial's row commits, and a torn or unrecorded
+   file is an orphan that step 2 (or ``remove_orphans``) deletes on the next run;
+4. flushes the file system once (``syncfs``), so every file is on disk before any row
+   naming it can commit;
+5. inserts every row (``executemany``), supersedes renewed certificates and appends one
+   hash-chained audit record per change (req. 25) inside a savepoint of the caller's
+   transaction; the JSONL lines are written once, just before ``COMMIT``.
+
+If anything fails the files this call wrote are removed (also when the enclosing
+transaction rolls back later); a kill leaves only orphans. Killed anywhere, a re-run
+converges to exactly one active certificate per (step, service, kind).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sqlite3
+import stat
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from workbench.errors import UnsafePathError, WorkspaceError
+from workbench.workspace.atomic import sync_filesystem
+from workbench.workspace.audit import iso
+from workbench.workspace.certfiles import (
+    CertificateMaterial,
+    _describe_material,
+    _ensure_dirs,
+    _serial_of,
+    _slot,
+    _slot_parts,
+)
+from workbench.workspace.certs import _SHA256
+from workbench.workspace.paths import check_name
+from workbench.workspace.records import CERT_KINDS, CertificateRecord, parse_time
+
+if TYPE_CHECKING:
+    from workbench.workspace.store import Workspace
+
+__all__ = ["CertificateRequest", "ensure_certificates"]
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_LOOKUP_CHUNK = 500  # serials per IN (...) query: below every SQLite variable limit
+_FILES = (("crt", "cert_pem", 0o644), ("key", "key_pem", 0o600))
+_EXTRA = (("chain.pem", "chain_pem", 0o644), ("p12", "p12", 0o600))
+_REL = {"cert_pem": "cert_path", "key_pem": "key_path", "chain_pem": "chain_path"}
+
+
+@dataclass(frozen=True)
+class CertificateRequest:
+    """One slot to fill: the service and how to issue its certificate if it needs one."""
+
+    service: str
+    """The service id (one safe path name, req. 21)."""
+    issue: Callable[[], CertificateMaterial]
+    """Called only when the slot has no active certificate (or when renewing)."""
+
+
+def ensure_certificates(
+    ws: Workspace,
+    requests: Iterable[CertificateRequest],
+    *,
+    kind: str = "client",
+    step_key: str | None = None,
+    renew: bool = False,
+    now: datetime | None = None,
+    durable: bool = True,
+    after_files: Callable[[Sequence[CertificateRecord]], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[tuple[CertificateRecord, bool]]:
+    """The active certificate of every requested slot, issuing only where needed (req. 26).
+
+    Returns ``(record, issued)`` per request, in request order. With ``renew=True`` every
+    slot gets a new certificate and its old one is superseded in the same transaction.
+    ``after_files`` runs once, with the new records, after every file is written and
+    flushed and before any row is added (tests kill the process there). ``progress(1)`` is
+    called per request. Joins the caller's transaction if there is one; do not mix with a
+    shared ``DurableBatch`` writing into the same slots.
+    """
+    reqs = list(requests)
+    services = [check_name(r.service) for r in reqs]
+    if len(set(services)) != len(services):
+        raise WorkspaceError("a service is listed twice in one bulk issuance: list it once")
+    if kind not in CERT_KINDS:
+        raise WorkspaceError(f"certificate kind {kind!r}: use one of {CERT_KINDS}")
+    created: list[str] = []
+    try:
+        with ws.transaction():
+            ws.on_rollback(lambda: _unlink_all(created))
+            return _ensure(
+                ws, reqs, kind, step_key, renew, now, durable, after_files, progress, created
+            )
+    except BaseException:
+        _unlink_all(created)
+        raise
+
+
+def _ensure(
+    ws: Workspace,
+    reqs: list[CertificateRequest],
+    kind: str,
+    step_key: str | None,
+    renew: bool,
+    now: datetime | None,
+    durable: bool,
+    after_files: Callable[[Sequence[CertificateRecord]], None] | None,
+    progress: Callable[[int], None] | None,
+    created: list[str],
+) -> list[tuple[CertificateRecord, bool]]:
+    parts = _slot_parts(step_key, "x", kind)[:-1]  # the directory holding the slots
+    parent = _slot(ws, parts)  # names checked, no symlink on the way (req. 9, 21)
+    active = _active_by_service(ws, step_key, kind)
+    _remove_orphans(ws, os.fspath(parent), {r.service for r in reqs})
+    results: list[tuple[CertificateRecord, bool] | None] = []
+    new: list[CertificateRecord] = []
+    parent_fd = -1
+    try:
+        for req in reqs:
+            current = active.get(req.service)
+            if current is not None and not renew:
+                results.append((current, False))
+            else:
+                if parent_fd < 0:
+                    _ensure_dirs(ws.real_directory, parts)
+                    parent_fd = _open_dir(os.fspath(parent), None)
+                material = req.issue()
+                record = _describe_material(
+                    material, service=req.service, kind=kind, step_key=step_key
+                )
+                slot_rel = "/".join((*parts, req.service))
+                rel = _write_slot(
+                    parent_fd, parent, req.service, slot_rel, material, record, created
+                )
+                new.append(replace(record, **rel))
+                results.append(None)
+            if progress is not None:
+                progress(1)
+    finally:
+        if parent_fd >= 0:
+            os.close(parent_fd)
+    if not new:
+        return results  # type: ignore[return-value]
+    if durable:
+        sync_filesystem(parent)  # every file on disk before a row naming it can commit
+    if after_files is not None:
+        after_files(tuple(new))
+    with ws.savepoint():
+        stored = iter(_record(ws, new, active if renew else {}, now))
+    return [r if r is not None else (next(stored), True) for r in results]
+
+
+def _active_by_service(ws: Workspace, step_key: str | None, kind: str) -> dict:
+    rows = ws.connection.execute(
+        "SELECT * FROM certificates WHERE coalesce(step_key, '') = ? AND kind = ? "
+        "AND status = 'active'",
+        (step_key or "", kind),
+    ).fetchall()
+    return {r["service"]: CertificateRecord.from_row(r) for r in rows}
+
+
+def _unlink_all(paths: list[str]) -> None:
+    while paths:
+        with suppress(FileNotFoundError):
+            os.unlink(paths.pop())
+
+
+def _refuse_link(path: str) -> UnsafePathError:
+    return UnsafePathError(
+        f"refusing symlink at {path}: remove it; the workspace never follows links"
+    )
+
+
+def _remove_orphans(ws: Workspace, parent: str, services: set[str]) -> None:
+    """Delete files in the requested slots whose serial has no row (or stale temp files)."""
+    try:
+        entries = [e for e in os.scandir(parent) if e.name in services]
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    files: list[tuple[str, str | None]] = []
+    for entry in entries:
+        if entry.is_symlink():
+            raise _refuse_link(entry.path)
+        if not entry.is_dir(follow_symlinks=False):
+            continue  # refused when a certificate is written there
+        for f in os.scandir(entry.path):
+            if f.is_file(follow_symlinks=False):
+                stale = f.name.startswith(".") and f.name.endswith(".tmp")
+                files.append((f.path, None if stale else _serial_of(f.name)))
+    wanted = sorted({s for _, s in files if s is not None})
+    known: set[str] = set()
+    for i in range(0, len(wanted), _LOOKUP_CHUNK):
+        chunk = wanted[i : i + _LOOKUP_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        rows = ws.connection.execute(
+            f"SELECT serial FROM certificates WHERE serial IN ({marks})",  # noqa: S608
+            chunk,
+        )
+        known.update(r[0] for r in rows)
+    for path, serial in files:
+        if serial not in known:
+            with suppress(FileNotFoundError):
+                os.unlink(path)
+
+
+def _open_dir(name: str, dir_fd: int | None) -> int:
+    """Open a directory without following a link; make it 0700 if it is not (req. 9)."""
+    try:
+        fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK):
+            raise _refuse_link(name) from None
+        raise UnsafePathError(f"{name} is not a usable directory ({exc.strerror})") from None
+    try:
+        if stat.S_IMODE(os.fstat(fd).st_mode) != 0o700:
+            os.fchmod(fd, 0o700)  # mkdir's mode went through the umask; fchmod does not
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _write_slot(
+    parent_fd: int,
+    parent: os.PathLike[str],
+    service: str,
+    slot_rel: str,
+    material: CertificateMaterial,
+    record: CertificateRecord,
+    created: list[str],
+) -> dict[str, str]:
+    """Write one certificate's files under its serial in ``parent/service``; relative paths."""
+    with suppress(FileExistsError):  # what is there is checked (link, type, mode) below
+        os.mkdir(service, 0o700, dir_fd=parent_fd)
+    slot_fd = _open_dir(service, parent_fd)
+    slot = f"{os.fspath(parent)}/{service}"
+    rel: dict[str, str] = {}
+    try:
+        serial = record.serial
+        check_name(f"{serial}.chain.pem")  # the longest name; the others differ in suffix
+        for suffix, attr, mode in _FILES + _EXTRA:
+            data = getattr(material, attr)
+            if data is None:
+                if attr == "cert_pem":
+                    raise WorkspaceError("issuer returned no certificate")
+                continue
+            name = f"{serial}.{suffix}"
+            _write_new(slot_fd, name, f"{slot}/{name}", data, mode, created)
+            rel[_REL.get(attr, "p12_path")] = f"{slot_rel}/{name}"
+    finally:
+        os.close(slot_fd)
+    return rel
+
+
+def _write_new(
+    dir_fd: int, name: str, path: str, data: bytes, mode: int, created: list[str]
+) -> None:
+    try:
+        fd = os.open(name, _NEW_FILE, 0o600, dir_fd=dir_fd)
+    except FileExistsError:
+        if os.path.islink(path):
+            raise _refuse_link(path) from None
+        raise WorkspaceError(
+            f"{path} already exists: its serial is recorded for another certificate"
+        ) from None
+    created.append(path)
+    try:
+        os.fchmod(fd, mode)  # exactly ``mode``, whatever the umask (req. 9)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def _record(
+    ws: Workspace,
+    records: list[CertificateRecord],
+    old: dict[str, CertificateRecord],
+    now: datetime | None,
+) -> list[CertificateRecord]:
+    """Insert the rows, supersede renewed ones and audit each change; the stored records."""
+    at = ws.now(now)
+    at_text = iso(at)
+    issued_at = parse_time(at_text)
+    superseded: list[tuple[str, str, str]] = []
+    rows = []
+    audits: list[tuple[str, str, dict]] = []
+    stored = []
+    for rec in records:
+        if not _SHA256.fullmatch(rec.sha256):
+            raise WorkspaceError("certificate sha256 must be 64 lower-case hex")
+        serial = rec.serial
+        prior = old.get(rec.service)
+        if prior is not None:
+            reason = f"superseded by {serial}"
+            superseded.append((at_text, reason, prior.serial))
+            audits.append(("cert.supersede", prior.serial, {"reason": reason}))
+        not_after = iso(rec.not_after)
+        rows.append(
+            (
+                serial,
+                rec.step_key,
+                rec.service,
+                rec.kind,
+                rec.spiffe_id,
+                iso(rec.not_before),
+                not_after,
+                rec.sha256,
+                rec.x5t_s256,
+                rec.cert_path,
+                rec.key_path,
+                rec.chain_path,
+                rec.p12_path,
+                at_text,
+            )
+        )
+        audits.append(
+            (
+                "cert.renew" if prior is not None else "cert.issue",
+                serial,
+                {
+                    "step": rec.step_key,
+                    "service": rec.service,
+                    "kind": rec.kind,
+                    "spiffe_id": rec.spiffe_id,
+                    "not_after": not_after,
+                    "sha256": rec.sha256,
+                    "x5t_s256": rec.x5t_s256,
+                    "replaces": prior.serial if prior is not None else None,
+                },
+            )
+        )
+        stored.append(
+            replace(rec, status="active", issued_at=issued_at, revoked_at=None, reason=None)
+        )
+    conn = ws.connection
+    try:
+        if superseded:
+            conn.executemany(
+                "UPDATE certificates SET status = 'superseded', revoked_at = ?, reason = ? "
+                "WHERE serial = ? AND status = 'active'",
+                superseded,
+            )
+        conn.executemany(
+            "INSERT INTO certificates (serial, step_key, service, kind, spiffe_id, not_before,"
+            " not_after, sha256, x5t_s256, cert_path, key_path, chain_path, p12_path, status,"
+            " issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)",
+            rows,
+        )
+    except sqlite3.IntegrityError as exc:
+        raise WorkspaceError(
+            f"cannot record the new certificates ({exc}): a serial is already recorded; re-run"
+        ) from None
+    ws.audit_many(audits, now=now)
+    return stored
