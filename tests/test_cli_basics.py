@@ -14,7 +14,10 @@ def test_help_exits_zero(capsys):
 
 def test_python_m_workbench_runs_in_a_subprocess():
     proc = subprocess.run(
-        [sys.executable, "-m", "workbench", "--version"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "workbench", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0
     assert proc.stdout.startswith("workbench ")

@@ -1,3 +1,3 @@
-"""Fixtures for tests/gateway; helpers live in gateway_support (unique name: no `from conftest`)."""
+"""Fixtures for tests/gateway; helpers live in gateway_support (no `from conftest`)."""
 
 from gateway_support import *  # noqa: F403

@@ -1,3 +1,3 @@
-"""Fixtures for tests/planning; helpers live in planning_support (unique name: no `from conftest`)."""
+"""Fixtures for tests/planning; helpers live in planning_support (no `from conftest`)."""
 
 from planning_support import *  # noqa: F403

@@ -1,3 +1,3 @@
-"""Fixtures for tests/playbook; helpers live in playbook_support (unique name: no `from conftest`)."""
+"""Fixtures for tests/playbook; helpers live in playbook_support (no `from conftest`)."""
 
 from playbook_support import *  # noqa: F403

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from playbook_support import NOW, SCHEMA_PATH, ticket, waves
 from markdown_it import MarkdownIt
+from playbook_support import NOW, SCHEMA_PATH, ticket, waves
 
 import workbench.playbook as pb
 from workbench.errors import PlaybookError

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 from types import MappingProxyType
 
@@ -137,7 +137,7 @@ class Integration:
     """Where it was declared."""
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How loudly a finding should be raised."""
 
     INFO = "info"

@@ -203,10 +203,14 @@ class TokenService:
             lifetime=self.lifetime, now=now, client_id=client_id, kid=self.kid,
         )  # fmt: skip
         _, claims = parse_unverified(token)
+        # x5t#S256 and exp let `workbench renew` name the tokens a renewal breaks.
         log.update(
-            token_fp=token_fingerprint(token), jti=claims["jti"], aud=audience,
-            x5t_s256=claims["cnf"]["x5t#S256"], exp=claims["exp"],
-        )  # fmt: skip  (x5t#S256 and exp let `workbench renew` name the tokens it breaks)
+            token_fp=token_fingerprint(token),
+            jti=claims["jti"],
+            aud=audience,
+            x5t_s256=claims["cnf"]["x5t#S256"],
+            exp=claims["exp"],
+        )
         body = {"access_token": token, "token_type": "Bearer", "expires_in": self.lifetime}
         if claims.get("scope"):
             body["scope"] = claims["scope"]
