@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "render_cmd",  # render
     "token_cmd",  # token assertion/dpop/lint
     "export_cmd",  # export playbook
+    "tui_cmd",  # tui
 )
 
 

@@ -1,0 +1,53 @@
+"""`workbench tui` argument handling: which source opens, and bad input as one line (exit 2)."""
+
+import argparse
+
+import pytest
+from tui_support import copy_inventory, make_workspace
+
+from workbench.cli import build_parser, main
+from workbench.cli.tui_cmd import make_source
+from workbench.tui.source import PlanningSource, WorkspaceSource
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    return build_parser().parse_args(["tui", *argv])
+
+
+def test_inventory_alone_opens_the_planning_view(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    source = make_source(_args(str(copy_inventory(tmp_path)), "--strategy", "pilot-first"))
+    assert isinstance(source, PlanningSource) and source.read_only
+    assert source.plan.strategy == "pilot-first" and len(source.plan.steps) == 16
+
+
+def test_workspace_opens_the_full_app(tmp_path, quiet_env):
+    ws = make_workspace(tmp_path)
+    source = make_source(_args("--workspace", str(ws)))
+    assert isinstance(source, WorkspaceSource) and not source.read_only
+    assert len(source.load().rows) == 16
+    quiet_env.chdir(tmp_path)
+    ws.rename(tmp_path / ".workbench")
+    default = make_source(_args())  # ./.workbench when it exists
+    assert isinstance(default, WorkspaceSource)
+
+
+def test_nothing_to_open_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["tui"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "INVENTORY" in err
+
+
+@pytest.mark.parametrize("what", ["missing-workspace", "other-inventory"])
+def test_bad_workspace_is_a_one_line_error(tmp_path, quiet_env, capsys, what):
+    if what == "missing-workspace":
+        argv = ["tui", "--workspace", str(tmp_path / "nope")]
+    else:
+        ws = make_workspace(tmp_path)
+        other = tmp_path / "other"
+        other.mkdir()
+        argv = ["tui", str(copy_inventory(other)), "--workspace", str(ws)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err

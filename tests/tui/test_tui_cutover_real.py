@@ -1,0 +1,84 @@
+"""The step actions end to end on the real sample environment (Python reference gateway):
+issue, dual, usage, cut over (PASS, verified) and verify, driven through the TUI."""
+
+import json
+import os
+
+import pytest
+from textual.widgets import TabbedContent
+from tui_support import (
+    PASSPHRASE,
+    SIZE,
+    free_port,
+    make_workspace,
+    notifications,
+    screen_text,
+    settle,
+    workspace_app,
+)
+
+from workbench.cli import main
+from workbench.tui.screens.confirm import ConfirmScreen
+from workbench.tui.widgets.evidence import EvidenceView
+from workbench.tui.widgets.steps import StepsTable
+
+STEP = "records-key"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def running_env(tmp_path, quiet_env, capsys):
+    quiet_env.setenv("WORKBENCH_CA_PASSPHRASE", PASSPHRASE)
+    # Real clock: the gateway checks certificate validity against real time.
+    ws = make_workspace(tmp_path, port=free_port(), clock=False)
+    capsys.readouterr()
+    assert main(["sample-env", "up", "--workspace", str(ws), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    try:
+        yield ws
+    finally:
+        main(["sample-env", "down", "--workspace", str(ws)])
+        for pid in (status["gateway_pid"], status["backend_pid"]):
+            assert not _alive(pid), f"process {pid} left behind"
+
+
+def state_of(app, key: str) -> str:
+    table = app.query_one(StepsTable)
+    return str(table.get_row_at(table.get_row_index(key))[5])
+
+
+async def test_issue_dual_usage_cutover_verify(running_env):
+    app = workspace_app(running_env, clock=False)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.selected_step == STEP  # the first row
+        for key, state in (("i", "issued"), ("d", "dual"), ("u", "dual")):
+            await pilot.press(key)
+            await settle(app, pilot)
+            assert state_of(app, STEP) == state, notifications(app)
+            assert app.last_result.ok, app.last_result
+        assert "no request with the old key" in app.last_result.message
+
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.click("#confirm-yes")
+        await settle(app, pilot)
+        assert app.last_result.ok and "PASS" in app.last_result.message, notifications(app)
+        assert state_of(app, STEP) == "verified"
+        assert app.query_one(TabbedContent).active == "evidence"
+        evidence = app.query_one(EvidenceView).evidence
+        assert evidence.verdict == "PASS" and evidence.step == STEP
+        assert {p.name for p in evidence.probes} >= {"positive-control", "old-key-only"}
+        assert all(p.ip == "127.0.0.1" for p in evidence.probes)
+        assert f"{STEP}: PASS" in screen_text(app)
+
+        await pilot.press("v")
+        await settle(app, pilot)
+        assert app.last_result.ok and state_of(app, STEP) == "verified"

@@ -1,0 +1,1 @@
+"""Modal dialogs: the CA passphrase prompt and the cut-over confirmation."""
