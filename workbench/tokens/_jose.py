@@ -144,9 +144,7 @@ def load_private_key(key: Any) -> PrivateKey:
         except TypeError as exc:
             raise TokenError("the private key is encrypted: decrypt it first") from exc
         except ValueError as exc:
-            raise TokenError(
-                "not a PEM private key (expected -----BEGIN PRIVATE KEY-----)"
-            ) from exc
+            raise TokenError("not a PEM private key (expected a PEM 'PRIVATE KEY' block)") from exc
     if not isinstance(
         key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
     ):
