@@ -8,7 +8,6 @@ like the workbench PKI's: subject O=<trust domain>, CN=<service>, URI SAN
 from __future__ import annotations
 
 import os
-import shutil
 import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from testkit import ensure_gateway_available, gateway_param, nginx_available  # noqa: F401
 
 TD = "acme.test"
 
@@ -229,25 +229,3 @@ class TestPKI:
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory) -> TestPKI:
     return TestPKI(tmp_path_factory.mktemp("pki"))
-
-
-def nginx_available() -> bool:
-    return bool(shutil.which("nginx") or os.path.exists("/usr/sbin/nginx"))
-
-
-def gateway_param(name: str):
-    """pytest param for a gateway kind; nginx ones carry the nginx marker."""
-    if name == "nginx":
-        return pytest.param("nginx", marks=pytest.mark.nginx, id="nginx")
-    return pytest.param("python", id="python")
-
-
-def ensure_gateway_available(kind: str) -> None:
-    """Fail loudly when nginx is missing (CI installs it), unless WORKBENCH_SKIP_NGINX=1."""
-    if kind != "nginx" or nginx_available():
-        return
-    if os.environ.get("WORKBENCH_SKIP_NGINX") == "1":
-        pytest.skip("nginx missing and WORKBENCH_SKIP_NGINX=1")
-    pytest.fail(
-        "nginx is not installed: apt-get install -y nginx-light (or WORKBENCH_SKIP_NGINX=1)"
-    )

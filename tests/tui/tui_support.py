@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import html
 import re
-import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from testkit import copy_inventory, free_port  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_env" / "inventory.yaml"
@@ -37,22 +37,6 @@ __all__ = [
 
 def fixed_clock() -> datetime:
     return FIXED_NOW
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def copy_inventory(dst_dir: Path, port: int | None = None) -> Path:
-    """A fixed copy of the sample inventory (the workspace records its absolute path)."""
-    text = SAMPLE.read_text()
-    if port is not None:
-        text = re.sub(r"127\.0\.0\.1:8443", f"127.0.0.1:{port}", text)
-    dst = dst_dir / "inventory.yaml"
-    dst.write_text(text)
-    return dst
 
 
 def app_inventory(tmp_path: Path):
