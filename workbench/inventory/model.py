@@ -195,11 +195,10 @@ class Inventory:
     @cached_property
     def consumers_by_key(self) -> Mapping[str, tuple[str, ...]]:
         """Key id -> consumer service ids, in declaration order, without repeats."""
-        out: dict[str, list[str]] = {k.id: [] for k in self.keys}
+        # dicts as ordered sets: a key shared by thousands of services stays linear
+        out: dict[str, dict[str, None]] = {k.id: {} for k in self.keys}
         for i in self.integrations:
-            lst = out.setdefault(i.key, [])
-            if i.consumer not in lst:
-                lst.append(i.consumer)
+            out.setdefault(i.key, {})[i.consumer] = None
         return MappingProxyType({k: tuple(v) for k, v in out.items()})
 
     def api(self, api_id: str) -> Api:
