@@ -76,7 +76,8 @@ def test_a_gateway_that_stops_requiring_the_token_fails(token_env, capsys):
         target, identities = step_job(campaign, "claims-key")  # expects bound tokens
         assert identities.bearer_token is not None
         set_step_mode(campaign, "claims-key", "mtls")  # the token requirement silently dropped
-        verdict = record(campaign, run_verify(target, identities))
+        fingerprint = identities.old_key.fingerprint
+        verdict = record(campaign, run_verify(target, identities), old_key_fingerprint=fingerprint)
     assert verdict.verdict == "FAIL"
     failed = {p["name"] for p in verdict.document["probes"] if p["outcome"] == "fail"}
     # Without the token check both go through: the certificate alone, and another authorised

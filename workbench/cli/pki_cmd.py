@@ -80,11 +80,7 @@ def _issue(args: argparse.Namespace) -> int:
 
     with _open(args) as campaign:
         ws = campaign.workspace
-        keys = [args.step] if args.step else [s.key for s in ws.steps(wave=args.wave)]
-        if not keys:
-            from workbench.errors import InputError
-
-            raise InputError(f"wave {args.wave} has no steps: see `workbench status`")
+        keys = [args.step] if args.step else campaign.wave_steps(args.wave)
         total = sum(len(campaign.inventory.consumers_of(k)) for k in keys)
         outcomes = []
         with progress("issuing", total, enabled=not args.json) as advance:

@@ -202,10 +202,10 @@ def _campaign(args: argparse.Namespace):
 
 def handle_workspace(args: argparse.Namespace) -> int:
     from workbench.cli._common import progress
-    from workbench.migration.verification import verify_steps, wave_steps, wave_verdict
+    from workbench.migration.verification import verify_steps, wave_verdict
 
     with _campaign(args) as campaign:
-        keys = [args.step] if args.step else wave_steps(campaign, args.wave)
+        keys = [args.step] if args.step else campaign.wave_steps(args.wave)
         with progress("verifying", len(keys), enabled=not args.json) as advance:
             verdicts = verify_steps(
                 campaign,

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from workbench.inventory.loader import API_FIELDS, INTEGRATION_FIELDS, KEY_FIELDS, SERVICE_FIELDS
 from workbench.inventory.model import Inventory
 
 __all__ = ["dump_inventory", "inventory_to_dict", "write_text_atomic"]
@@ -37,49 +38,14 @@ def inventory_to_dict(inv: Inventory) -> dict[str, Any]:
     data: dict[str, Any] = {"version": inv.version}
     if inv.trust_domain:
         data["trust_domain"] = inv.trust_domain
-    api_order = (
-        "id",
-        "url",
-        "health_path",
-        "data_classes",
-        "owner",
-        "environment",
-        "provided_by",
-        "tags",
-        "notes",
-    )
-    data["apis"] = [_entity(a, api_order, {}) for a in inv.apis]
+    data["apis"] = [_entity(a, API_FIELDS, {}) for a in inv.apis]
     for a, d in zip(inv.apis, data["apis"], strict=True):
         d.setdefault("data_classes", list(a.data_classes))  # required, even when empty
-    svc_order = (
-        "id",
-        "owner",
-        "environment",
-        "exposure",
-        "third_party",
-        "dns_names",
-        "tags",
-        "notes",
-    )
-    data["services"] = [_entity(s, svc_order, {"third_party": False}) for s in inv.services]
+    data["services"] = [_entity(s, SERVICE_FIELDS, {"third_party": False}) for s in inv.services]
     for s, d in zip(inv.services, data["services"], strict=True):
         d.setdefault("exposure", s.exposure)
-    key_order = (
-        "id",
-        "api",
-        "header",
-        "secret_ref",
-        "created",
-        "last_rotated",
-        "found_in",
-        "fingerprint",
-        "tags",
-        "notes",
-    )
-    data["keys"] = [_entity(k, key_order, {}) for k in inv.keys]
-    data["integrations"] = [
-        _entity(i, ("consumer", "key", "calls_per_day"), {}) for i in inv.integrations
-    ]
+    data["keys"] = [_entity(k, KEY_FIELDS, {}) for k in inv.keys]
+    data["integrations"] = [_entity(i, INTEGRATION_FIELDS, {}) for i in inv.integrations]
     return data
 
 

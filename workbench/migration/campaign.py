@@ -61,6 +61,15 @@ class Campaign:
             self._ca = LocalCA.load(self.ca_dir, secret)
         return self._ca
 
+    def wave_steps(self, wave: int) -> list[str]:
+        """The step keys of a wave, in plan order; a clear error for an empty or unknown wave."""
+        from workbench.errors import InputError
+
+        steps = [s.key for s in self.workspace.steps(wave=wave)]
+        if not steps:
+            raise InputError(f"wave {wave} has no steps: see `workbench status`")
+        return steps
+
     def now(self) -> datetime:
         return self.clock()
 

@@ -154,11 +154,3 @@ def issue_gateway_certificate(
     if record.key_path is None:
         raise WorkspaceError("the gateway certificate has no key file: renew it")
     return record
-
-
-def issue_wave(campaign: Campaign, wave: int, **kwargs) -> list[IssueOutcome]:
-    """Issue every step of a wave (see :func:`issue_step`)."""
-    steps = campaign.workspace.steps(wave=wave)
-    if not steps:
-        raise InputError(f"wave {wave} has no steps: see `workbench status`")
-    return [issue_step(campaign, s.key, **kwargs) for s in steps]

@@ -215,21 +215,22 @@ def _token_identities(campaign: Campaign, step_key: str, api_id: str, service: s
     return token, peer
 
 
-def record(campaign: Campaign, result) -> StepVerdict:
-    """Store a verdict with its evidence (audited); PASS after a cut-over marks it verified."""
+def record(campaign: Campaign, result, *, old_key_fingerprint: str) -> StepVerdict:
+    """Store a verdict with its evidence (audited); PASS after a cut-over marks it verified.
+
+    ``old_key_fingerprint`` is the fingerprint of the key the run probed (its Identities)."""
     from workbench.verify import verdict_document
 
     ws = campaign.workspace
     doc = verdict_document(result)
     step_key = result.target.name
-    fingerprint = old_key(campaign, step_key).fingerprint
     with ws.transaction():
         ws.record_verdict(
             step_key,
             doc["verdict"],
             started_at=result.verdict.started,
             finished_at=result.verdict.finished,
-            old_key_fingerprint=fingerprint,
+            old_key_fingerprint=old_key_fingerprint,
             evidence=doc,
         )
         step = ws.step(step_key)
@@ -254,7 +255,10 @@ def verify_steps(
         step_job(campaign, k, allow_cross_environment=allow_cross_environment) for k in step_keys
     ]
     results = run_verify_many(jobs, concurrency=concurrency, timeout=timeout, progress=progress)
-    return [record(campaign, r) for r in results]
+    return [
+        record(campaign, result, old_key_fingerprint=identities.old_key.fingerprint)
+        for (_, identities), result in zip(jobs, results, strict=True)
+    ]
 
 
 def wave_verdict(verdicts: Sequence[StepVerdict]) -> str:
@@ -323,10 +327,3 @@ def cutover(
     return CutoverOutcome(
         step_key, usage.accepted, verdict, rolled_back, campaign.workspace.step(step_key).state
     )
-
-
-def wave_steps(campaign: Campaign, wave: int) -> list[str]:
-    steps = [s.key for s in campaign.workspace.steps(wave=wave)]
-    if not steps:
-        raise VerifyError(f"wave {wave} has no steps: see `workbench status`")
-    return steps
