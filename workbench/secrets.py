@@ -1,4 +1,8 @@
-"""Handling of old static key values: held, sent once, never shown (requirements 11 and 12).
+"""Old static key values: held, sent once, never shown (requirements 11, 12 and 23).
+
+This module is the one place that knows what a secret looks like (:func:`secret_kind`, used
+by the inventory's pasted-secret check and the audit log's guard alike) and the one
+fingerprint function (:func:`key_fingerprint`).
 
 A :class:`SecretValue` is the only object that may hold an old static key's value. It prints
 as its fingerprint (first 12 hex of SHA-256), refuses pickling and JSON, and gives the value
@@ -11,8 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
+import re
 import stat
+import threading
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
@@ -21,11 +29,16 @@ from workbench.errors import WorkbenchError
 
 __all__ = [
     "MAX_SECRET_FILE_BYTES",
+    "MIN_SECRET_LEN",
     "SecretRefError",
     "SecretValue",
+    "contains_live_secret",
+    "fingerprint",
     "key_fingerprint",
     "refuse_secret_json",
     "resolve_secret_ref",
+    "secret_kind",
+    "show_value",
 ]
 
 MAX_SECRET_FILE_BYTES = 64 * 1024
@@ -41,9 +54,123 @@ class SecretRefError(WorkbenchError):
 
 
 def key_fingerprint(value: str | bytes) -> str:
-    """First 12 hex characters of the SHA-256 of ``value`` (UTF-8 for text)."""
+    """First 12 hex characters of the SHA-256 of ``value`` (UTF-8 for text): the only trace
+    of a secret the workbench ever stores or shows."""
     data = value.encode("utf-8") if isinstance(value, str) else value
     return hashlib.sha256(data).hexdigest()[:12]
+
+
+fingerprint = key_fingerprint
+
+
+# --- what a secret looks like (the one detector) -----------------------------------------
+
+MIN_SECRET_LEN = 20
+"""Strings shorter than this are never treated as secrets (an AWS key id is 20)."""
+
+_PEM = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_AWS = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])")
+_PREFIXED = re.compile(
+    r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}"
+    r"|xox[abposr]-[A-Za-z0-9-]{10,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"
+    r"|AIza[A-Za-z0-9_-]{35})"
+)
+_TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{" + str(MIN_SECRET_LEN) + ",}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+
+
+def _entropy(token: str) -> float:
+    n = len(token)
+    return -sum(c / n * math.log2(c / n) for c in Counter(token).values())
+
+
+def _high_entropy(token: str, *, hex_is_public: bool) -> bool:
+    if _UUID.fullmatch(token):
+        return False
+    if _HEX.fullmatch(token):
+        if hex_is_public:
+            return False  # where the workbench writes digests, hex is a digest
+        # Hex: 32+ characters (a 128-bit key); short commit ids (12) stay allowed.
+        return len(token) >= 32 and _entropy(token) >= 3.0
+    has_digit = any(c.isdigit() for c in token)
+    has_alpha = any(c.isalpha() for c in token)
+    if not (has_digit and has_alpha):
+        return False
+    mixed_case = any(c.isupper() for c in token) and any(c.islower() for c in token)
+    # Base64-ish tokens carry ~6 bits/char; words joined by dashes stay well under 4.
+    return _entropy(token) >= (4.0 if mixed_case else 4.3) and len(token) >= 24
+
+
+def secret_kind(value: str, *, entropy: bool = True, hex_is_public: bool = False) -> str | None:
+    """What kind of secret ``value`` looks like, or None. Never returns the value.
+
+    Shapes that only a secret has (PEM private keys, JWTs, AWS key ids, well-known token
+    prefixes) are found everywhere. ``entropy=False`` skips the long-random-token heuristic,
+    for text whose randomness is known to be public (a temporary directory's name);
+    ``hex_is_public`` lets hex strings pass, for places where hex means a digest.
+    """
+    if len(value) < MIN_SECRET_LEN:
+        return None
+    if _PEM.search(value):
+        return "PEM private key"
+    if _JWT.search(value):
+        return "JWT"
+    if _AWS.search(value):
+        return "AWS access key id"
+    if _PREFIXED.search(value):
+        return "API token"
+    if entropy:
+        for token in _TOKEN.findall(value):
+            if _high_entropy(token, hex_is_public=hex_is_public):
+                return "high-entropy token"
+    return None
+
+
+def show_value(value: object, limit: int = 40) -> str:
+    """A safe way to quote user text in a message: escaped, cut short, secrets hidden."""
+    text = str(value)
+    if secret_kind(text) or contains_live_secret(text):
+        return "<value hidden: looks like a secret>"
+    shown = ascii(text[:limit])  # escapes control, bidi and look-alike characters
+    return shown + ("..." if len(text) > limit else "")
+
+
+# --- the values this process holds --------------------------------------------------------
+
+MIN_LIVE_SECRET_LEN = 8
+"""Shorter values are not looked for inside other text: they would match ordinary words."""
+
+_live_lock = threading.Lock()
+_live_values: set[str] = set()
+_live_pattern: re.Pattern[str] | None = None
+
+
+def _remember(value: str) -> None:
+    global _live_pattern
+    if len(value) < MIN_LIVE_SECRET_LEN or value in _live_values:
+        return
+    with _live_lock:
+        _live_values.add(value)
+        _live_pattern = None
+
+
+def contains_live_secret(text: str) -> bool:
+    """Whether ``text`` holds the value of any secret this process has resolved.
+
+    Every :class:`SecretValue` is remembered (in memory only), so a guard can refuse an old
+    key wherever it turns up, whatever shape the surrounding text has.
+    """
+    global _live_pattern
+    if not _live_values:
+        return False
+    pattern = _live_pattern
+    if pattern is None:
+        with _live_lock:
+            alternatives = sorted(_live_values, key=len, reverse=True)
+            pattern = _live_pattern = re.compile("|".join(map(re.escape, alternatives)))
+    return pattern.search(text) is not None
 
 
 class SecretValue:
@@ -60,6 +187,7 @@ class SecretValue:
             raise TypeError("SecretValue holds text; decode the key first")
         object.__setattr__(self, "_value", value)
         object.__setattr__(self, "_fp", key_fingerprint(value))
+        _remember(value)
 
     @property
     def fingerprint(self) -> str:

@@ -90,7 +90,7 @@ def test_ticket_markdown_content(sample_waves):
         assert needed in md, needed
     ledger = files["wave-01-ledger-key.md"]
     assert "Gateway is in `key-only` mode, not `dual`" in ledger
-    assert "**no data**" in ledger
+    assert "**no usage data yet**" in ledger
 
 
 def test_yaml_and_json_validate_against_the_schema(tmp_path, sample_waves):

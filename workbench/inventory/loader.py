@@ -38,9 +38,9 @@ from workbench.inventory.model import (
     Location,
     Service,
 )
-from workbench.inventory.secretscan import MIN_SECRET_LEN, secret_kind, show_value
 from workbench.inventory.validate import check_text, check_url, validate_inventory
 from workbench.inventory.yamlsafe import MAX_BYTES, Scalar, YMap, YSeq, decode_text, parse_tree
+from workbench.secrets import MIN_SECRET_LEN, secret_kind, show_value
 
 __all__ = ["MAX_PROBLEMS", "load_inventory", "loads_inventory", "read_tree"]
 

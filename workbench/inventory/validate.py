@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from workbench.errors import Problem
 from workbench.inventory.ids import SAFE_ID_RULE, explain_unsafe_id, is_safe_id
 from workbench.inventory.model import Inventory, Location
-from workbench.inventory.secretscan import MIN_SECRET_LEN, secret_kind, show_value
+from workbench.secrets import MIN_SECRET_LEN, secret_kind, show_value
 
 __all__ = ["DEFAULT_DATA_CLASSES", "check_text", "check_url", "validate_inventory"]
 

@@ -23,7 +23,7 @@ import yaml
 from yaml._yaml import CParser
 
 from workbench.errors import Problem
-from workbench.inventory.secretscan import show_value
+from workbench.secrets import show_value
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "Scalar", "YMap", "YSeq", "decode_text", "parse_tree"]
 

@@ -25,14 +25,19 @@ WORKSPACE_PROBES = (
 
 
 def _usage(campaign: Campaign, step_key: str):
-    from workbench.errors import GatewayError
+    """What the gateway's log says of the old key, or None ("no usage data yet").
+
+    Exporting tickets is planning work: it reads what was recorded and never needs a running
+    gateway, the sample environment, or the old key's value. Any reason the usage cannot be
+    read (no gateway has run, the key's value is not at hand) leaves the ticket without it.
+    """
     from workbench.migration.usage import step_usage
     from workbench.playbook import ClientUsage, KeyUsage
 
     try:
         report = step_usage(campaign, step_key)
-    except GatewayError:
-        return None  # no managed gateway: the ticket says "no data"
+    except WorkbenchError:
+        return None
     clients = getattr(report, "clients", None)
     if clients is None:  # older usage reports: one line for all callers
         clients = (
@@ -82,7 +87,7 @@ def ticket_context(campaign: Campaign, step_key: str, *, start: datetime, overla
     try:
         fingerprint = old_key(campaign, step_key).fingerprint
     except WorkbenchError:  # the key's value lives elsewhere: use the plan's fingerprint
-        fingerprint = step.key_fingerprint or "unknown"
+        fingerprint = step.key_fingerprint
     return TicketContext(
         step_key=step_key,
         api=ApiRef(

@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from workbench.inventory.secretscan import secret_kind
 from workbench.playbook.mermaid import step_mermaid
 from workbench.playbook.model import Command, ProbeSpec, TicketContext, WaveContext
 from workbench.playbook.text import clean
+from workbench.secrets import secret_kind
 
 __all__ = [
     "PRIORITY_THRESHOLDS",
@@ -168,7 +168,8 @@ def ticket_document(
     )
     summary = (
         f"Wave {ctx.wave}: {n_cons} service(s) switch from the static key "
-        f"(fingerprint {ctx.key_fingerprint}) to client certificates at {_t(api.id)} "
+        f"(fingerprint {ctx.key_fingerprint or 'not recorded yet'}) to client certificates at "
+        f"{_t(api.id)} "
         f"({_t(api.environment)}); after {ctx.schedule.overlap_days} day(s) in dual mode the "
         "gateway refuses the old key."
     )

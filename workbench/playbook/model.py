@@ -318,7 +318,7 @@ class TicketContext:
     """Score decomposition."""
     schedule: Schedule
     """Change window and overlap."""
-    key_fingerprint: str
+    key_fingerprint: str | None
     """First 12 hex of SHA-256 of the old key: the only trace of it in any export."""
     gateway_mode: str = "unknown"
     """The gateway's mode for this step now (``key-only``, ``dual``, ``cert-only`` ...)."""
@@ -348,8 +348,8 @@ class TicketContext:
     def __post_init__(self) -> None:
         _check(
             self,
-            text=("step_key", "key_fingerprint", "gateway_mode"),
-            opt_text=("mermaid", "workspace", "notes"),
+            text=("step_key", "gateway_mode"),
+            opt_text=("key_fingerprint", "mermaid", "workspace", "notes"),
             tuples=(
                 "consumers",
                 "reasons",
@@ -360,7 +360,8 @@ class TicketContext:
                 "extra_labels",
             ),
         )
-        _hex("TicketContext", "key_fingerprint", self.key_fingerprint, (12, 64))
+        if self.key_fingerprint is not None:  # None: the value was not at hand at export
+            _hex("TicketContext", "key_fingerprint", self.key_fingerprint, (12, 64))
         for name, kind in (("api", ApiRef), ("schedule", Schedule)):
             if not isinstance(getattr(self, name), kind):
                 raise _refuse("TicketContext", name, getattr(self, name), kind.__name__)

@@ -13,7 +13,8 @@ change is rolled back. A chain can be cut at its end without detection unless it
 is kept elsewhere: copy ``AuditCheck.head_hash`` into change tickets to anchor it.
 
 Details never hold secret values (req. 11): :class:`SecretGuard` refuses PEM private keys,
-JWTs, well-known token prefixes, long high-entropy strings and any registered canary.
+JWTs, well-known token prefixes, long high-entropy strings (the inventory's rules), the value
+of any secret this process resolved, and any registered canary.
 """
 
 from __future__ import annotations
@@ -21,12 +22,10 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
-import math
 import os
 import re
 import socket
 import sqlite3
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import AuditError
+from workbench.secrets import MIN_SECRET_LEN, contains_live_secret, secret_kind
 
 __all__ = [
     "GENESIS_HASH",
@@ -170,39 +170,52 @@ def default_actor() -> str:
 
 # --- the secret guard -------------------------------------------------------------------
 
-_PEM_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.")
-_TOKEN_PREFIX = re.compile(
-    r"(sk_live_|sk_test_|rk_live_|ghp_|gho_|ghs_|github_pat_|xox[abprs]-|AIza[0-9A-Za-z_-]{20}"
-    r"|AKIA[0-9A-Z]{16}|glpat-)"
-)
-_LONG_TOKEN = re.compile(r"[A-Za-z0-9+/=_\-]{24,}")
-_HEX = re.compile(r"[0-9a-fA-F]+")
-_B64URL_43 = re.compile(r"[A-Za-z0-9_-]{43}")
-# Any of the patterns above: a string none of them matches needs no closer look.
-_SUSPECT = re.compile("|".join(p.pattern for p in (_PEM_KEY, _JWT, _TOKEN_PREFIX, _LONG_TOKEN)))
-# Public digests that look random by nature; exempt only under these key names and shapes.
-_DIGEST_KEYS = ("sha256", "x5t_s256", "x5t#s256", "thumbprint", "jkt", "hash")
+# Field names under which the workbench records digests and thumbprints it computed: random
+# by nature, so the long-random-token heuristic is skipped for them. Shapes that only a
+# secret has, and the values of secrets this process holds, are refused everywhere.
+_DIGEST_FIELDS = ("sha256", "x5t_s256", "x5t#s256", "thumbprint", "jkt", "hash", "fingerprint")
+_URL = re.compile(r"\b(?:https?|file|spiffe)://[^\s?#'\"]*")
+_ABS_PATH = re.compile(r"(?<![\w.~-])/[^\s'\"?#]+")
 
 
-def _entropy(s: str) -> float:
-    counts = Counter(s)
-    n = len(s)
-    return -sum(c / n * math.log2(c / n) for c in counts.values())
+def _unplaced_rest(candidate: str) -> str:
+    """What is left of an absolute path once its longest existing ancestor is cut off.
+
+    Directories that exist are places, whatever their names look like (a build agent's
+    random temporary directory); what lies below them is still read, so a secret dressed
+    as a path (``/Zx8Qp...``) keeps its random part.
+    """
+    path = Path(candidate)
+    try:
+        for ancestor in (path, *path.parents):
+            if ancestor.parent != ancestor and ancestor.exists():
+                return " " if ancestor == path else " " + str(path.relative_to(ancestor))
+    except (OSError, ValueError):
+        pass
+    return candidate
+
+
+def _without_places(text: str) -> str:
+    """``text`` with URLs (scheme, host and path; queries are kept) and the existing part of
+    absolute paths cut out, so random-looking directory names are not read as secrets."""
+    text = _URL.sub(" ", text)
+    return _ABS_PATH.sub(lambda m: _unplaced_rest(m.group(0)), text)
 
 
 @dataclass
 class SecretGuard:
-    """Refuses details that look like secrets. Hex digests and fingerprints pass.
+    """Refuses details that look like secrets, with the inventory's rules
+    (:func:`workbench.secrets.secret_kind`), and any secret value this process holds.
 
     ``forbid(value)`` registers a canary or a known secret (held in memory only) that must
-    never appear in any string, even as a substring.
+    never appear in any string, even as a substring. Values the workbench produced (paths,
+    URLs, digests, fingerprints, serials, timestamps) pass.
     """
 
     _forbidden: set[str] = field(default_factory=set, repr=False)
 
     def forbid(self, *values: str) -> None:
-        """Register values (e.g. old static keys loaded for a probe) that must never be stored."""
+        """Register values (e.g. canaries) that must never be stored."""
         self._forbidden.update(v for v in values if v)
 
     def check(self, obj: Any, *, what: str = "audit details") -> None:
@@ -237,30 +250,14 @@ class SecretGuard:
     def _why(self, s: str, key: str) -> str | None:
         if self._forbidden and any(v in s for v in self._forbidden):
             return "a registered secret value"
-        if _SUSPECT.search(s) is None:
-            return None  # one scan clears most strings (ids, kinds, times, short names)
-        if _PEM_KEY.search(s):
-            return "PEM private key"
-        if _JWT.search(s):
-            return "JWT"
-        if _TOKEN_PREFIX.search(s):
-            return "known token prefix"
-        lowered = key.lower()
-        for token in _LONG_TOKEN.findall(s):
-            if _HEX.fullmatch(token):
-                continue  # digests, fingerprints, serials
-            if lowered.endswith(_DIGEST_KEYS) and _B64URL_43.fullmatch(token):
-                continue  # x5t#S256 / jkt: base64url of a SHA-256
-            has_classes = sum(
-                (
-                    any(c.islower() for c in token),
-                    any(c.isupper() for c in token),
-                    any(c.isdigit() for c in token),
-                )
-            )
-            if has_classes >= 3 and _entropy(token) >= 3.5:
-                return "long high-entropy string"
-        return None
+        if contains_live_secret(s):
+            return "a registered secret value"
+        if len(s) < MIN_SECRET_LEN:
+            return None  # ids, kinds, states, short names
+        kind = secret_kind(s, entropy=False)
+        if kind or key.lower().endswith(_DIGEST_FIELDS):
+            return kind
+        return secret_kind(_without_places(s), hex_is_public=True)
 
 
 # --- reading and verifying ---------------------------------------------------------------

@@ -22,9 +22,9 @@ from workbench.errors import ImportReportError, Problem
 from workbench.inventory.findings import UNASSIGNED_API_ID
 from workbench.inventory.ids import slugify_id
 from workbench.inventory.model import Api, Inventory, Key, Location
-from workbench.inventory.secretscan import secret_kind
 from workbench.inventory.validate import check_text
 from workbench.inventory.yamlsafe import MAX_BYTES, Scalar, YMap, decode_text
+from workbench.secrets import secret_kind
 
 __all__ = ["PLACEHOLDER_API", "Hit", "inventory_from_hits", "read_report", "sanitize_place"]
 

@@ -19,8 +19,8 @@ from workbench.inventory.importers._common import (
     short_commit,
 )
 from workbench.inventory.model import Inventory, Location
-from workbench.inventory.secretscan import fingerprint
 from workbench.inventory.yamlsafe import Scalar, YMap, YSeq, parse_tree
+from workbench.secrets import fingerprint
 
 __all__ = ["import_gitleaks", "is_redacted"]
 

@@ -17,8 +17,8 @@ from workbench.inventory.importers._common import (
     short_commit,
 )
 from workbench.inventory.model import Inventory, Location
-from workbench.inventory.secretscan import fingerprint
 from workbench.inventory.yamlsafe import MAX_BYTES, Scalar, YMap, parse_tree
+from workbench.secrets import fingerprint
 
 __all__ = ["import_trufflehog"]
 
