@@ -175,17 +175,23 @@ def default_actor() -> str:
 # secret has, and the values of secrets this process holds, are refused everywhere.
 _DIGEST_FIELDS = ("sha256", "x5t_s256", "x5t#s256", "thumbprint", "jkt", "hash", "fingerprint")
 _URL = re.compile(r"\b(?:https?|file|spiffe)://[^\s?#'\"]*")
-_ABS_PATH = re.compile(r"(?<![\w.~-])/[^\s'\"?#]+")
+# A path: absolute, or relative with at least one separator (resolved against the guard's
+# base directory, the workspace).
+_PATH = re.compile(r"(?<![\w.~+=-])(?:/|[\w.-]+/)[^\s'\"?#]+")
 
 
-def _unplaced_rest(candidate: str) -> str:
-    """What is left of an absolute path once its longest existing ancestor is cut off.
+def _unplaced_rest(candidate: str, base: Path | None) -> str:
+    """What is left of a path once its longest existing ancestor is cut off.
 
     Directories that exist are places, whatever their names look like (a build agent's
     random temporary directory); what lies below them is still read, so a secret dressed
     as a path (``/Zx8Qp...``) keeps its random part.
     """
     path = Path(candidate)
+    if not path.is_absolute():
+        if base is None:
+            return candidate
+        path = base / path
     try:
         for ancestor in (path, *path.parents):
             if ancestor.parent != ancestor and ancestor.exists():
@@ -195,11 +201,11 @@ def _unplaced_rest(candidate: str) -> str:
     return candidate
 
 
-def _without_places(text: str) -> str:
+def _without_places(text: str, base: Path | None) -> str:
     """``text`` with URLs (scheme, host and path; queries are kept) and the existing part of
-    absolute paths cut out, so random-looking directory names are not read as secrets."""
+    paths cut out, so random-looking directory names are not read as secrets."""
     text = _URL.sub(" ", text)
-    return _ABS_PATH.sub(lambda m: _unplaced_rest(m.group(0)), text)
+    return _PATH.sub(lambda m: _unplaced_rest(m.group(0), base), text)
 
 
 @dataclass
@@ -212,6 +218,8 @@ class SecretGuard:
     URLs, digests, fingerprints, serials, timestamps) pass.
     """
 
+    base: Path | None = None
+    """Directory that relative paths in details are relative to (the workspace)."""
     _forbidden: set[str] = field(default_factory=set, repr=False)
 
     def forbid(self, *values: str) -> None:
@@ -257,7 +265,7 @@ class SecretGuard:
         kind = secret_kind(s, entropy=False)
         if kind or key.lower().endswith(_DIGEST_FIELDS):
             return kind
-        return secret_kind(_without_places(s), hex_is_public=True)
+        return secret_kind(_without_places(s, self.base), hex_is_public=True)
 
 
 # --- reading and verifying ---------------------------------------------------------------

@@ -92,7 +92,7 @@ class Workspace(StepsMixin, CertificatesMixin):
         self.connection = conn
         self.clock = clock
         self.actor = actor or default_actor()
-        self.guard = SecretGuard()
+        self.guard = SecretGuard(base=directory)
         self._audit_writer = audit_writer
         self._depth = 0
         self._pending_lines: list[bytes] = []
