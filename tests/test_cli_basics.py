@@ -4,11 +4,16 @@ import sys
 from workbench.cli import main
 
 
-def test_help_exits_zero(capsys):
+def exit_code(argv: list[str]) -> int | str | None:
+    """What the command exits with, whether ``main`` returns it or argparse raises it."""
     try:
-        main(["--help"])
+        return main(argv)
     except SystemExit as exc:
-        assert exc.code == 0
+        return exc.code
+
+
+def test_help_exits_zero(capsys):
+    assert exit_code(["--help"]) == 0
     assert "static API keys" in capsys.readouterr().out
 
 
@@ -24,10 +29,7 @@ def test_python_m_workbench_runs_in_a_subprocess():
 
 
 def test_unknown_command_is_a_usage_error(capsys):
-    try:
-        main(["no-such-command"])
-    except SystemExit as exc:
-        assert exc.code == 2
+    assert exit_code(["no-such-command"]) == 2
     err = capsys.readouterr().err
     assert "invalid choice" in err
     assert "Traceback" not in err

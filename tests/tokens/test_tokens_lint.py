@@ -125,6 +125,8 @@ def test_findings_never_contain_the_token(ec_key):
     canary_sig = b"CANARY-SIGNATURE-SECRET"
     token = forge({"alg": "HS256"}, {"cnf": {"x5t#S256": "bad="}}, canary_sig)
     result = lint_token(token, now=NOW)
+    # The forged token has several problems, and each finding is checked below.
+    assert {"alg-hmac", "x5t-malformed"} <= {f.code for f in result.findings}
     for finding in result.findings:
         text = str(finding)
         assert token not in text and token.split(".")[2] not in text
