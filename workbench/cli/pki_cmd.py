@@ -71,31 +71,45 @@ def _register_issue(sub: argparse._SubParsersAction) -> None:
         help="leaf key algorithm (default: ec-p256)",
     )
     p.add_argument("--p12-alias", metavar="ALIAS", help="PKCS#12 alias (default: service id)")
+    p.add_argument(
+        "--concurrency",
+        type=_positive_count,
+        default=8,
+        metavar="N",
+        help="signing requests in flight with a Vault issuer (default: 8)",
+    )
     add_json_arg(p)
     p.set_defaults(func=_issue)
 
 
+def _positive_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError("use 1 to 64")
+    return value
+
+
 def _issue(args: argparse.Namespace) -> int:
-    from workbench.migration import issue_step
+    from workbench.migration.issuance import issue_steps
 
     with _open(args) as campaign:
         ws = campaign.workspace
         keys = [args.step] if args.step else campaign.wave_steps(args.wave)
         total = sum(len(campaign.inventory.consumers_of(k)) for k in keys)
-        outcomes = []
         with progress("issuing", total, enabled=not args.json) as advance:
-            for key in keys:
-                outcomes.append(
-                    issue_step(
-                        campaign,
-                        key,
-                        renew=args.renew,
-                        lifetime=args.lifetime,
-                        key_algorithm=args.key_algorithm,
-                        p12_alias=args.p12_alias,
-                        progress=advance,
-                    )
-                )
+            outcomes = issue_steps(
+                campaign,
+                keys,
+                renew=args.renew,
+                lifetime=args.lifetime,
+                key_algorithm=args.key_algorithm,
+                p12_alias=args.p12_alias,
+                progress=advance,
+                concurrency=args.concurrency,
+            )
         if args.json:
             print_json(
                 [

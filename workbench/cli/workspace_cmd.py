@@ -45,6 +45,30 @@ def _register_init(sub: argparse._SubParsersAction) -> None:
         help="CA key algorithm (default: ec-p256)",
     )
     p.add_argument("--policy", metavar="FILE", help="scoring policy YAML (default: built in)")
+    vault = p.add_argument_group(
+        "issuing through Vault or OpenBao PKI",
+        "VAULT_ADDR, VAULT_TOKEN (or VAULT_ROLE_ID + VAULT_SECRET_ID for AppRole), VAULT_CACERT "
+        "and VAULT_NAMESPACE come from the environment, as for Vault's own CLI. Keys stay here; "
+        "only CSRs are sent; the token is never stored.",
+    )
+    vault.add_argument(
+        "--issuer",
+        choices=("local", "vault"),
+        default=None,
+        help="who signs certificates: local (a CA in the workspace, the default) or vault",
+    )
+    vault.add_argument("--vault-mount", metavar="PATH", help="PKI engine mount, e.g. pki")
+    vault.add_argument("--vault-role", metavar="ROLE", help="role that signs client certificates")
+    vault.add_argument(
+        "--vault-server-role",
+        metavar="ROLE",
+        help="role for the gateway's TLS certificate (default: a local CA signs it)",
+    )
+    vault.add_argument(
+        "--vault-root-mount",
+        metavar="PATH",
+        help="mount of the root when --vault-mount issues from an intermediate (for its CRL)",
+    )
     p.add_argument(
         "--strategy",
         choices=("risk-first", "pilot-first"),
@@ -66,10 +90,15 @@ def _init(args: argparse.Namespace) -> int:
     from workbench.cli._secrets import ca_passphrase
     from workbench.migration import init_workspace
 
+    target = _vault_target(args)
+    # A Vault workspace with a server role holds no CA key at all: no passphrase to ask for.
+    no_key = target is not None and target.server_role and not _has_local_ca(args.workspace)
     result = init_workspace(
         args.inventory,
         args.workspace,
-        passphrase=ca_passphrase(confirm=True),
+        passphrase=None if no_key else ca_passphrase(confirm=True),
+        issuer=args.issuer,
+        vault=target,
         trust_domain=args.trust_domain,
         algorithm=args.algorithm,
         policy_path=args.policy,
@@ -81,12 +110,44 @@ def _init(args: argparse.Namespace) -> int:
     else:
         made = "created" if result.created_workspace else "already there, plan refreshed"
         print(f"workspace {result.directory}: {made}")
-        print(
-            f"  CA ({result.ca_algorithm}, trust domain {result.trust_domain}): "
-            f"{'created' if result.created_ca else 'kept'} in {result.directory / 'ca'}"
-        )
+        if result.issuer == "vault":
+            print(
+                f"  issuer (trust domain {result.trust_domain}): "
+                f"{'connected' if result.created_ca else 'kept'}: {result.issuer_detail}"
+            )
+        else:
+            print(
+                f"  CA ({result.ca_algorithm}, trust domain {result.trust_domain}): "
+                f"{'created' if result.created_ca else 'kept'} in {result.directory / 'ca'}"
+            )
         print(f"  plan: {result.steps} steps in {result.waves} waves")
     return 0
+
+
+def _vault_target(args: argparse.Namespace):
+    """The --vault-* settings (None unless --issuer vault); usage errors exit 2."""
+    from workbench.errors import InputError
+
+    given = ("vault_mount", "vault_role", "vault_server_role", "vault_root_mount")
+    if args.issuer != "vault":
+        named = [f"--{f.replace('_', '-')}" for f in given if getattr(args, f)]
+        if named:
+            raise InputError(f"{', '.join(named)} need --issuer vault")
+        return None
+    missing = [f"--{f.replace('_', '-')}" for f in given[:2] if not getattr(args, f)]
+    if missing:
+        raise InputError(f"--issuer vault needs {' and '.join(missing)}")
+    from workbench.pki.vault import VaultTarget
+
+    return VaultTarget(
+        args.vault_mount, args.vault_role, args.vault_server_role, args.vault_root_mount
+    )
+
+
+def _has_local_ca(workspace) -> bool:  # noqa: ANN001
+    from workbench.migration.campaign import CA_DIR
+
+    return (workspace / CA_DIR / "ca.json").exists()
 
 
 def _register_status(sub: argparse._SubParsersAction) -> None:

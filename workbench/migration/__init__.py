@@ -5,7 +5,12 @@ the TUI and the notebooks call these, never the storage layers directly.
 """
 
 from workbench.migration.campaign import Campaign, open_campaign
-from workbench.migration.issuance import IssueOutcome, issue_gateway_certificate, issue_step
+from workbench.migration.issuance import (
+    IssueOutcome,
+    issue_gateway_certificate,
+    issue_step,
+    issue_steps,
+)
 from workbench.migration.renewal import RenewOutcome, renew_expiring
 from workbench.migration.revocation import CrlOutcome, publish_crls, revoke
 from workbench.migration.setup import InitResult, init_workspace
@@ -21,6 +26,7 @@ __all__ = [
     "init_workspace",
     "issue_gateway_certificate",
     "issue_step",
+    "issue_steps",
     "open_campaign",
     "publish_crls",
     "renew_expiring",

@@ -15,6 +15,8 @@ from workbench.workspace import Workspace
 PASSPHRASE_ENV = "WORKBENCH_CA_PASSPHRASE"  # noqa: S105 (a variable name)
 CA_DIR = "ca"
 CRL_DIR = "crl"
+ISSUER_FILE = "issuer.json"  # present when the issuer is Vault (workbench.pki.vault.config)
+SERVER_CA_DIR = "server-ca"  # a Vault workspace's local CA for the gateway's TLS certificate
 
 PassphraseSource = Callable[[], str | None]
 
@@ -49,7 +51,29 @@ class Campaign:
     def trust_domain(self) -> str:
         return self.workspace.info().trust_domain
 
-    def ca(self):  # -> LocalCA (imported lazily: cryptography is heavy)
+    @property
+    def issuer_kind(self) -> str:
+        """``local`` (the workspace's own CA) or ``vault`` (a Vault/OpenBao PKI mount)."""
+        return "vault" if (self.ca_dir / ISSUER_FILE).exists() else "local"
+
+    @property
+    def server_ca_file(self) -> Path:
+        """What clients trust for the gateway's TLS certificate (the client CA bundle is
+        ``ca_dir / "chain.pem"``; they differ when a Vault workspace has a local server CA)."""
+        local_server = self.ca_dir / SERVER_CA_DIR / "chain.pem"
+        return local_server if local_server.exists() else self.ca_dir / "chain.pem"
+
+    @property
+    def server_root_file(self) -> Path:
+        """The root of ``server_ca_file``."""
+        local_server = self.ca_dir / SERVER_CA_DIR / "root.crt"
+        return local_server if local_server.exists() else self.ca_dir / "root.crt"
+
+    def ca(self):  # -> LocalCA or VaultIssuer (imported lazily: cryptography is heavy)
+        if self._ca is None and self.issuer_kind == "vault":
+            from workbench.pki.vault import open_vault_issuer
+
+            self._ca = open_vault_issuer(self.ca_dir, passphrase=self.passphrase)
         if self._ca is None:
             from workbench.pki import LocalCA
 
@@ -74,6 +98,9 @@ class Campaign:
         return self.clock()
 
     def close(self) -> None:
+        close_issuer = getattr(self._ca, "close", None)
+        if close_issuer is not None:
+            close_issuer()  # the Vault issuer's HTTP pool
         self.workspace.close()
 
     def __enter__(self) -> Campaign:

@@ -63,10 +63,11 @@ def env_up(campaign: Campaign, *, gateway: str = "python", port: int | None = No
     status = env.up(
         ws.directory / (server.chain_path or server.cert_path),
         ws.directory / server.key_path,
-        campaign.ca_dir / "chain.pem",
+        campaign.ca_dir / "chain.pem",  # client CA bundle: the issuer's chain (local or Vault)
         crl=crl,
         modes=modes,
         token_server=True,  # ready for `mtls+token`: certificate-bound access tokens
+        token_server_ca=campaign.server_ca_file,  # the token server serves the gateway's cert
     )
     with ws.transaction():
         ws.audit(

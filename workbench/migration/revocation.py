@@ -8,6 +8,7 @@ from pathlib import Path
 
 from workbench.errors import InputError
 from workbench.migration.campaign import CRL_DIR, Campaign
+from workbench.migration.remote import audit_receipts
 from workbench.workspace import CertificateRecord, atomic_write
 
 CRL_VALIDITY = timedelta(days=7)
@@ -54,9 +55,19 @@ def revoke(
     done = []
     with ws.transaction():
         for cert in targets:
+            tell_issuer(campaign, cert.serial, reason)
             done.append(ws.revoke_certificate(cert.serial, reason, now=now))
+        audit_receipts(campaign)
         outcome = publish_crls(campaign) if publish else None
     return done, outcome
+
+
+def tell_issuer(campaign: Campaign, serial: str, reason: str) -> None:
+    """A remote CA (Vault) revokes first: if it refuses, the workspace does not record a
+    revocation that its CRLs will not show. A local CA signs CRLs from the workspace's own
+    records, so there is nothing to tell it."""
+    if campaign.issuer_kind == "vault":
+        campaign.ca().revoke(int(serial, 16), reason)
 
 
 def publish_crls(campaign: Campaign) -> CrlOutcome:
@@ -71,8 +82,8 @@ def publish_crls(campaign: Campaign) -> CrlOutcome:
             Revoked(int(c.serial, 16), c.revoked_at or now, parse_reason(c.reason))
             for c in ws.revoked_certificates()
         ]
-        number = ws.next_crl_number()
-        crls = ca.crls(revoked, number, now, next_update_after=CRL_VALIDITY)
+        crls = ca.crls(revoked, ws.next_crl_number(), now, next_update_after=CRL_VALIDITY)
+        number = crls.crl_number  # a remote CA numbers its own CRLs
         directory = campaign.directory / CRL_DIR
         directory.mkdir(mode=0o755, exist_ok=True)
         paths = {
@@ -89,8 +100,10 @@ def publish_crls(campaign: Campaign) -> CrlOutcome:
             {
                 "crl_number": number,
                 "revoked": sorted(c.serial for c in ws.revoked_certificates()),
-                "next_update": (now + CRL_VALIDITY).isoformat(),
+                "next_update": crls.intermediate.next_update_utc.isoformat(),
+                "issuer": campaign.issuer_kind,
             },
             now=now,
         )
+        audit_receipts(campaign)
     return CrlOutcome(number, len(revoked), **paths)

@@ -52,7 +52,7 @@ def fetch_bound_token(campaign: Campaign, service: str, api_id: str, *, step: st
     if not certs:
         raise GatewayError(f"{service} has no active certificate for {step}: issue it first")
     cert = certs[0]
-    ctx = ssl.create_default_context(cafile=str(campaign.ca_dir / "chain.pem"))
+    ctx = ssl.create_default_context(cafile=str(campaign.server_ca_file))
     ctx.load_cert_chain(str(ws.directory / cert.chain_path), str(ws.directory / cert.key_path))
     form = {"grant_type": "client_credentials", "resource": campaign.inventory.api(api_id).url}
     try:

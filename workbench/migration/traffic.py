@@ -15,7 +15,7 @@ def consumer_calls(campaign: Campaign, step_key: str, credential: str = "key") -
     inv, ws = campaign.inventory, campaign.workspace
     key = inv.key(step_key)
     url = probe_url(inv.api(key.api))
-    ca = campaign.ca_dir / "chain.pem"
+    ca = campaign.server_ca_file  # what consumers trust for the gateway's TLS certificate
     calls = []
     if credential == "key":
         secret = old_key(campaign, step_key)

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from workbench.errors import VerifyError
 from workbench.migration.campaign import Campaign
+from workbench.migration.remote import audit_receipts
+from workbench.migration.revocation import tell_issuer
 from workbench.migration.usage import old_key
 from workbench.workspace import CertificateMaterial
 from workbench.workspace.certfiles import ensure_certificate
@@ -107,9 +109,11 @@ def _issue_probe_cert(campaign: Campaign, service_id: str, identity: str, enviro
         cert = ca.issue_client(identity, environment, lifetime=PROBE_LIFETIME, now=campaign.now())
         return CertificateMaterial(cert.pem, cert.private_key_pem(), cert.pem + ca.chain_pem)
 
-    record, _ = ensure_certificate(
-        campaign.workspace, service=service_id, issue=make, kind="client", now=campaign.now()
-    )
+    with campaign.workspace.transaction():
+        record, _ = ensure_certificate(
+            campaign.workspace, service=service_id, issue=make, kind="client", now=campaign.now()
+        )
+        audit_receipts(campaign)  # a Vault issuer's request ids
     return record
 
 
@@ -137,8 +141,10 @@ def prepare_revocation_canaries(campaign: Campaign) -> int:
             if ws.certificates(service=slot):
                 continue
             rec = _issue_probe_cert(campaign, slot, service.id, service.environment)
+            tell_issuer(campaign, rec.serial, "keyCompromise")
             ws.revoke_certificate(rec.serial, "keyCompromise", now=campaign.now())
             made += 1
+        audit_receipts(campaign)
     return made
 
 
@@ -178,7 +184,7 @@ def step_job(campaign: Campaign, step_key: str, *, allow_cross_environment: bool
         bearer_token=token,
         token_peer_cert=token_peer,
         old_key=old_key(campaign, step_key),
-        server_ca=campaign.ca_dir / "chain.pem",
+        server_ca=campaign.server_ca_file,
         foreign_cert=_foreign_identity(campaign, service.id, service.environment),
         revoked_cert=_revoked_identity(campaign, service.id),
         other_service_cert=outsider_identity(campaign, service.environment),

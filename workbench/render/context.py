@@ -225,7 +225,7 @@ def client_contexts(campaign: Any, step_key: str) -> list[ClientContext]:
     key = inv.key(step_key)
     api = inv.api(key.api)
     consumers = inv.consumers_of(step_key) or step.consumers
-    ca_root = str((campaign.ca_dir / "root.crt").resolve())
+    ca_root = str(campaign.server_root_file.resolve())  # trust for the gateway's TLS cert
     host = urlsplit(api.url).hostname or ""
     server_name = (_gateway_dns_name(campaign) or host) if _is_ip(host) else host
     out, missing = [], []
