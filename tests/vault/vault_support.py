@@ -157,7 +157,7 @@ class OpenBao:
             f"allowed_uri_sans={allowed_uri_sans}",
             "use_csr_common_name=false",
             "use_csr_sans=false",
-            "ttl=168h",
+            f"ttl={client_max_ttl}",
             f"max_ttl={client_max_ttl}",
         )
         self.bao(
@@ -178,9 +178,12 @@ class OpenBao:
         )
         return root + "\n"
 
-    def workbench_token(self, mount: str = "pki", *, ttl: str = "1h", policy: str | None = None):
-        """A token holding only the README's minimal policy for ``mount``."""
-        name = f"workbench-{mount.replace('/', '-')}"
+    def workbench_token(
+        self, mount: str = "pki", *, ttl: str = "1h", policy: str | None = None, name: str = ""
+    ) -> str:
+        """A token holding only the README's minimal policy for ``mount`` (or ``policy``,
+        stored under ``name``)."""
+        name = name or f"workbench-{mount.replace('/', '-')}"
         text = policy or POLICY.format(
             mount=mount, client_role=CLIENT_ROLE, server_role=SERVER_ROLE
         )

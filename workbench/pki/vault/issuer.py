@@ -363,7 +363,7 @@ class VaultIssuer:
         started: datetime,
         warnings: Sequence[str],
     ) -> None:
-        where = f"Vault {self.config.mount}/sign/{self._role_for(request.kind)}"
+        where = f"Vault POST /v1/{self.config.mount}/sign/{self._role_for(request.kind)}"
         if cert.public_key() != csr.public_key():
             raise PKIError(f"{where} certified another key than the CSR's: refusing it")
         if _chain_pem(chain) != self._chain_pem:

@@ -1,0 +1,83 @@
+"""One cut-over in the sample environment with OpenBao-issued certificates: the gateway
+trusts the OpenBao chain for clients, the revoked canaries are on OpenBao's CRL, and the
+verifier's PASS includes the foreign-CA and revoked-certificate probes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cryptography import x509
+from testkit import copy_inventory, ensure_gateway_available, free_port, gateway_param, pid_alive
+from vault_support import CLIENT_ROLE, SERVER_ROLE
+
+from workbench.cli import main
+
+
+def _json(capsys, argv):
+    capsys.readouterr()
+    code = main([*argv, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out.strip() else None
+
+
+@pytest.mark.parametrize("kind", [gateway_param("python"), gateway_param("nginx")])
+def test_cutover_passes_with_openbao_certificates(kind, tmp_path, vault_env, capsys):
+    ensure_gateway_available(kind)
+    port = free_port()
+    inventory = copy_inventory(tmp_path, port)
+    ws = tmp_path / "ws"
+    w = ["--workspace", str(ws)]
+    init = [
+        "init",
+        str(inventory),
+        *w,
+        "--issuer",
+        "vault",
+        "--vault-mount",
+        "pki",
+        "--vault-role",
+        CLIENT_ROLE,
+        "--vault-server-role",
+        SERVER_ROLE,
+    ]
+    assert main(init) == 0
+    code, status = _json(capsys, ["sample-env", "up", "--gateway", kind, *w])
+    assert code == 0, status
+    try:
+        root = x509.load_pem_x509_certificate(vault_env.root_pem.encode())
+        # The client CA bundle the gateway was started with is the OpenBao chain alone (the
+        # PASS below shows it in use: OpenBao's certificate accepted, a foreign CA's refused).
+        assert x509.load_pem_x509_certificates((ws / "ca" / "chain.pem").read_bytes()) == [root]
+        # The canaries were revoked in OpenBao: its own CRL lists every one of them.
+        crl = x509.load_pem_x509_crl(
+            vault_env.bao("read", "-field=certificate", "pki/cert/crl").encode()
+        )
+        on_crl = {e.serial_number for e in crl}
+        from workbench.workspace import Workspace
+
+        with Workspace.open(ws) as opened:
+            canaries = opened.revoked_certificates()
+        assert canaries and all(int(c.serial, 16) in on_crl for c in canaries)
+
+        assert main(["issue", "--step", "pay-key-prod", *w]) == 0
+        assert main(["gateway", "set-mode", "dual", "--step", "pay-key-prod", *w]) == 0
+        code, out = _json(capsys, ["cutover", "--step", "pay-key-prod", "--force", *w])
+        assert code == 0, out
+        assert out["verdict"] == "PASS" and out["state"] == "verified"
+        probes = {p["name"]: p for p in out["evidence"]["probes"]}
+        for name in ("positive-control", "foreign-ca-cert", "revoked-cert", "other-service-cert"):
+            assert probes[name]["outcome"] == "pass", (name, probes[name])
+        # The certificates of the step were signed by OpenBao (it stores each one).
+        code, st = _json(capsys, ["status", *w])
+        certs = [c for s in st["steps"] if s["key"] == "pay-key-prod" for c in s["certificates"]]
+        assert certs
+        for c in certs:
+            padded = c["serial"].zfill(len(c["serial"]) + len(c["serial"]) % 2)
+            colon = ":".join(padded[i : i + 2] for i in range(0, len(padded), 2))
+            assert vault_env.bao("read", "-field=certificate", f"pki/cert/{colon}")
+        assert main(["audit", "verify", *w]) == 0
+    finally:
+        _json(capsys, ["sample-env", "down", *w])
+        for pid in (status["gateway_pid"], status["backend_pid"]):
+            assert not pid_alive(pid), f"process {pid} left behind"
