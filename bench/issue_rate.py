@@ -340,7 +340,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--profile", type=Path, help="write a cProfile of issue_step here")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument(
+        "--issuer",
+        choices=("local", "vault"),
+        default="local",
+        help="vault: through a real OpenBao at concurrency 1 and 8 against the local CA "
+        "(--services defaults to 400 then)",
+    )
     args = ap.parse_args(argv)
+    if args.issuer == "vault":
+        return vault_main(args)
     if min(args.services, args.raw) < 1 or args.openssl < 0:
         ap.error("--services and --raw must be >= 1, --openssl >= 0")
 
@@ -386,6 +395,25 @@ def main(argv: list[str] | None = None) -> int:
         _print_report(result)
     passed = [g["pass"] for g in goals.values() if g["pass"] is not None]
     return 0 if all(passed) else 1
+
+
+def vault_main(args: argparse.Namespace) -> int:
+    """``--issuer vault``: see bench/vault_rate.py."""
+    import vault_rate
+
+    services = args.services if args.services != 2000 else 400
+    if args.dir is not None:
+        args.dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="issue-rate-vault-", dir=args.dir))
+    try:
+        result = vault_rate.run(services, work, write_inventory, KEY_ID, PASSPHRASE)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        vault_rate.print_report(result)
+    return 0 if result["goal"]["pass"] else 1
 
 
 def _verdict(ok: bool | None) -> str:

@@ -19,23 +19,28 @@ from pathlib import Path
 
 import httpx
 import pytest
-from testkit import free_port
+from testkit import ROOT, free_port
 
 TRUST_DOMAIN = "acme.test"
 CLIENT_ROLE = "workbench-client"
 SERVER_ROLE = "workbench-server"
 READY_DEADLINE = 30.0
 
-# The minimal policy the README documents (paths and capabilities); the tests issue, revoke
-# and publish CRLs with a token holding only this policy (plus Vault's default policy).
-POLICY = """
-path "{mount}/sign/{client_role}" {{ capabilities = ["update"] }}
-path "{mount}/sign/{server_role}" {{ capabilities = ["update"] }}
-path "{mount}/revoke"             {{ capabilities = ["update"] }}
-path "{mount}/cert/ca_chain"      {{ capabilities = ["read"] }}
-path "{mount}/crl/pem"            {{ capabilities = ["read"] }}
-path "{mount}/crl/rotate"         {{ capabilities = ["read"] }}
-"""
+
+def readme_policy(mount: str) -> str:
+    """The minimal policy exactly as README 'Using your Vault or OpenBao PKI' documents it
+    (its ``hcl`` block), for ``mount``: the tests issue, revoke and publish CRLs with a token
+    holding only this (plus Vault's default policy), so the documented policy is the tested one.
+    """
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Using your Vault or OpenBao PKI", 1)[1].split("\n## ", 1)[0]
+    found = re.search(r"```hcl\n(.*?)```", section, re.S)
+    assert found, "README lost its minimal policy block"
+    policy = found.group(1).replace('path "pki/', f'path "{mount}/')
+    policy = policy.replace("workbench-client", CLIENT_ROLE).replace(
+        "workbench-server", SERVER_ROLE
+    )
+    return policy
 
 
 def bao_binary() -> str:
@@ -184,8 +189,6 @@ class OpenBao:
         """A token holding only the README's minimal policy for ``mount`` (or ``policy``,
         stored under ``name``)."""
         name = name or f"workbench-{mount.replace('/', '-')}"
-        text = policy or POLICY.format(
-            mount=mount, client_role=CLIENT_ROLE, server_role=SERVER_ROLE
-        )
+        text = policy or readme_policy(mount)
         self.bao("policy", "write", name, "-", stdin=text)
         return self.bao("token", "create", f"-policy={name}", f"-ttl={ttl}", "-field=token")
