@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from workbench.cli import main as workbench
+from workbench.secrets import child_environ
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_env" / "inventory.yaml"
@@ -106,7 +107,9 @@ def wave_one(ws: list[str]) -> int:
         service = campaign.inventory.consumers_of(first)[0]
     client = WS / "rendered" / first / "clients" / service / "httpx_client.py"
     print(f"$ python {rel(client)}   # as {service} would, with its certificate and no key")
-    proc = subprocess.run([sys.executable, str(client)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(client)], capture_output=True, text=True, env=child_environ()
+    )
     print(f"  {proc.stdout.strip() or proc.stderr.strip()} (exit {proc.returncode})")
     if proc.returncode != 0:
         raise SystemExit("demo: the generated httpx client failed")

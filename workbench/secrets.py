@@ -21,7 +21,7 @@ import re
 import stat
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -30,11 +30,14 @@ from workbench.errors import WorkbenchError
 __all__ = [
     "MAX_SECRET_FILE_BYTES",
     "MIN_SECRET_LEN",
+    "WORKBENCH_SECRET_ENV",
     "SecretRefError",
+    "child_environ",
     "SecretValue",
     "contains_live_secret",
     "fingerprint",
     "key_fingerprint",
+    "note_old_key_env",
     "refuse_secret_json",
     "resolve_secret_ref",
     "secret_kind",
@@ -43,6 +46,20 @@ __all__ = [
 
 MAX_SECRET_FILE_BYTES = 64 * 1024
 """A key file larger than this is not a static API key; refuse it rather than read it."""
+
+
+WORKBENCH_SECRET_ENV = frozenset(
+    (
+        "WORKBENCH_CA_PASSPHRASE",
+        "WORKBENCH_P12_PASSWORD",
+        "VAULT_TOKEN",
+        "VAULT_SECRET_ID",
+        "VAULT_ROLE_ID",
+        "BAO_TOKEN",
+    )
+)
+"""The workbench's own secrets in the environment: never an old key, never passed to a child.
+Every other ``WORKBENCH_*`` variable is the workbench's too (req. 28)."""
 
 
 class SecretRefError(WorkbenchError):
@@ -250,18 +267,22 @@ def _check_value(value: str, ref: str) -> SecretValue:
     return SecretValue(value)
 
 
+def is_workbench_env(name: str) -> bool:
+    """True for a variable the workbench itself reads (``WORKBENCH_*``, its Vault token)."""
+    return name.startswith("WORKBENCH_") or name in WORKBENCH_SECRET_ENV
+
+
 def resolve_secret_ref(
     ref: str,
     base_dir: Path | str = ".",
     *,
     environ: Mapping[str, str] | None = None,
-    allow_group_readable: bool = False,
 ) -> SecretValue:
     """Resolve ``env:NAME`` or ``file:PATH`` (relative to ``base_dir``) to a :class:`SecretValue`.
 
-    A key file must be a regular file, not a symlink (req. 9), at most
-    :data:`MAX_SECRET_FILE_BYTES`, and not readable or writable by group or others
-    (``allow_group_readable`` relaxes the group-read bit only). Trailing newlines are dropped.
+    ``env:`` may not name the workbench's own variables (req. 28). A key file must be a
+    regular file, not a symlink (req. 9), at most :data:`MAX_SECRET_FILE_BYTES`, and not
+    readable, writable or executable by group or others. Trailing newlines are dropped.
     """
     scheme, sep, rest = ref.partition(":")
     if not sep or not rest:
@@ -269,6 +290,11 @@ def resolve_secret_ref(
             f"secret reference {ref!r} is not 'env:NAME' or 'file:PATH'; write one of those"
         )
     if scheme == "env":
+        if is_workbench_env(rest):
+            raise SecretRefError(
+                f"{ref}: {rest} is one of the workbench's own variables, not an old key; "
+                "point secret_ref at the variable that holds the old key"
+            )
         env = os.environ if environ is None else environ
         if rest not in env:
             raise SecretRefError(
@@ -276,13 +302,22 @@ def resolve_secret_ref(
             )
         return _check_value(env[rest], ref)
     if scheme == "file":
-        return _check_value(_read_key_file(Path(base_dir) / rest, ref, allow_group_readable), ref)
+        path = Path(base_dir) / rest
+        # O_NOFOLLOW guards the last component only: a planted directory link is refused too
+        for parent in list(Path(rest).parents)[-2::-1] if not Path(rest).is_absolute() else ():
+            if (Path(base_dir) / parent).is_symlink():
+                raise SecretRefError(
+                    f"{ref}: {Path(base_dir) / parent} is a symlink; refusing to follow it, "
+                    "point at the real file"
+                )
+        return _check_value(_read_key_file(path, ref), ref)
     raise SecretRefError(f"secret reference scheme {scheme!r} is unknown; use 'env:' or 'file:'")
 
 
-def _read_key_file(path: Path, ref: str, allow_group_readable: bool) -> str:
+def _read_key_file(path: Path, ref: str) -> str:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        # O_NONBLOCK: a FIFO planted as the key file must not hang the run until a writer comes
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise SecretRefError(f"{ref}: file {path} does not exist; create it (mode 0600)") from None
     except OSError as exc:
@@ -295,12 +330,9 @@ def _read_key_file(path: Path, ref: str, allow_group_readable: bool) -> str:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise SecretRefError(f"{ref}: {path} is not a regular file")
-        loose = stat.S_IRWXO | stat.S_IWGRP | stat.S_IXGRP
-        if not allow_group_readable:
-            loose |= stat.S_IRGRP
-        if st.st_mode & loose:
+        if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise SecretRefError(
-                f"{ref}: {path} is readable or writable by others (mode "
+                f"{ref}: {path} is readable or writable by group or others (mode "
                 f"{stat.S_IMODE(st.st_mode):04o}); run 'chmod 600 {path}'"
             )
         data = os.read(fd, MAX_SECRET_FILE_BYTES + 1)
@@ -312,3 +344,40 @@ def _read_key_file(path: Path, ref: str, allow_group_readable: bool) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise SecretRefError(f"{ref}: {path} is not UTF-8 text") from None
+
+
+# --- the environment of child processes (req. 29) ------------------------------------------
+
+_OLD_KEY_ENV: set[str] = set()
+"""Variable names that inventories loaded in this process name as ``env:`` old keys."""
+
+
+def note_old_key_env(names: Iterable[str]) -> None:
+    """Remember variables that hold old keys, so :func:`child_environ` never passes them on.
+
+    The inventory loader calls this for every ``env:NAME`` reference it reads: a process
+    started later (a gateway, the lab's backend, ``nginx -t``) then never inherits them.
+    """
+    _OLD_KEY_ENV.update(n for n in names if n)
+
+
+def child_environ(
+    extra: Mapping[str, str] | None = None,
+    *,
+    drop: Iterable[str] = (),
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment for a process the workbench starts: its own minus every secret.
+
+    Removes every ``WORKBENCH_*`` variable, the Vault/OpenBao tokens, the old-key variables
+    any loaded inventory names (:func:`note_old_key_env`) and ``drop``; then adds ``extra``.
+    ``base`` defaults to ``os.environ``. Pass the result as ``env=`` at every spawn site.
+    """
+    source = os.environ if base is None else base
+    dropped = _OLD_KEY_ENV | set(drop)
+    env = {k: v for k, v in source.items() if not is_workbench_env(k) and k not in dropped}
+    for k, v in (extra or {}).items():
+        if is_workbench_env(k) or k in dropped:
+            raise ValueError(f"refusing to pass secret variable {k} to a child process")
+        env[k] = v
+    return env

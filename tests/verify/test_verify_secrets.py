@@ -123,11 +123,13 @@ def test_loose_permissions_are_refused(tmp_path, mode):
     assert CANARY not in str(info.value)
 
 
-def test_group_readable_allowed_only_when_asked(tmp_path):
-    _write(tmp_path / "k.key", CANARY, 0o640)
-    with pytest.raises(SecretRefError):
+@pytest.mark.parametrize("mode", [0o640, 0o610, 0o601])
+def test_group_or_world_access_is_refused_req_28(tmp_path, mode):
+    _write(tmp_path / "k.key", CANARY, mode)
+    with pytest.raises(SecretRefError, match="group or others"):
         resolve_secret_ref("file:k.key", tmp_path)
-    assert resolve_secret_ref("file:k.key", tmp_path, allow_group_readable=True).reveal() == CANARY
+    os.chmod(tmp_path / "k.key", 0o600)
+    assert resolve_secret_ref("file:k.key", tmp_path).reveal() == CANARY
 
 
 def test_missing_dir_and_huge_files(tmp_path):

@@ -9,6 +9,7 @@ handler it sets as ``func`` returns the exit status. Heavy imports stay inside h
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -61,6 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _size_limit(limit: int | None):
+    """``--max-bytes`` for everything the command reads (yaml is imported only when given)."""
+    if limit is None:
+        return contextlib.nullcontext()
+    from workbench.inventory.yamlsafe import size_limit
+
+    return size_limit(limit)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -69,7 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(func(args) or 0)
+        with _size_limit(getattr(args, "max_bytes", None)):
+            return int(func(args) or 0)
     except WorkbenchError as exc:
         for line in exc.lines():
             print(line, file=sys.stderr)

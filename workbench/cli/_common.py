@@ -16,7 +16,9 @@ DEFAULT_WORKSPACE = Path(".workbench")
 __all__ = [
     "DEFAULT_WORKSPACE",
     "add_json_arg",
+    "add_max_bytes_arg",
     "add_workspace_arg",
+    "byte_size",
     "eprint",
     "print_json",
     "print_table",
@@ -33,6 +35,36 @@ def add_workspace_arg(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="workspace directory (default: ./.workbench)",
     )
+    add_max_bytes_arg(parser)  # a workspace command reloads the workspace's inventory
+
+
+def add_max_bytes_arg(parser: argparse.ArgumentParser) -> None:
+    """``--max-bytes SIZE``: raise the 64 MiB guard on inventories and reports explicitly.
+
+    ``cli.main`` applies it around the command (``yamlsafe.size_limit``).
+    """
+    parser.add_argument(
+        "--max-bytes",
+        type=byte_size,
+        default=None,
+        metavar="SIZE",
+        help="largest inventory or report accepted, e.g. 256M or 2G (default: 64M)",
+    )
+
+
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def byte_size(text: str) -> int:
+    """``"256M"`` -> 268435456 (K, M, G are powers of 1024; ``MiB``/``MB`` read the same)."""
+    raw = text.strip().lower().removesuffix("ib").removesuffix("b")
+    unit = raw[-1:] if raw[-1:] in ("k", "m", "g") else ""
+    number = raw[: len(raw) - len(unit)]
+    if not number.isdigit() or int(number) < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a size: write a whole number of bytes, or one with K, M or G"
+        )
+    return int(number) * _UNITS[unit]
 
 
 def add_json_arg(parser: argparse.ArgumentParser) -> None:

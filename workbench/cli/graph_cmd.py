@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from workbench.cli._common import add_json_arg, print_json, print_table
+from workbench.cli._common import add_json_arg, add_max_bytes_arg, print_json, print_table
 from workbench.errors import InputError
 
 FORMATS = ("json", "graphml", "dot", "mermaid")
@@ -39,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("file", metavar="FILE", help="inventory YAML file")
+    add_max_bytes_arg(p)
     p.add_argument(
         "--format", choices=FORMATS, default="json", help="export format (default: json)"
     )

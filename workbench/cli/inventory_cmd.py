@@ -6,7 +6,7 @@ import argparse
 import sys
 from datetime import date
 
-from workbench.cli._common import add_json_arg, eprint, print_json, to_jsonable
+from workbench.cli._common import add_json_arg, add_max_bytes_arg, eprint, print_json, to_jsonable
 
 
 def _day(text: str) -> date:
@@ -43,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="Exit status: 0 clean (info only), 1 warnings or worse, 2 invalid inventory.",
     )
     check.add_argument("file", metavar="FILE", help="inventory file (YAML or JSON)")
+    add_max_bytes_arg(check)
     check.add_argument(
         "--today",
         type=_day,
@@ -91,6 +92,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="OUT",
         help="write the inventory here atomically (default: print YAML)",
     )
+    add_max_bytes_arg(imp)
     add_json_arg(imp)
     imp.set_defaults(func=_import)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from workbench.cli._common import add_json_arg, print_json, print_table
+from workbench.cli._common import add_json_arg, add_max_bytes_arg, print_json, print_table
 
 STRATEGIES = ("risk-first", "pilot-first")
 
@@ -40,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="Exit status: 0 ok, 2 bad input or usage.",
     )
     p.add_argument("file", metavar="FILE", help="inventory YAML file")
+    add_max_bytes_arg(p)
     p.add_argument("--policy", metavar="P", help="scoring policy YAML (default: the shipped one)")
     p.add_argument(
         "--strategy",

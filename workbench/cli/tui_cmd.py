@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.cli._common import DEFAULT_WORKSPACE
+from workbench.cli._common import DEFAULT_WORKSPACE, add_max_bytes_arg
 
 __all__ = ["register"]
 
@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("inventory", nargs="?", metavar="INVENTORY", help="inventory file to plan")
+    add_max_bytes_arg(p)
     p.add_argument(
         "--workspace",
         type=Path,

@@ -31,6 +31,7 @@ from workbench.errors import GatewayError
 from workbench.gateway.authz import read_route_keys
 from workbench.gateway.pyref import AEAD_CIPHERS, STATUS_PATH
 from workbench.gateway.spec import GatewaySpec, RenderedConfig, service_of_identity
+from workbench.secrets import child_environ
 
 __all__ = ["find_nginx", "nginx_test", "render_nginx"]
 
@@ -144,6 +145,7 @@ def nginx_test(nginx: str, prefix: Path, conf: Path, *, secrets: list[str]) -> N
         text=True,
         timeout=30,
         check=False,
+        env=child_environ(),  # no workbench secrets, no old keys (req. 29)
     )
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.splitlines() if "[emerg]" in ln or "[crit]" in ln]

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from workbench.errors import GatewayError, WorkbenchError
+from workbench.secrets import child_environ
 
 __all__ = [
     "children_of",
@@ -142,7 +143,7 @@ def start_process(
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
-                env=full_env,
+                env=child_environ(base=full_env),  # no workbench secrets or old keys (req. 29)
                 close_fds=True,
             )
         except OSError as exc:

@@ -38,9 +38,28 @@ from workbench.inventory.model import (
     Location,
     Service,
 )
-from workbench.inventory.validate import check_text, check_url, validate_inventory
-from workbench.inventory.yamlsafe import MAX_BYTES, Scalar, YMap, YSeq, decode_text, parse_tree
-from workbench.secrets import MIN_SECRET_LEN, secret_kind, show_value
+from workbench.inventory.validate import (
+    check_path,
+    check_text,
+    check_url,
+    validate_inventory,
+)
+from workbench.inventory.yamlsafe import (
+    Scalar,
+    YMap,
+    YSeq,
+    decode_text,
+    parse_tree,
+    too_large,
+)
+from workbench.inventory.yamlsafe import max_bytes as size_guard
+from workbench.secrets import (
+    MIN_SECRET_LEN,
+    is_workbench_env,
+    note_old_key_env,
+    secret_kind,
+    show_value,
+)
 
 __all__ = ["MAX_PROBLEMS", "load_inventory", "loads_inventory", "read_tree"]
 
@@ -116,36 +135,49 @@ def _raise(problems: list[Problem], filename: str) -> None:
 
 
 def load_inventory(
-    path: str | os.PathLike[str], *, known_data_classes: Collection[str] | None = None
+    path: str | os.PathLike[str],
+    *,
+    known_data_classes: Collection[str] | None = None,
+    max_bytes: int | None = None,
 ) -> Inventory:
-    """Read and validate an inventory file; raise ``InventoryError`` with every problem."""
+    """Read and validate an inventory file; raise ``InventoryError`` with every problem.
+
+    Files over ``max_bytes`` (default: the limit in force, 64 MiB; see
+    ``yamlsafe.size_limit``) are refused before they are read.
+    """
     name = str(path)
+    limit = size_guard(max_bytes)
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            if size > MAX_BYTES:
-                limit = MAX_BYTES // (1024 * 1024)
-                raise InventoryError(Problem(name, 0, 0, f"file is larger than {limit} MiB"))
-            data = f.read(MAX_BYTES + 1)
+            if size > limit:
+                raise InventoryError(Problem(name, 0, 0, too_large(limit)))
+            data = f.read(limit + 1)
     except OSError as exc:
         raise InventoryError(Problem(name, 0, 0, f"cannot read: {exc.strerror}")) from None
-    text, problems = decode_text(data, name)
+    text, problems = decode_text(data, name, limit=limit)
     if text is None:
         raise InventoryError(problems)
-    return loads_inventory(text, name, known_data_classes=known_data_classes)
+    return loads_inventory(text, name, known_data_classes=known_data_classes, max_bytes=limit)
 
 
 def loads_inventory(
-    text: str, filename: str = "-", *, known_data_classes: Collection[str] | None = None
+    text: str,
+    filename: str = "-",
+    *,
+    known_data_classes: Collection[str] | None = None,
+    max_bytes: int | None = None,
 ) -> Inventory:
     """Parse and validate inventory text; ``filename`` is used in locations."""
-    tree, problems = parse_tree(text, filename)
+    tree, problems = parse_tree(text, filename, limit=max_bytes)
     if tree is None and not problems:
         problems.append(Problem(filename, 0, 0, "file is empty; start with 'version: 1'"))
     if tree is None:
         _raise(problems, filename)
     reader = _Reader(filename, problems)
     inv = reader.inventory(tree)
+    # Processes started from now on must not inherit these (req. 29), even if invalid.
+    note_old_key_env(reader.old_key_env)
     problems.extend(
         validate_inventory(inv, known_data_classes=known_data_classes, check_fields=False)
     )
@@ -171,6 +203,7 @@ class _Reader:
     def __init__(self, filename: str, problems: list[Problem]) -> None:
         self.file = filename
         self.problems = problems
+        self.old_key_env: list[str] = []
 
     def err(self, node: Any, message: str) -> None:
         self.problems.append(Problem(self.file, node.line, node.col, message))
@@ -230,14 +263,16 @@ class _Reader:
     def api(self, m: YMap) -> Api:
         self.fields(m, API_FIELDS, "an api")
         api_id = self.ident(m, "id", "api")
+        before = len(self.problems)
         url = self.text(m, "url", required=True)
-        if url is not None:
+        if url is not None and len(self.problems) == before:
             why = check_url(url)
             if why:
                 self.err(m["url"], f"url {why}")
+        before = len(self.problems)
         health = self.text(m, "health_path")
-        if health is not None and not health.startswith("/"):
-            self.err(m["health_path"], "health_path must start with '/' (e.g. /health)")
+        if health is not None and len(self.problems) == before and (why := check_path(health)):
+            self.err(m["health_path"], f"health_path {why}")
         api = Api(
             id=api_id or "",
             url=url or "",
@@ -285,6 +320,15 @@ class _Reader:
                 "secret_ref must be env:NAME or file:PATH "
                 "(where the key lives, never the key itself)",
             )
+        elif ref is not None and ref.startswith("env:"):
+            if is_workbench_env(ref[4:]):
+                self.err(
+                    m["secret_ref"],
+                    f"secret_ref {ref} names one of the workbench's own variables "
+                    "(WORKBENCH_*, Vault tokens), not an old key; use the old key's variable",
+                )
+            else:
+                self.old_key_env.append(ref[4:])
         header = self.text(m, "header")
         if header is not None and not _HEADER.fullmatch(header):
             self.err(m["header"], "header must be an HTTP header name like X-API-Key")

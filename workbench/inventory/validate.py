@@ -7,6 +7,9 @@ each field where it was written, so it calls this with ``check_fields=False``.
 
 from __future__ import annotations
 
+import ipaddress
+import re
+import unicodedata
 from collections.abc import Collection, Iterable
 from dataclasses import fields
 from urllib.parse import urlsplit
@@ -14,37 +17,68 @@ from urllib.parse import urlsplit
 from workbench.errors import Problem
 from workbench.inventory.ids import SAFE_ID_RULE, explain_unsafe_id, is_safe_id
 from workbench.inventory.model import Inventory, Location
-from workbench.secrets import MIN_SECRET_LEN, secret_kind, show_value
+from workbench.secrets import MIN_SECRET_LEN, is_workbench_env, secret_kind, show_value
 
-__all__ = ["DEFAULT_DATA_CLASSES", "check_text", "check_url", "validate_inventory"]
+__all__ = [
+    "DEFAULT_DATA_CLASSES",
+    "check_path",
+    "check_text",
+    "check_url",
+    "unsafe_char",
+    "validate_inventory",
+]
 
 DEFAULT_DATA_CLASSES = frozenset(
     ("pci", "phi", "pii", "secret", "confidential", "internal", "public")
 )
 """Used when no set is passed; the planning policy owns the real set."""
 
-_UNSAFE_CHARS = frozenset(
-    [chr(c) for c in range(0x20) if c not in (0x09, 0x0A)]
-    + ["\x7f", "\u200e", "\u200f", "\u061c"]
-    + [chr(c) for c in range(0x202A, 0x202F)]
-    + [chr(c) for c in range(0x2066, 0x206A)]
+# Control characters, including TAB, LF and CR (YAML block scalars carry them), and the
+# invisible format/line-separator characters: a value holding one can end a config line,
+# a shell comment or a header early (req. 27), or read differently from how it looks.
+_UNSAFE_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
+# What RFC 3986 allows in a URI; anything else (space, quotes, <>, braces, backslash, ^, `)
+# is refused rather than escaped, so no config syntax ever has to carry it.
+_URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+_PCT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_PATH_CHARS = re.compile(r"/[A-Za-z0-9\-._~:/?@!$&'()*+,;=%]*")
+_DNS_HOST = re.compile(
+    r"(?=.{1,253}\.?$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)*"
+    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.?"
 )
 
 
+def unsafe_char(value: str) -> str | None:
+    """The first control, format or line-separator character in ``value``, or None."""
+    if value.isascii() and value.isprintable():
+        return None  # the common case, one C-level scan
+    return next((c for c in value if unicodedata.category(c) in _UNSAFE_CATEGORIES), None)
+
+
 def check_text(value: str) -> str | None:
-    """Why a text value is unacceptable (empty, control or bidi characters), or None."""
+    """Why a text value is unacceptable (empty, control or bidi characters), or None.
+
+    Checked on the raw value, before any parsing (req. 27): ``urlsplit`` silently drops
+    TAB, CR and LF, so a URL must be refused here, not after parsing.
+    """
     if not value:
         return "is empty; remove the field or give a value"
-    if value.isascii() and value.isprintable():
-        return None
-    bad = next((c for c in value if c in _UNSAFE_CHARS), None)
+    bad = unsafe_char(value)
     if bad is not None:
-        return f"contains control or bidi character U+{ord(bad):04X}; remove it"
+        return f"contains control or invisible character U+{ord(bad):04X}; remove it"
     return None
 
 
 def check_url(url: str) -> str | None:
     """Why an API base URL is unacceptable, or None (https, a host, no credentials)."""
+    why = check_text(url)
+    if why:
+        return why
+    if not _URL_CHARS.fullmatch(url) or _PCT.search(url):
+        return (
+            "has characters a URL cannot hold (spaces, quotes, <>, {}, \\, ^, ` or a stray "
+            "%); percent-encode them"
+        )
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -57,9 +91,34 @@ def check_url(url: str) -> str | None:
         return "has no host; write it like https://host:8443/path"
     if parts.username is not None or parts.password is not None:
         return "must not contain credentials (user:password@); remove them"
-    if parts.fragment:
+    if parts.fragment or "#" in url:
         return "must not have a #fragment"
+    if not (_is_ip(host) or _DNS_HOST.fullmatch(host)):
+        return "has a host that is neither a DNS name nor an IP address"
     return None
+
+
+def check_path(path: str) -> str | None:
+    """Why a URL path (``health_path``) is unacceptable, or None."""
+    why = check_text(path)
+    if why:
+        return why
+    if not path.startswith("/"):
+        return "must start with '/' (e.g. /health)"
+    if not _PATH_CHARS.fullmatch(path) or _PCT.search(path):
+        return (
+            "has characters a URL path cannot hold (spaces, quotes, <>, {}, \\, ^, `, # or "
+            "a stray %); percent-encode them"
+        )
+    return None
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _where(loc: Location | None, source: str | None) -> tuple[str, int, int]:
@@ -115,9 +174,18 @@ def validate_inventory(
                     f"api {show_value(api.id)} has unknown data class "
                     f"{show_value(dc)}; known: {', '.join(sorted(known))}",
                 )
-        if check_fields and check_url(api.url):
-            add(api.location, f"api {show_value(api.id)} url {check_url(api.url)}")
+        if check_fields and (why := check_url(api.url)):
+            add(api.location, f"api {show_value(api.id)} url {why}")
+        if check_fields and api.health_path is not None and (why := check_path(api.health_path)):
+            add(api.location, f"api {show_value(api.id)} health_path {why}")
     for key in inv.keys:
+        ref = key.secret_ref or ""
+        if ref.startswith("env:") and is_workbench_env(ref[4:]):
+            add(
+                key.location,
+                f"key {show_value(key.id)} secret_ref names one of the workbench's own "
+                "variables (WORKBENCH_*, Vault tokens), not an old key",
+            )
         if key.api not in apis:
             add(
                 key.location,

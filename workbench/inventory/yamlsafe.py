@@ -17,6 +17,9 @@ layer decides what a field means. Lines and columns are 1-based.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import NamedTuple
 
 import yaml
@@ -25,10 +28,59 @@ from yaml._yaml import CParser
 from workbench.errors import Problem
 from workbench.secrets import show_value
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "Scalar", "YMap", "YSeq", "decode_text", "parse_tree"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "Scalar",
+    "YMap",
+    "YSeq",
+    "decode_text",
+    "max_bytes",
+    "parse_tree",
+    "size_limit",
+    "too_large",
+]
 
 MAX_BYTES = 64 * 1024 * 1024
-"""Largest input accepted (64 MiB)."""
+"""Largest input accepted by default (64 MiB); ``--max-bytes`` raises it explicitly."""
+
+_LIMIT: ContextVar[int] = ContextVar("workbench_max_input_bytes", default=MAX_BYTES)
+
+
+def max_bytes(limit: int | None = None) -> int:
+    """``limit`` if given, else the limit in force (:func:`size_limit`, default 64 MiB)."""
+    return _LIMIT.get() if limit is None else limit
+
+
+@contextmanager
+def size_limit(limit: int | None) -> Iterator[int]:
+    """Raise (or lower) the input size guard for the code run inside; None keeps it.
+
+    The CLI wraps a command in this when the user passes ``--max-bytes``, so every
+    inventory and report that command reads (its workspace's inventory too) gets the limit.
+    """
+    token = _LIMIT.set(max_bytes(limit))
+    try:
+        yield _LIMIT.get()
+    finally:
+        _LIMIT.reset(token)
+
+
+def too_large(limit: int) -> str:
+    """The message for a file over ``limit`` bytes."""
+    return (
+        f"file is larger than {_size_text(limit)}; split it, or raise the guard with "
+        "--max-bytes (e.g. --max-bytes 256M)"
+    )
+
+
+def _size_text(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} bytes"
+
+
 MAX_DEPTH = 64
 """Deepest nesting of mappings and sequences accepted."""
 
@@ -72,11 +124,13 @@ class _Abort(Exception):
     pass
 
 
-def decode_text(data: bytes, filename: str) -> tuple[str | None, list[Problem]]:
+def decode_text(
+    data: bytes, filename: str, *, limit: int | None = None
+) -> tuple[str | None, list[Problem]]:
     """UTF-8 text of ``data`` (BOM dropped), or a located problem: size first, then encoding."""
-    if len(data) > MAX_BYTES:
-        limit = MAX_BYTES // (1024 * 1024)
-        return None, [Problem(filename, 0, 0, f"file is larger than {limit} MiB; split it")]
+    limit = max_bytes(limit)
+    if len(data) > limit:
+        return None, [Problem(filename, 0, 0, too_large(limit))]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -87,15 +141,17 @@ def decode_text(data: bytes, filename: str) -> tuple[str | None, list[Problem]]:
     return text.removeprefix("\ufeff"), []
 
 
-def parse_tree(text: str, filename: str) -> tuple[Node | None, list[Problem]]:
+def parse_tree(
+    text: str, filename: str, *, limit: int | None = None
+) -> tuple[Node | None, list[Problem]]:
     """Parse one YAML (or JSON) document into a located tree; collect every problem.
 
     Returns ``(None, problems)`` when the file is empty or could not be read to the end.
     """
     problems: list[Problem] = []
-    if len(text) > MAX_BYTES:
-        limit = MAX_BYTES // (1024 * 1024)
-        return None, [Problem(filename, 0, 0, f"file is larger than {limit} MiB; split it")]
+    limit = max_bytes(limit)
+    if len(text) > limit:
+        return None, [Problem(filename, 0, 0, too_large(limit))]
     root: list[Node] = []
     try:
         _walk(CParser(text), filename, problems, root)

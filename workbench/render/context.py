@@ -290,7 +290,7 @@ def gateway_context(
         raise ConfigRenderError(f"API {api.id}: url {api.url} is not https://host[:port]/...")
     keys = [k for k in inv.keys if k.api == api.id]
     for k in keys:
-        if not _HEADER.match(k.header):
+        if not _HEADER.fullmatch(k.header):
             raise ConfigRenderError(f"key {k.id}: header {k.header!r} is not an HTTP token")
     identities = allowed_identities_for(inv, api.id)
     server = ws.active_in_slot(None, GATEWAY_SERVICE, "server")

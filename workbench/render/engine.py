@@ -18,8 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
-import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,13 +32,12 @@ from workbench.render.context import (
     client_contexts,
     gateway_context,
 )
+from workbench.render.filters import FILTERS, finalize
 from workbench.render.formats import FORMATS, Output, parse_formats
 
 __all__ = ["RenderResult", "RenderedFile", "render_step"]
 
 RENDERED_DIR = "rendered"
-_BARE = re.compile(r"^[A-Za-z0-9_./@+:-]+$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -77,35 +74,6 @@ class RenderResult:
     """Things to fix before use (expired certs, missing keystores, placeholder paths)."""
 
 
-# ---- jinja filters: quoting per target syntax; refusing what a syntax cannot carry
-
-
-def _q(value: object) -> str:
-    """A double-quoted string literal valid in Python, JS, Go, YAML and curl configs."""
-    text = str(value)
-    if _CONTROL.search(text):
-        raise ConfigRenderError("a path or name has control characters: rename it")
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _bare(value: object) -> str:
-    """A token nginx, HAProxy and env files can carry without quoting."""
-    text = str(value)
-    if not _BARE.match(text):
-        raise ConfigRenderError(
-            f"{text!r} has characters this config format cannot carry: use a path of "
-            "[A-Za-z0-9_./@+:-] (move the workspace) or another format"
-        )
-    return text
-
-
-def _shq(value: object) -> str:
-    text = str(value)
-    if _CONTROL.search(text):
-        raise ConfigRenderError("a path or name has control characters: rename it")
-    return shlex.quote(text)
-
-
 def _environment():
     import jinja2
 
@@ -116,8 +84,9 @@ def _environment():
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
+        finalize=finalize,  # every {{ value }} must have gone through a syntax filter
     )
-    env.filters.update(q=_q, bare=_bare, shq=_shq)
+    env.filters.update(FILTERS)
     return env
 
 

@@ -23,7 +23,7 @@ from workbench.inventory.findings import UNASSIGNED_API_ID
 from workbench.inventory.ids import slugify_id
 from workbench.inventory.model import Api, Inventory, Key, Location
 from workbench.inventory.validate import check_text
-from workbench.inventory.yamlsafe import MAX_BYTES, Scalar, YMap, decode_text
+from workbench.inventory.yamlsafe import Scalar, YMap, decode_text, max_bytes, too_large
 from workbench.secrets import secret_kind
 
 __all__ = ["PLACEHOLDER_API", "Hit", "inventory_from_hits", "read_report", "sanitize_place"]
@@ -55,17 +55,18 @@ class Hit:
     """The scanner confirmed the secret is live."""
 
 
-def read_report(path: str | os.PathLike[str]) -> tuple[str, str]:
-    """(text, name) of a report file; size bound and UTF-8, as located errors."""
+def read_report(path: str | os.PathLike[str], *, limit: int | None = None) -> tuple[str, str]:
+    """(text, name) of a report file; size bound (``yamlsafe.max_bytes``) and UTF-8."""
     name = str(path)
+    limit = max_bytes(limit)
     try:
         with open(path, "rb") as f:
-            if os.fstat(f.fileno()).st_size > MAX_BYTES:
-                raise ImportReportError(Problem(name, 0, 0, "report is larger than 64 MiB"))
-            data = f.read(MAX_BYTES + 1)
+            if os.fstat(f.fileno()).st_size > limit:
+                raise ImportReportError(Problem(name, 0, 0, too_large(limit)))
+            data = f.read(limit + 1)
     except OSError as exc:
         raise ImportReportError(Problem(name, 0, 0, f"cannot read: {exc.strerror}")) from None
-    text, problems = decode_text(data, name)
+    text, problems = decode_text(data, name, limit=limit)
     if text is None:
         raise ImportReportError(problems)
     return text, name

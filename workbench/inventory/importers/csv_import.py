@@ -38,7 +38,7 @@ import io
 from workbench.errors import ImportReportError, Problem
 from workbench.inventory.loader import read_tree
 from workbench.inventory.model import Inventory
-from workbench.inventory.yamlsafe import MAX_BYTES, Scalar, YMap, YSeq
+from workbench.inventory.yamlsafe import Scalar, YMap, YSeq, max_bytes, too_large
 
 __all__ = ["CSV_COLUMNS", "import_csv"]
 
@@ -80,8 +80,8 @@ _UNDECLARED = {
 
 def import_csv(text: str, filename: str = "-", *, base: Inventory | None = None) -> Inventory:
     """The integrations, keys, and newly declared APIs/services of a CSV sheet."""
-    if len(text) > MAX_BYTES:
-        raise ImportReportError(Problem(filename, 0, 0, "file is larger than 64 MiB"))
+    if len(text) > max_bytes():
+        raise ImportReportError(Problem(filename, 0, 0, too_large(max_bytes())))
     base = base or Inventory()
     problems: list[Problem] = []
     reader = csv.reader(io.StringIO(text, newline=""))

@@ -17,7 +17,7 @@ from workbench.inventory.importers._common import (
     short_commit,
 )
 from workbench.inventory.model import Inventory, Location
-from workbench.inventory.yamlsafe import MAX_BYTES, Scalar, YMap, parse_tree
+from workbench.inventory.yamlsafe import Scalar, YMap, max_bytes, parse_tree, too_large
 from workbench.secrets import fingerprint
 
 __all__ = ["import_trufflehog"]
@@ -32,8 +32,8 @@ def _text(m: YMap, name: str) -> str:
 
 def import_trufflehog(text: str, filename: str = "-") -> Inventory:
     """Keys (on the ``unassigned`` API) from trufflehog JSON Lines; ``ImportReportError``."""
-    if len(text) > MAX_BYTES:
-        raise ImportReportError(Problem(filename, 0, 0, "report is larger than 64 MiB"))
+    if len(text) > max_bytes():
+        raise ImportReportError(Problem(filename, 0, 0, too_large(max_bytes())))
     problems: list[Problem] = []
     hits: list[Hit] = []
     for lineno, raw in enumerate(text.splitlines(), 1):
