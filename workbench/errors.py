@@ -6,6 +6,7 @@ statuses. Messages never contain secret values (security requirement 11).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "Problem",
     "SampleEnvError",
     "TokenError",
+    "UnknownIdError",
     "UnsafePathError",
     "VerifyError",
     "WorkbenchError",
@@ -87,6 +89,35 @@ class PolicyError(InputError):
 
 class ImportReportError(InputError):
     """A scanner report or CSV could not be imported."""
+
+
+class UnknownIdError(WorkbenchError, KeyError):
+    """An id (step, wave, service, api, key) that does not exist; names the nearest known ones.
+
+    Also a ``KeyError``, so code that looked ids up in a mapping keeps working.
+    """
+
+    def __init__(
+        self, what: str, value: object, known: Iterable[object], *, location: str | None = None
+    ) -> None:
+        import difflib
+
+        names = sorted({str(k) for k in known})
+        near = difflib.get_close_matches(str(value), names, n=3, cutoff=0.5)
+        if near:
+            hint = f"nearest: {', '.join(near)}"
+        elif names:
+            more = f" (+{len(names) - 5} more)" if len(names) > 5 else ""
+            hint = f"known: {', '.join(names[:5])}{more}"
+        else:
+            hint = f"there are no {what}s yet"
+        self.what, self.value, self.nearest, self.location = what, str(value), near, location
+        message = f"unknown {what} {str(value)!r}; {hint}"
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message  # not KeyError's repr-quoted form
 
 
 class UnsafePathError(WorkbenchError):

@@ -118,7 +118,8 @@ def test_cli_check_json_on_invalid_file(tmp_path, capsys):
     captured = capsys.readouterr()
     data = json.loads(captured.out)
     assert data["valid"] is False and data["problems"][0]["line"] == 3
-    assert captured.err.startswith(f"{bad}:3:1: duplicate key")
+    err = json.loads(captured.err)  # issue 11.7: with --json, errors are JSON on stderr
+    assert err["location"] == f"{bad}:3:1" and err["error"].startswith("duplicate key")
 
 
 def test_cli_bad_today_is_a_usage_error(capsys):

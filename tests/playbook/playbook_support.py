@@ -24,7 +24,7 @@ from workbench.playbook import (
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA_PATH = REPO / "playbooks" / "schema" / "ticket.v1.json"
+SCHEMA_PATH = REPO / "playbooks" / "schema" / "ticket.v2.json"
 
 
 def verdict(kind: str = "PASS") -> VerdictRecord:

@@ -104,7 +104,7 @@ def test_yaml_and_json_validate_against_the_schema(tmp_path, sample_waves):
             doc = load(p.read_text())
             errors = [e.message for e in v.iter_errors(doc)]
             assert not errors, (p.name, errors)
-            assert doc["schema"] == "workbench.playbook/v1"
+            assert doc["schema"] == "workbench.playbook/v2"
             kinds.add(doc["kind"])
         assert kinds == {"ticket", "wave"}
     doc = json.loads((tmp_path / "json" / "wave-02-search-key.json").read_text())
@@ -117,7 +117,8 @@ def test_schema_rejects_a_document_that_breaks_the_contract(sample_waves):
     doc = pb.ticket_document(sample_waves[0].tickets[0], now=NOW)
     assert not list(v.iter_errors(doc))
     for mutate in (
-        lambda d: d.update(schema="workbench.playbook/v2"),
+        lambda d: d.update(schema="workbench.playbook/v1"),
+        lambda d: d["evidence"].update(audit_head={"seq": 1, "hash": "zz", "anchor": "1:zz"}),
         lambda d: d["step"].update(key_fingerprint="not-hex"),
         lambda d: d["evidence"].update(status="PASSED"),
         lambda d: d.update(secret="x"),
@@ -157,7 +158,7 @@ def test_priority_thresholds(score, priority):
 
 def test_shipped_template_copies_are_identical():
     pkg = REPO / "workbench" / "playbook" / "templates"
-    for rel in ("ticket.md.j2", "wave.md.j2", "schema/ticket.v1.json"):
+    for rel in ("ticket.md.j2", "wave.md.j2", "schema/ticket.v2.json"):
         assert (REPO / "playbooks" / rel).read_bytes() == (pkg / rel).read_bytes(), rel
     assert pb.default_templates_dir() == REPO / "playbooks"
     assert pb.ticket_schema() == json.loads(SCHEMA_PATH.read_text())

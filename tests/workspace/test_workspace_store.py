@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from workbench.errors import UnsafePathError, WorkspaceError
+from workbench.errors import UnknownIdError, UnsafePathError, WorkspaceError
 from workbench.workspace import CertificateRecord, Workspace, verify_audit
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -131,8 +131,8 @@ def test_state_machine_refuses_illegal_transitions(ws):
         ws.set_step_state("k-pay", "cut_over")
     with pytest.raises(WorkspaceError, match="unknown step state"):
         ws.set_step_state("k-pay", "done")
-    with pytest.raises(WorkspaceError, match="no step"):
-        ws.set_step_state("nope", "issued")
+    with pytest.raises(UnknownIdError, match="unknown step 'k-pya'; nearest: k-pay"):
+        ws.set_step_state("k-pya", "issued")
     for s in ("issued", "dual", "cut_over"):
         ws.set_step_state("k-pay", s, reason=f"to {s}")
     n = len(ws.audit_records())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -36,10 +37,17 @@ COMMAND_MODULES = (
 )
 
 
+_JSON_ERRORS = False
+"""True while main() runs a command line holding --json: usage errors are JSON too."""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors (exit 2) instead of a usage dump."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        if _JSON_ERRORS:
+            doc = {"error": f"{self.prog}: {message}", "location": "command line"}
+            self.exit(2, json.dumps(doc) + "\n")
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
@@ -72,18 +80,25 @@ def _size_limit(limit: int | None):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    global _JSON_ERRORS
+    from workbench.cli._ids import check_ids, report_error
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    _JSON_ERRORS = "--json" in (sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(argv)
+    finally:
+        _JSON_ERRORS = False
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)
         return 2
     try:
+        check_ids(args)
         with _size_limit(getattr(args, "max_bytes", None)):
             return int(func(args) or 0)
     except WorkbenchError as exc:
-        for line in exc.lines():
-            print(line, file=sys.stderr)
+        report_error(exc, as_json=bool(getattr(args, "json", False)))
         return exc.exit_status
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "certificates, old-key usage), numbered commands, verification probes, rollback, "
             "evidence (latest verdict, serials, audit hashes) and a Mermaid picture. A step "
             "without a recorded PASS says NOT VERIFIED. Formats: md (wikis), yaml/json "
-            "(schema workbench.playbook/v1), csv (bulk import into ticket systems)."
+            "(schema workbench.playbook/v2), csv (bulk import into ticket systems)."
         ),
     )
     scope = p.add_mutually_exclusive_group(required=True)

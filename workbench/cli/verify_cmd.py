@@ -236,11 +236,12 @@ def handle_evidence(args: argparse.Namespace) -> int:
     import json
 
     from workbench.errors import InputError
-    from workbench.workspace import Workspace
+    from workbench.workspace import Workspace, chain_head
 
     with Workspace.open(args.workspace) as ws:
         ws.step(args.step)
         runs = ws.verdicts(args.step)
+        head = chain_head(ws).to_dict()  # the audit record this export is bound to (req. 31)
     if not runs:
         raise InputError(f"step {args.step} has no recorded verification: run `workbench verify`")
     runs = runs if args.all else runs[-1:]
@@ -251,6 +252,7 @@ def handle_evidence(args: argparse.Namespace) -> int:
             "old_key_fingerprint": r.old_key_fingerprint,
             "recorded_at": r.recorded_at,
             **json.loads(r.evidence_json),
+            "audit_head": head,
         }
         for r in runs
     ]

@@ -163,13 +163,16 @@ def _register_status(sub: argparse._SubParsersAction) -> None:
 
 def _status(args: argparse.Namespace) -> int:
     from workbench.migration import open_campaign, status_report
+    from workbench.workspace import chain_head
 
     with open_campaign(args.workspace) as campaign:
         report = status_report(campaign)
+        head = chain_head(campaign.workspace)  # the state below is bound to this record
     if args.json:
         print_json(
             {
                 "workspace": report.directory,
+                "audit_head": head.to_dict(),
                 "trust_domain": report.trust_domain,
                 "counts": report.counts(),
                 "steps": [
@@ -218,6 +221,7 @@ def _status(args: argparse.Namespace) -> int:
         title=f"workspace {report.directory} (trust domain {report.trust_domain})",
     )
     print(", ".join(f"{n} {state}" for state, n in sorted(report.counts().items())))
+    print(f"audit chain head: {head.anchor}  (check later: workbench audit verify --anchor ...)")
     return 0
 
 
@@ -250,9 +254,20 @@ def _register_audit(sub: argparse._SubParsersAction) -> None:
         help="check the hash chain and that the database and audit.jsonl agree",
         description=(
             "Recompute every record's hash, check the chain links and compare the database "
-            "with audit.jsonl. Exit 0 when intact, 1 with the first broken record otherwise."
+            "with audit.jsonl; check that every step state, verdict and active certificate in "
+            "the database is the one the chain records; and that every --anchor (the chain "
+            "head an export printed, SEQ:HASH) is still in the chain. Exit 0 when intact, 1 "
+            "with the first broken record or row otherwise."
         ),
         epilog="Exit status: 0 intact, 1 tampered or broken, 2 no workspace.",
+    )
+    verify.add_argument(
+        "--anchor",
+        action="append",
+        type=_anchor,
+        default=[],
+        metavar="SEQ:HASH",
+        help="a chain head quoted by an export (ticket, status --json); repeatable",
     )
     add_workspace_arg(verify)
     add_json_arg(verify)
@@ -290,30 +305,63 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
+def _anchor(text: str):
+    from workbench.errors import InputError
+    from workbench.workspace import parse_anchor
+
+    try:
+        return parse_anchor(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _audit_verify(args: argparse.Namespace) -> int:
-    from workbench.workspace import Workspace, verify_audit
+    from workbench.workspace import Workspace, check_anchors, check_state, verify_audit
 
     with Workspace.open(args.workspace) as ws:
         check = verify_audit(ws)
+        records = ws.audit_records()
         broken = None
         if check.first_broken_seq is not None:
-            found = [r for r in ws.audit_records() if r.seq == check.first_broken_seq]
+            found = [r for r in records if r.seq == check.first_broken_seq]
             broken = found[0].to_dict() if found else None
+        lost = check_anchors(records, args.anchor)
+        state = check_state(ws, records) if check.ok else None
+    ok = check.ok and lost is None and state is not None and state.ok
     if args.json:
-        print_json({**_check_dict(check), "first_broken_record": broken})
-    else:
-        status = "OK" if check.ok else "BROKEN"
-        print(f"audit {status}: {check.reason}")
-        if not check.ok:
-            print(f"first broken record: seq {check.first_broken_seq}")
-            if broken:
-                print(
-                    f"  {broken['time']}  {broken['action']}  {broken['subject']}  "
-                    f"hash {broken['hash'][:16]}"
-                )
-        for note in check.notes:
-            print(f"note: {note}")
-    return 0 if check.ok else 1
+        print_json(
+            {
+                **_check_dict(check),
+                "ok": ok,
+                "chain_ok": check.ok,
+                "first_broken_record": broken,
+                "anchors": [a.anchor for a in args.anchor],
+                "anchor_lost": None
+                if lost is None
+                else {"anchor": lost[0].anchor, "reason": lost[1]},
+                "state": None if state is None else _check_dict(state),
+            }
+        )
+        return 0 if ok else 1
+    status = "OK" if check.ok else "BROKEN"
+    print(f"audit {status}: {check.reason}")
+    if not check.ok:
+        print(f"first broken record: seq {check.first_broken_seq}")
+        if broken:
+            print(
+                f"  {broken['time']}  {broken['action']}  {broken['subject']}  "
+                f"hash {broken['hash'][:16]}"
+            )
+    if lost is not None:
+        print(f"anchor LOST: {lost[0].anchor}: {lost[1]}")
+    elif args.anchor:
+        print(f"anchors OK: {len(args.anchor)} still in the chain")
+    if state is not None:
+        where = f" (table {state.table}, row {state.row})" if not state.ok else ""
+        print(f"state {'OK' if state.ok else 'MISMATCH'}: {state.reason}{where}")
+    for note in check.notes:
+        print(f"note: {note}")
+    return 0 if ok else 1
 
 
 def _check_dict(check: object) -> dict:

@@ -17,6 +17,7 @@ import yaml
 
 from workbench.inventory.loader import API_FIELDS, INTEGRATION_FIELDS, KEY_FIELDS, SERVICE_FIELDS
 from workbench.inventory.model import Inventory
+from workbench.inventory.yamlsafe import gc_paused
 
 __all__ = ["dump_inventory", "inventory_to_dict", "write_text_atomic"]
 
@@ -51,14 +52,15 @@ def inventory_to_dict(inv: Inventory) -> dict[str, Any]:
 
 def dump_inventory(inv: Inventory) -> str:
     """YAML text of ``inv`` (format version 1)."""
-    body = yaml.dump(
-        inventory_to_dict(inv),
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=False,
-        default_flow_style=False,
-        width=100,
-    )
+    with gc_paused():  # plain acyclic dicts, lists and nodes: collect once afterwards
+        body = yaml.dump(
+            inventory_to_dict(inv),
+            Dumper=_Dumper,
+            sort_keys=False,
+            allow_unicode=False,
+            default_flow_style=False,
+            width=100,
+        )
     return "# Inventory written by the workbench (format version 1).\n" + body
 
 

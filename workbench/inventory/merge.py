@@ -24,7 +24,8 @@ __all__ = ["merge_inventories"]
 
 
 def _union(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
-    return a + tuple(x for x in b if x not in a)
+    """``a`` then what ``b`` adds, in order, without repeats (linear: a dict as ordered set)."""
+    return tuple(dict.fromkeys(a + b))
 
 
 def _free_id(wanted: str, taken: set[str]) -> str:

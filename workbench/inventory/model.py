@@ -13,6 +13,8 @@ from enum import StrEnum
 from functools import cached_property
 from types import MappingProxyType
 
+from workbench.errors import UnknownIdError
+
 __all__ = [
     "EXPOSURES",
     "FORMAT_VERSION",
@@ -202,13 +204,25 @@ class Inventory:
         return MappingProxyType({k: tuple(v) for k, v in out.items()})
 
     def api(self, api_id: str) -> Api:
-        return self.apis_by_id[api_id]
+        """The API ``api_id``; ``UnknownIdError`` (a KeyError) naming the nearest ids."""
+        try:
+            return self.apis_by_id[api_id]
+        except KeyError:
+            raise UnknownIdError("api", api_id, self.apis_by_id) from None
 
     def service(self, service_id: str) -> Service:
-        return self.services_by_id[service_id]
+        """The service ``service_id``; ``UnknownIdError`` (a KeyError) naming the nearest ids."""
+        try:
+            return self.services_by_id[service_id]
+        except KeyError:
+            raise UnknownIdError("service", service_id, self.services_by_id) from None
 
     def key(self, key_id: str) -> Key:
-        return self.keys_by_id[key_id]
+        """The key ``key_id``; ``UnknownIdError`` (a KeyError) naming the nearest ids."""
+        try:
+            return self.keys_by_id[key_id]
+        except KeyError:
+            raise UnknownIdError("key", key_id, self.keys_by_id) from None
 
     def consumers_of(self, key_id: str) -> tuple[str, ...]:
         return self.consumers_by_key.get(key_id, ())

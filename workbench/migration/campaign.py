@@ -87,11 +87,11 @@ class Campaign:
 
     def wave_steps(self, wave: int) -> list[str]:
         """The step keys of a wave, in plan order; a clear error for an empty or unknown wave."""
-        from workbench.errors import InputError
+        from workbench.errors import UnknownIdError
 
         steps = [s.key for s in self.workspace.steps(wave=wave)]
         if not steps:
-            raise InputError(f"wave {wave} has no steps: see `workbench status`")
+            raise UnknownIdError("wave", wave, {s.wave for s in self.workspace.steps()})
         return steps
 
     def now(self) -> datetime:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from workbench.errors import InputError, WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.migration.campaign import Campaign
 
 DEFAULT_OVERLAP_DAYS = 14
@@ -78,16 +78,19 @@ def ticket_context(campaign: Campaign, step_key: str, *, start: datetime, overla
     certs = ws.active_certificates(step=step_key, kind="client")
     serials = {c.serial for c in certs}
     rendered = _rendered_files(campaign, step_key)
+    records = ws.audit_records()
     audit = [
         AuditRef(r.seq, r.action, r.hash)
-        for r in ws.audit_records()
+        for r in records
         if r.subject in serials or r.subject in (step_key, api.id)
     ]
+    # the ticket names the chain head it was exported at (req. 31): anchor for audit verify
+    head = AuditRef(records[-1].seq, records[-1].action, records[-1].hash) if records else None
     gw_changes = ws.gateway_changes(api.id)
     try:
         fingerprint = old_key(campaign, step_key).fingerprint
-    except WorkbenchError:  # the key's value lives elsewhere: use the plan's fingerprint
-        fingerprint = step.key_fingerprint
+    except WorkbenchError:  # the value lives elsewhere (never required): a recorded fingerprint
+        fingerprint = step.key_fingerprint or (verdict.old_key_fingerprint if verdict else None)
     return TicketContext(
         step_key=step_key,
         api=ApiRef(
@@ -117,6 +120,7 @@ def ticket_context(campaign: Campaign, step_key: str, *, start: datetime, overla
         commands=default_commands(step_key, str(ws.directory)),
         verdict=VerdictRecord.from_mapping(json.loads(verdict.evidence_json)) if verdict else None,
         audit=tuple(audit[-20:]),
+        audit_head=head,
         workspace=str(ws.directory),
     )
 
@@ -162,7 +166,9 @@ def export(
     if steps is not None:
         chosen = [ws.step(k) for k in steps]
     if not chosen:
-        raise InputError(f"wave {wave} has no steps: see `workbench status`")
+        from workbench.errors import UnknownIdError
+
+        raise UnknownIdError("wave", wave, {s.wave for s in ws.steps()})
     start = start or now
     waves: dict[int, list] = {}
     secrets = []

@@ -3,7 +3,7 @@
 The caller (CLI ``workbench export playbook``, TUI, notebook) fills :class:`TicketContext` /
 :class:`WaveContext` from the plan, workspace, verifier and gateway logs, then calls
 :func:`export_playbooks`. Formats: ``md`` (jinja2 templates in ``playbooks/``), ``yaml`` and
-``json`` (schema ``workbench.playbook/v1``, JSON Schema in ``playbooks/schema/ticket.v1.json``)
+``json`` (schema ``workbench.playbook/v2``, JSON Schema in ``playbooks/schema/ticket.v2.json``)
 and ``csv`` (one bulk-import row per ticket).
 """
 

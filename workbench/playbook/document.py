@@ -1,4 +1,4 @@
-"""Turn contexts into plain documents (schema ``workbench.playbook/v1``), the single source for
+"""Turn contexts into plain documents (schema ``workbench.playbook/v2``), the single source for
 every format: YAML and JSON dump them, the Markdown templates and the CSV rows read them.
 
 All user text passes through :func:`~workbench.playbook.text.clean` here, and free text
@@ -32,8 +32,8 @@ __all__ = [
     "wave_id",
 ]
 
-SCHEMA_ID = "workbench.playbook/v1"
-"""Value of ``schema`` in every YAML/JSON document; JSON Schema: playbooks/schema/ticket.v1.json."""
+SCHEMA_ID = "workbench.playbook/v2"
+"""Value of ``schema`` in every YAML/JSON document; JSON Schema: playbooks/schema/ticket.v2.json."""
 
 PRIORITY_THRESHOLDS = ((75.0, "P1"), (50.0, "P2"), (25.0, "P3"))
 """Score >= 75 -> P1, >= 50 -> P2, >= 25 -> P3, else P4 (the default policy scores 0-100)."""
@@ -132,6 +132,13 @@ def _evidence(ctx: TicketContext) -> dict[str, Any]:
             for c in ctx.certificates
         ],
         "audit": [{"seq": a.seq, "action": _t(a.action), "hash": a.hash} for a in ctx.audit],
+        "audit_head": None
+        if ctx.audit_head is None
+        else {
+            "seq": ctx.audit_head.seq,
+            "hash": ctx.audit_head.hash,
+            "anchor": f"{ctx.audit_head.seq}:{ctx.audit_head.hash}",
+        },
     }
 
 

@@ -3,7 +3,7 @@
 Files (``NN`` = wave number, ``KEY`` = step key, a safe id):
 
 - ``md``: ``wave-NN-KEY.md`` per step and ``wave-NN.md`` per wave (jinja2 templates);
-- ``yaml`` / ``json``: the same names with ``.yaml`` / ``.json``, schema ``workbench.playbook/v1``;
+- ``yaml`` / ``json``: the same names with ``.yaml`` / ``.json``, schema ``workbench.playbook/v2``;
 - ``csv``: ``tickets.csv``, one row per ticket for bulk import (wave in the labels).
 
 The guard against old key values (requirement 11) lives in two places: the model refuses any

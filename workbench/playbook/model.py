@@ -336,6 +336,9 @@ class TicketContext:
     """Latest recorded verdict; ``None`` = never verified."""
     audit: tuple[AuditRef, ...] = ()
     """Audit records about the step."""
+    audit_head: AuditRef | None = None
+    """The last record of the audit chain at export time: the state this ticket shows is
+    bound to it (``workbench audit verify --anchor SEQ:HASH`` fails once it is gone)."""
     mermaid: str | None = None
     """Mermaid flowchart of the key's neighbourhood; refused text or ``None`` = derived."""
     workspace: str | None = None
@@ -369,6 +372,7 @@ class TicketContext:
             ("usage", KeyUsage),
             ("commands", CommandSet),
             ("verdict", VerdictRecord),
+            ("audit_head", AuditRef),
         ):
             v = getattr(self, name)
             if v is not None and not isinstance(v, opt):

@@ -55,15 +55,15 @@ def default_templates_dir() -> Path:
 
 
 def ticket_schema() -> dict[str, Any]:
-    """The JSON Schema of ``workbench.playbook/v1`` documents (tickets and wave summaries)."""
+    """The JSON Schema of ``workbench.playbook/v2`` documents (tickets and wave summaries)."""
     for folder in (
         default_templates_dir(),
         Path(str(resources.files("workbench.playbook") / "templates")),
     ):
-        path = folder / "schema" / "ticket.v1.json"
+        path = folder / "schema" / "ticket.v2.json"
         if path.is_file():
             return json.loads(path.read_text(encoding="utf-8"))
-    raise PlaybookError("schema/ticket.v1.json is missing from the playbook templates")
+    raise PlaybookError("schema/ticket.v2.json is missing from the playbook templates")
 
 
 def _finalize(value: Any) -> str:
@@ -158,6 +158,12 @@ def _description(t: dict[str, Any], ticket_file: str | None) -> str:
         "Verify: " + " ; ".join(c["command"] for c in t["verification"]["commands"]),
         "Rollback: " + " ; ".join(c["command"] for c in t["rollback"]["steps"]),
     ]
+    head = t["evidence"].get("audit_head")
+    if head:
+        lines.append(
+            f"Audit chain head at export: {head['anchor']} "
+            "(check: workbench audit verify --anchor SEQ:HASH)"
+        )
     if ticket_file:
         lines.append(f"Playbook (Markdown export): {ticket_file}")
     return "\n".join(lines)

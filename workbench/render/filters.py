@@ -59,7 +59,7 @@ def _text(value: object, what: str) -> str:
 
 def _refuse(text: str, what: str, allowed: str) -> ConfigRenderError:
     return ConfigRenderError(
-        f"{text!r} cannot be written into {what}: use only {allowed} "
+        f"{what} cannot carry {text!r}: use only {allowed} "
         "(rename it, move the workspace, or choose another format)"
     )
 

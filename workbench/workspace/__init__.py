@@ -5,6 +5,14 @@ Everything else (PKI, verifier, gateways) records its state and audit through th
 
 from workbench.workspace.atomic import DurableBatch, atomic_write
 from workbench.workspace.audit import AuditCheck, AuditRecord, verify_audit
+from workbench.workspace.binding import (
+    ChainHead,
+    StateCheck,
+    chain_head,
+    check_anchors,
+    check_state,
+    parse_anchor,
+)
 from workbench.workspace.certbulk import CertificateRequest, ensure_certificates
 from workbench.workspace.certfiles import (
     CertificateMaterial,
@@ -33,19 +41,25 @@ __all__ = [
     "CertificateMaterial",
     "CertificateRecord",
     "CertificateRequest",
+    "ChainHead",
     "DurableBatch",
     "GatewayChange",
     "PlanChange",
+    "StateCheck",
     "Step",
     "Verdict",
     "Workspace",
     "WorkspaceInfo",
     "atomic_write",
     "certificate_paths",
+    "chain_head",
+    "check_anchors",
+    "check_state",
     "ensure_certificate",
     "ensure_certificates",
     "ensure_private_dir",
     "find_orphans",
+    "parse_anchor",
     "remove_orphans",
     "safe_join",
     "verify_audit",

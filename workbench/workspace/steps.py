@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from workbench.errors import WorkspaceError
+from workbench.errors import UnknownIdError, WorkspaceError
 from workbench.workspace.audit import canonical_json, iso
 from workbench.workspace.paths import check_name
 from workbench.workspace.records import STEP_STATES, TRANSITIONS, VERDICTS, Step, Verdict
@@ -172,7 +172,8 @@ class StepsMixin:
         """One step; WorkspaceError when the plan has no such step."""
         row = self.connection.execute("SELECT * FROM steps WHERE key = ?", (key,)).fetchone()
         if row is None:
-            raise WorkspaceError(f"no step {key!r} in the workspace: check the key or re-plan")
+            known = [r[0] for r in self.connection.execute("SELECT key FROM steps")]
+            raise UnknownIdError("step", key, known)
         return Step.from_row(row)
 
     def set_step_state(
@@ -288,6 +289,9 @@ class StepsMixin:
                     "verdict": verdict,
                     "old_key_fingerprint": old_key_fingerprint,
                     "evidence_sha256": hashlib.sha256(evidence_json.encode()).hexdigest(),
+                    # which verdict is "latest" is decided by started_at: bind it (req. 31)
+                    "started_at": iso(started_at),
+                    "finished_at": iso(finished_at),
                 },
                 now=now,
             )

@@ -14,6 +14,7 @@ from workbench.inventory.importers.detect_secrets import import_detect_secrets
 from workbench.inventory.importers.gitleaks import import_gitleaks
 from workbench.inventory.importers.trufflehog import import_trufflehog
 from workbench.inventory.model import Inventory
+from workbench.inventory.yamlsafe import gc_paused
 
 __all__ = [
     "CSV_COLUMNS",
@@ -35,12 +36,13 @@ def import_report(
 ) -> Inventory:
     """Read ``path`` as a ``kind`` report; the result is ready for ``merge_inventories``."""
     text, name = read_report(path)
-    if kind == "csv":
-        return import_csv(text, name, base=base)
-    if kind == "gitleaks":
-        return import_gitleaks(text, name)
-    if kind == "trufflehog":
-        return import_trufflehog(text, name)
-    if kind == "detect-secrets":
-        return import_detect_secrets(text, name)
+    with gc_paused():
+        if kind == "csv":
+            return import_csv(text, name, base=base)
+        if kind == "gitleaks":
+            return import_gitleaks(text, name)
+        if kind == "trufflehog":
+            return import_trufflehog(text, name)
+        if kind == "detect-secrets":
+            return import_detect_secrets(text, name)
     raise ValueError(f"unknown report kind {kind!r}; use one of {', '.join(REPORT_KINDS)}")

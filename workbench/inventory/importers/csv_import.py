@@ -114,6 +114,8 @@ def import_csv(text: str, filename: str = "-", *, base: Inventory | None = None)
 
     entities: dict[str, dict[str, YMap]] = {"api": {}, "service": {}, "key": {}}
     integrations = YSeq(1, 1)
+    # id(list node) -> its values: unioning found_in/tags over 100k rows stays linear
+    seen: dict[int, set[str]] = {}
     prev_line = reader.line_num
     try:
         for row in reader:
@@ -131,7 +133,7 @@ def import_csv(text: str, filename: str = "-", *, base: Inventory | None = None)
                     )
                 )
                 continue
-            _row(row, columns, line, filename, entities, integrations, problems)
+            _row(row, columns, line, filename, entities, integrations, problems, seen)
     except csv.Error as exc:
         problems.append(Problem(filename, reader.line_num, 1, f"bad CSV: {exc}; fix the quoting"))
     if problems:
@@ -162,7 +164,7 @@ def import_csv(text: str, filename: str = "-", *, base: Inventory | None = None)
     return inv
 
 
-def _row(row, columns, line, filename, entities, integrations, problems) -> None:
+def _row(row, columns, line, filename, entities, integrations, problems, seen) -> None:
     cells: dict[str, tuple[str, int]] = {}
     for n, (name, cell) in enumerate(zip(columns, row, strict=True), 1):
         cells[name] = (cell.strip(), n)
@@ -202,8 +204,11 @@ def _row(row, columns, line, filename, entities, integrations, problems) -> None
         if fname in target and kind != "integration":
             old = target[fname]
             if (kind, fname) in _UNIONED:
-                have = {s.value for s in old}
-                old.extend(s for s in node if s.value not in have)
+                have = seen.setdefault(id(old), {s.value for s in old})
+                for item in node:
+                    if item.value not in have:
+                        have.add(item.value)
+                        old.append(item)
             elif _plain(old) != _plain(node):
                 problems.append(
                     Problem(
