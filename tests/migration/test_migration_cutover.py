@@ -144,7 +144,7 @@ def test_cutover_pass_then_caught_fail_and_rollback(running_env, capsys):
     assert "**FAIL**" in md["cards-key"] and "**PASS**" not in md["cards-key"]
     untouched = md["records-key"]
     assert "NOT VERIFIED" in untouched and "PASS" not in untouched
-    assert tickets and all(t["schema"] == "workbench.playbook/v1" for t in tickets.values())
+    assert tickets and all(t["schema"] == "workbench.playbook/v2" for t in tickets.values())
 
     # The old key's value never reaches the workspace, its audit log or any output.
     for path in [*ws.rglob("*"), *out_dir.rglob("*")]:
