@@ -152,7 +152,7 @@ def _decide_token(
 
 def check_key_value(value: str, where: str) -> None:
     """Refuse values the nginx ``map`` could misread; the message names the file, not the value."""
-    if not KEY_VALUE.match(value) or value in _NGINX_WORDS:
+    if not KEY_VALUE.fullmatch(value) or value in _NGINX_WORDS:
         raise GatewayError(
             f"{where}: key value has characters outside [A-Za-z0-9._+/=-] or is shorter than 16: "
             "regenerate it"

@@ -49,7 +49,7 @@ def find_nginx() -> str:
 
 
 def _check_path(p: str | None, what: str) -> None:
-    if p is not None and not _SAFE_PATH.match(p):
+    if p is not None and not _SAFE_PATH.fullmatch(p):
         raise GatewayError(f"{what} path {p!r} has characters nginx config cannot carry safely")
 
 

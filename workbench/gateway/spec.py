@@ -67,7 +67,7 @@ class Route:
     """The ``aud`` an access token must carry for this API (mode ``mtls+token``): its URL."""
 
     def __post_init__(self) -> None:
-        if not _API_ID.match(self.api_id):
+        if not _API_ID.fullmatch(self.api_id):
             raise GatewayError(f"route api id {self.api_id!r} is not a safe name: use [a-z0-9._-]")
         if self.path_prefix != f"/{self.api_id}":
             raise GatewayError(f"route {self.api_id}: path_prefix must be /{self.api_id}")
@@ -75,16 +75,16 @@ class Route:
             raise GatewayError(
                 f"route {self.api_id}: mode {self.mode!r} unknown: use one of {MODES}"
             )
-        if not _HEADER.match(self.key_header):
+        if not _HEADER.fullmatch(self.key_header):
             raise GatewayError(
                 f"route {self.api_id}: key header {self.key_header!r} is not a token"
             )
         for ident in self.allowed_identities:
-            if not _SPIFFE.match(ident):
+            if not _SPIFFE.fullmatch(ident):
                 raise GatewayError(
                     f"route {self.api_id}: identity {ident!r} is not a spiffe://td/path URI"
                 )
-        if self.token_audience and not _AUDIENCE.match(self.token_audience):
+        if self.token_audience and not _AUDIENCE.fullmatch(self.token_audience):
             raise GatewayError(
                 f"route {self.api_id}: token audience must be a URI without quotes or spaces"
             )
@@ -132,14 +132,14 @@ class GatewaySpec:
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise GatewayError(f"gateway port {self.port} out of range 1-65535")
-        if not re.match(r"^http://127\.0\.0\.1:\d+$", self.backend_url):
+        if not re.fullmatch(r"http://127\.0\.0\.1:\d+", self.backend_url):
             raise GatewayError("backend_url must be http://127.0.0.1:PORT (loopback only)")
         ids = [r.api_id for r in self.routes]
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
             raise GatewayError(f"duplicate routes for {sorted(dup)}: one route per API")
         object.__setattr__(self, "routes_by_api", {r.api_id: r for r in self.routes})
-        if self.token_introspect_url and not _LOOPBACK_HTTPS.match(self.token_introspect_url):
+        if self.token_introspect_url and not _LOOPBACK_HTTPS.fullmatch(self.token_introspect_url):
             raise GatewayError(
                 "token_introspect_url must be https://127.0.0.1:PORT/path (loopback)"
             )
