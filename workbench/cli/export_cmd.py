@@ -69,6 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _playbook(args: argparse.Namespace) -> int:
     from workbench.migration import open_campaign
     from workbench.migration.playbooks import export
+    from workbench.workspace import chain_head
 
     with open_campaign(args.workspace) as campaign:
         paths = export(
@@ -80,8 +81,9 @@ def _playbook(args: argparse.Namespace) -> int:
             templates_dir=args.templates,
             overlap_days=args.overlap_days,
         )
+        head = chain_head(campaign.workspace).to_dict()  # what the tickets are bound to
     if args.json:
-        print_json({"format": args.format, "files": [str(p) for p in paths]})
+        print_json({"format": args.format, "files": [str(p) for p in paths], "audit_head": head})
     else:
         for path in paths:
             print(path)

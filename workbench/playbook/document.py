@@ -302,4 +302,8 @@ def wave_document(
             for t in tickets
         ],
         "notes": _free(wave.notes),
+        # one export, one chain head: the tickets' (req. 31)
+        "audit_head": next(
+            (t["evidence"]["audit_head"] for t in tickets if t["evidence"].get("audit_head")), None
+        ),
     }
