@@ -180,7 +180,7 @@ def validate_inventory(
             add(api.location, f"api {show_value(api.id)} health_path {why}")
     for key in inv.keys:
         ref = key.secret_ref or ""
-        if ref.startswith("env:") and is_workbench_env(ref[4:]):
+        if check_fields and ref.startswith("env:") and is_workbench_env(ref[4:]):
             add(
                 key.location,
                 f"key {show_value(key.id)} secret_ref names one of the workbench's own "
