@@ -77,6 +77,13 @@ def test_cutover_passes_with_openbao_certificates(kind, tmp_path, vault_env, cap
             colon = ":".join(padded[i : i + 2] for i in range(0, len(padded), 2))
             assert vault_env.bao("read", "-field=certificate", f"pki/cert/{colon}")
         assert main(["audit", "verify", *w]) == 0
+        # The change ticket carries the PASS measured with OpenBao's certificates.
+        out_dir = tmp_path / "playbooks"
+        code, written = _json(
+            capsys, ["export", "playbook", "--step", "pay-key-prod", "-o", str(out_dir), *w]
+        )
+        assert code == 0 and written["files"]
+        assert any("**PASS**" in p.read_text() for p in out_dir.glob("*.md"))
     finally:
         _json(capsys, ["sample-env", "down", *w])
         for pid in (status["gateway_pid"], status["backend_pid"]):

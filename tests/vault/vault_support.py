@@ -12,6 +12,7 @@ import re
 import secrets
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -61,13 +62,20 @@ def clean_env(home: Path) -> dict[str, str]:
 class OpenBao:
     """One `bao server -dev` process."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, tls: bool = False) -> None:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        self.addr = f"http://127.0.0.1:{self.port}"
+        self.addr = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.root_token = secrets.token_hex(16)
         self.log_path = workdir / "bao.log"
+        self.ca_file: Path | None = None  # the dev-tls CA (vault-ca.pem) when tls
+        tls_args: list[str] = []
+        if tls:
+            cert_dir = workdir / "tls"
+            cert_dir.mkdir(exist_ok=True)
+            tls_args = ["-dev-tls", f"-dev-tls-cert-dir={cert_dir}"]
+            self.ca_file = cert_dir / "vault-ca.pem"
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             [
@@ -76,6 +84,7 @@ class OpenBao:
                 "-dev",
                 f"-dev-root-token-id={self.root_token}",
                 f"-dev-listen-address=127.0.0.1:{self.port}",
+                *tls_args,
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -85,8 +94,11 @@ class OpenBao:
         self.wait_until(lambda: self.health() == 200, "OpenBao did not become ready")
 
     def health(self) -> int | None:
+        if self.ca_file is not None and not self.ca_file.exists():
+            return None  # dev-tls writes its CA file just before it listens
+        verify = ssl.create_default_context(cafile=str(self.ca_file)) if self.ca_file else True
         try:
-            return httpx.get(f"{self.addr}/v1/sys/health", timeout=2).status_code
+            return httpx.get(f"{self.addr}/v1/sys/health", timeout=2, verify=verify).status_code
         except httpx.HTTPError:
             return None
 
@@ -100,10 +112,20 @@ class OpenBao:
             time.sleep(0.05)  # polling interval of a condition with a deadline, not a wait
         raise AssertionError(f"{message} within {deadline} s\n{self.log_path.read_text()}")
 
-    def bao(self, *args: str, token: str | None = None, stdin: str | None = None) -> str:
+    def bao(
+        self,
+        *args: str,
+        token: str | None = None,
+        stdin: str | None = None,
+        namespace: str | None = None,
+    ) -> str:
         """Run the `bao` CLI as the administrator (root token unless told otherwise)."""
         env = clean_env(self.workdir)
         env.update(VAULT_ADDR=self.addr, VAULT_TOKEN=token or self.root_token)
+        if self.ca_file is not None:
+            env["VAULT_CACERT"] = str(self.ca_file)
+        if namespace:
+            env["VAULT_NAMESPACE"] = namespace
         proc = subprocess.run(
             [bao_binary(), *args], env=env, input=stdin, capture_output=True, text=True
         )
@@ -135,21 +157,38 @@ class OpenBao:
         root_ttl: str = "87600h",
         client_max_ttl: str = "720h",
         allowed_uri_sans: str = f"spiffe://{TRUST_DOMAIN}/*",
+        namespace: str | None = None,
+        root: bool = True,
     ) -> str:
         """A PKI mount with a root generated in OpenBao and the two roles; returns the
-        root certificate (PEM) as OpenBao reports it."""
-        self.bao("secrets", "enable", f"-path={mount}", "pki")
-        self.bao("secrets", "tune", "-max-lease-ttl=87600h", mount)
-        root = self.bao(
-            "write",
-            "-field=certificate",
-            f"{mount}/root/generate/internal",
-            "common_name=Acme Test Root CA",
-            "key_type=ec",
-            "key_bits=256",
-            f"ttl={root_ttl}",
+        root certificate (PEM) as OpenBao reports it. ``root=False``: the mount and roles
+        only (the caller installs an intermediate)."""
+        ns = namespace
+
+        def bao(*args: str) -> str:
+            return self.bao(*args, namespace=ns)
+
+        bao("secrets", "enable", f"-path={mount}", "pki")
+        bao("secrets", "tune", "-max-lease-ttl=87600h", mount)
+        self._roles(bao, mount, client_max_ttl, allowed_uri_sans)
+        if not root:
+            return ""
+        return (
+            bao(
+                "write",
+                "-field=certificate",
+                f"{mount}/root/generate/internal",
+                "common_name=Acme Test Root CA",
+                "key_type=ec",
+                "key_bits=256",
+                f"ttl={root_ttl}",
+            )
+            + "\n"
         )
-        self.bao(
+
+    @staticmethod
+    def _roles(bao, mount: str, client_max_ttl: str, allowed_uri_sans: str) -> None:  # noqa: ANN001
+        bao(
             "write",
             f"{mount}/roles/{CLIENT_ROLE}",
             "client_flag=true",
@@ -165,7 +204,7 @@ class OpenBao:
             f"ttl={client_max_ttl}",
             f"max_ttl={client_max_ttl}",
         )
-        self.bao(
+        bao(
             "write",
             f"{mount}/roles/{SERVER_ROLE}",
             "server_flag=true",
@@ -181,14 +220,21 @@ class OpenBao:
             "use_csr_sans=false",
             "max_ttl=2160h",
         )
-        return root + "\n"
 
     def workbench_token(
-        self, mount: str = "pki", *, ttl: str = "1h", policy: str | None = None, name: str = ""
+        self,
+        mount: str = "pki",
+        *,
+        ttl: str = "1h",
+        policy: str | None = None,
+        name: str = "",
+        namespace: str | None = None,
     ) -> str:
         """A token holding only the README's minimal policy for ``mount`` (or ``policy``,
         stored under ``name``)."""
         name = name or f"workbench-{mount.replace('/', '-')}"
         text = policy or readme_policy(mount)
-        self.bao("policy", "write", name, "-", stdin=text)
-        return self.bao("token", "create", f"-policy={name}", f"-ttl={ttl}", "-field=token")
+        self.bao("policy", "write", name, "-", stdin=text, namespace=namespace)
+        return self.bao(
+            "token", "create", f"-policy={name}", f"-ttl={ttl}", "-field=token", namespace=namespace
+        )

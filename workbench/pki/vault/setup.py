@@ -85,6 +85,19 @@ def _check_chain(chain: list[x509.Certificate], where: str) -> None:
             raise PKIError(f"{where}: {ca.subject.rfc4514_string()} is not a CA certificate")
 
 
+def _check_namespace(token_info: object, settings: VaultSettings) -> None:
+    """A token acts only in its own namespace and below: catch a forgotten VAULT_NAMESPACE
+    before the unauthenticated chain read silently finds another namespace's CA."""
+    info = token_info if isinstance(token_info, dict) else {}
+    own = str(info.get("namespace_path") or "").strip("/")
+    configured = settings.namespace or ""
+    if own and configured != own and not configured.startswith(own + "/"):
+        raise PKIError(
+            f"Vault GET /v1/auth/token/lookup-self: the token belongs to namespace {own} but "
+            f"VAULT_NAMESPACE is {configured or 'unset'}: set VAULT_NAMESPACE={own}"
+        )
+
+
 def connect_vault(
     directory: Path,
     target: VaultTarget,
@@ -101,7 +114,8 @@ def connect_vault(
     own = client is None
     client = client or VaultClient(settings, max_connections=2)
     try:
-        client.call("GET", "auth/token/lookup-self")  # a bad token fails here, clearly
+        me = client.call("GET", "auth/token/lookup-self")  # a bad token fails here, clearly
+        _check_namespace(me.data, settings)
         path = f"{target.mount}/cert/ca_chain"
         reply = client.call("GET", path)
         data = reply.data if isinstance(reply.data, dict) else {}
