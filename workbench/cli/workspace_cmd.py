@@ -132,7 +132,8 @@ def _vault_target(args: argparse.Namespace):
     if args.issuer != "vault":
         named = [f"--{f.replace('_', '-')}" for f in given if getattr(args, f)]
         if named:
-            raise InputError(f"{', '.join(named)} need --issuer vault")
+            verb = "needs" if len(named) == 1 else "need"
+            raise InputError(f"{', '.join(named)} {verb} --issuer vault")
         return None
     missing = [f"--{f.replace('_', '-')}" for f in given[:2] if not getattr(args, f)]
     if missing:
