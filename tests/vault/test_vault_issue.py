@@ -235,3 +235,26 @@ def test_approle_login_instead_of_a_token(tmp_path, vault_env, monkeypatch, caps
         if path.is_file():
             data = path.read_bytes()
             assert secret_id.encode() not in data and role_id.encode() not in data, path
+
+
+def test_tui_source_issues_through_openbao(vault_ws, openbao):
+    """The TUI's step actions call the same core: issuing from it goes through OpenBao, with
+    progress reported, and its snapshot shows the certificates."""
+    from workbench.tui.source import WorkspaceSource
+
+    seen = []
+    source = WorkspaceSource(vault_ws)
+    result = source.run(
+        "issue", "pay-key-prod", passphrase=lambda: None, progress=lambda d, t: seen.append((d, t))
+    )
+    assert "new certificate" in result.message and seen and seen[-1][0] == seen[-1][1]
+    snapshot = source.load()
+    assert snapshot is not None
+    from workbench.workspace import Workspace
+
+    with Workspace.open(vault_ws) as ws:
+        certs = ws.active_certificates(step="pay-key-prod")
+    root = x509.load_pem_x509_certificate(openbao.root_pem.encode())
+    for c in certs:
+        leaf = x509.load_pem_x509_certificate((vault_ws / c.cert_path).read_bytes())
+        leaf.verify_directly_issued_by(root)
