@@ -347,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         help="vault: through a real OpenBao at concurrency 1 and 8 against the local CA "
         "(--services defaults to 400 then)",
     )
+    ap.add_argument("--rounds", type=int, default=3, help="--issuer vault: rounds (3)")
     args = ap.parse_args(argv)
     if args.issuer == "vault":
         return vault_main(args)
@@ -406,7 +407,9 @@ def vault_main(args: argparse.Namespace) -> int:
         args.dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="issue-rate-vault-", dir=args.dir))
     try:
-        result = vault_rate.run(services, work, write_inventory, KEY_ID, PASSPHRASE)
+        result = vault_rate.run(
+            services, work, write_inventory, KEY_ID, PASSPHRASE, rounds=max(1, args.rounds)
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
