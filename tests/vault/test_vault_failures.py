@@ -49,10 +49,11 @@ def _fails_cleanly(capsys, ws, argv, *expected):
         lines = captured.err.strip().splitlines()
         assert len(lines) == 1, captured.err
         assert "Traceback" not in captured.err and not captured.out.strip()
+        message = json.loads(lines[0])["error"] if extra else lines[0]  # --json: JSON on stderr
         for text in expected:
-            assert text in lines[0], lines[0]
+            assert text in message, message
         assert _snapshot(ws) == before
-    return lines[0]
+    return message
 
 
 def _converges(capsys, ws):
