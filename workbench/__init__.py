@@ -59,6 +59,20 @@ _LAZY = {
     "run_verify": "workbench.verify",
     "Target": "workbench.verify",
     "Identities": "workbench.verify",
+    "draw_graph": "workbench.graph.picture",
+    "save_picture": "workbench.graph.picture",
+    "sample_inventory_path": "workbench.rehearsal",
+    "rehearse": "workbench.rehearsal",
+    "program_report": "workbench.report",
+    "ProgramReport": "workbench.report",
+    "program_charts": "workbench.report.charts",
+    "write_report": "workbench.report.document",
+    "markdown_table": "workbench.report.document",
+    "cutover_review": "workbench.report",
+    "CutoverReview": "workbench.report",
+    "probe_heatmap": "workbench.report.review_charts",
+    "timing_chart": "workbench.report.review_charts",
+    "usage_chart": "workbench.report.review_charts",
 }
 
 __all__ = sorted(

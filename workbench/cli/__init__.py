@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "render_cmd",  # render
     "token_cmd",  # token assertion/dpop/lint
     "export_cmd",  # export playbook
+    "report_cmd",  # report
     "tui_cmd",  # tui
 )
 

@@ -10,6 +10,7 @@ from workbench.cli._common import add_json_arg, add_max_bytes_arg, print_json, p
 from workbench.errors import InputError
 
 FORMATS = ("json", "graphml", "dot", "mermaid")
+PICTURES = ("svg", "png")
 
 
 def _positive(text: str) -> int:
@@ -30,8 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Build the dependency graph of an inventory (consumer -> key -> API -> serving "
             "service). By default print it as node-link JSON; --format picks graphml, dot or "
-            "mermaid. --report prints the analyses instead: shared keys, largest blast radii, "
-            "service cycles, keys spanning environments, orphan keys and busy services."
+            "mermaid, or draws a picture (svg, png: services, keys and APIs in columns, keys "
+            "coloured by wave, labels that never overlap, a legend). --report prints the "
+            "analyses instead: shared keys, largest blast radii, service cycles, keys spanning "
+            "environments, orphan keys and busy services."
         ),
         epilog=(
             "--json prints the analyses as JSON (implies --report). Exit status: 0 ok, "
@@ -41,9 +44,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE", help="inventory YAML file")
     add_max_bytes_arg(p)
     p.add_argument(
-        "--format", choices=FORMATS, default="json", help="export format (default: json)"
+        "--format",
+        choices=FORMATS + PICTURES,
+        default="json",
+        help="export format, or a picture: svg, png (default: json)",
     )
-    p.add_argument("-o", "--output", metavar="OUT", type=Path, help="write the export to OUT")
+    p.add_argument(
+        "-o", "--output", metavar="OUT", type=Path,
+        help="write the export to OUT (required for png)",
+    )  # fmt: skip
+    p.add_argument(
+        "--layout",
+        choices=("kind", "wave"),
+        default="kind",
+        help="pictures: 'kind' orders keys to keep edges short, 'wave' groups them by wave",
+    )
+    p.add_argument(
+        "--strategy", default="risk-first",
+        help="pictures: the plan strategy whose waves colour the keys (default: risk-first)",
+    )  # fmt: skip
+    p.add_argument(
+        "--wave-size", type=_positive, default=5, metavar="N",
+        help="pictures: keys per wave (default 5)",
+    )  # fmt: skip
+    p.add_argument(
+        "--max-keys", type=_positive, default=150, metavar="N",
+        help="pictures: draw at most N keys, the first in plan order (default 150)",
+    )  # fmt: skip
     p.add_argument("--report", action="store_true", help="print the analyses as tables")
     add_json_arg(p)
     p.add_argument(
@@ -62,6 +89,8 @@ def handle(args: argparse.Namespace) -> int:
 
     inv = load_inventory(args.file)
     graph = build_graph(inv)
+    if args.format in PICTURES and not (args.report or args.json):
+        return _picture(args, inv, graph)
     if not (args.report or args.json):
         text = export_graph(graph, args.format)
         if args.output is None:
@@ -117,4 +146,27 @@ def handle(args: argparse.Namespace) -> int:
         [(b.service, len(b.keys), ", ".join(b.keys)) for b in report.busy_services],
         title=f"Services holding {report.busy_threshold}+ keys ({len(report.busy_services)})",
     )
+    return 0
+
+
+def _picture(args: argparse.Namespace, inv, graph) -> int:  # noqa: ANN001
+    import io
+
+    from workbench.graph.picture import draw_graph, save_picture
+    from workbench.plan import make_plan
+
+    if args.output is None and args.format == "png":
+        raise InputError("--format png writes binary data: give -o FILE.png")
+    if args.output is not None and not args.output.parent.is_dir():
+        raise InputError(f"{args.output}: directory does not exist; create it first")
+    plan = make_plan(inv, strategy=args.strategy, wave_size=args.wave_size, graph=graph)
+    fig = draw_graph(graph, plan=plan, layout=args.layout, max_keys=args.max_keys)
+    buffer = io.BytesIO()
+    save_picture(fig, buffer, args.format)
+    if args.output is None:
+        sys.stdout.write(buffer.getvalue().decode("utf-8"))
+        return 0
+    from workbench.workspace.atomic import atomic_write
+
+    atomic_write(args.output, buffer.getvalue(), mode=0o644)
     return 0
