@@ -111,6 +111,35 @@ def rehearse(
     FAIL, rolled back), so a review has every kind of result to show. The lab is stopped
     before returning, whatever happens.
     """
+    kwargs = {"waves": waves, "gateway": gateway, "progress": progress}
+    if _loop_running():
+        # In a Jupyter kernel an event loop runs in this thread, and the verifier starts its
+        # own (asyncio.run): rehearse in a worker thread and wait for it.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rehearsal") as pool:
+            return pool.submit(_rehearse, inventory, directory, **kwargs).result()
+    return _rehearse(inventory, directory, **kwargs)
+
+
+def _loop_running() -> bool:
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _rehearse(
+    inventory: str | os.PathLike[str] | None,
+    directory: str | os.PathLike[str] | None,
+    *,
+    waves: int,
+    gateway: str,
+    progress: Callable[[str], None] | None,
+) -> Path:
     from workbench.cli import main as workbench
 
     say = progress or (lambda _msg: None)

@@ -53,13 +53,15 @@ def _order(items: list[str], neighbours: dict[str, list[str]], rank: dict[str, f
     def centre(i_item: tuple[int, str]) -> tuple[float, int]:
         i, item = i_item
         near = [rank[n] for n in neighbours.get(item, ()) if n in rank]
-        return (sum(near) / len(near) if near else float(i), i)
+        return (sum(near) / len(near) if near else (i + 0.5) / len(items), i)
 
     return [item for _, item in sorted(enumerate(items), key=centre)]
 
 
 def _ranks(items: Iterable[str]) -> dict[str, float]:
-    return {item: float(i) for i, item in enumerate(items)}
+    """Relative heights in 0..1, as drawn (columns of any length are spread over one height)."""
+    items = list(items)
+    return {item: (i + 0.5) / len(items) for i, item in enumerate(items)}
 
 
 def _select_keys(inv: Any, plan: Any, graph: Any, max_keys: int) -> list[str]:
@@ -104,25 +106,27 @@ def draw_graph(
     by_api: dict[str, list[str]] = {}
     for k, a in key_api.items():
         by_api.setdefault(a, []).append(k)
-    key_neighbours = {k: [*holders[k], key_api[k]] for k in keys}
+    key_neighbours = {k: holders[k] for k in keys}
+    api_holders = {a: [s for k in by_api.get(a, ()) for s in holders[k]] for a in apis}
 
-    # Barycentre sweeps: keys, then services and APIs towards their keys, and again.
-    keys = (
-        sorted(keys, key=lambda k: (wave_of.get(k, 0), key_api[k]))
-        if layout == "wave"
-        else (sorted(keys, key=lambda k: (key_api[k], k)))
-    )
+    # Barycentre sweeps. "kind": keys stay grouped by API (no key->API edge crosses another),
+    # the groups and the keys inside them move towards their holders. "wave": keys stay
+    # grouped by wave and move inside their band.
+    keys = sorted(keys, key=lambda k: (wave_of.get(k, 0), key_api[k]) if layout == "wave"
+                  else (key_api[k], k))  # fmt: skip
     for _ in range(8):
-        key_rank = _ranks(keys)
-        services = _order(services, held, key_rank)
-        apis = _order(apis, by_api, key_rank)
-        both = _ranks(services) | _ranks(apis)
-        keys = _order(keys, key_neighbours, both)
+        services = _order(services, held, _ranks(keys))
+        service_rank = _ranks(services)
         if layout == "wave":
+            keys = _order(keys, key_neighbours, service_rank)
             keys = sorted(keys, key=lambda k: wave_of.get(k, 0))  # stable: bands stay whole
-    key_rank = _ranks(keys)
-    services = _order(services, held, key_rank)
-    apis = _order(apis, by_api, key_rank)
+            apis = _order(apis, by_api, _ranks(keys))
+        else:
+            apis = _order(apis, api_holders, service_rank)
+            keys = [
+                k for a in apis for k in _order(by_api.get(a, []), key_neighbours, service_rank)
+            ]
+    services = _order(services, held, _ranks(keys))
 
     served = {a.id: a.provided_by for a in inv.apis if a.provided_by}
     api_labels = {a: f"{a} => {served[a]}" if a in served else a for a in apis}

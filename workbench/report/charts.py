@@ -34,7 +34,7 @@ def sender_constrained_chart(report: ProgramReport) -> Figure:
         return _empty(fig, title, "no APIs or keys in the inventory")
     ax = fig.subplots()
     rows = [("keys", report.mode_counts("keys")), ("APIs", report.mode_counts("apis"))]
-    for y, (label, counts) in enumerate(rows):
+    for y, (_label, counts) in enumerate(rows):
         total = sum(counts.values()) or 1
         left = 0.0
         for mode in MODE_ORDER:
