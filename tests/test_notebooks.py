@@ -1,6 +1,7 @@
 """Every notebook runs top to bottom in a real kernel, from another working directory, on the
-sample and on other inventories, with papermill's parameter injection; draws its pictures,
-shows the inventory it was given, and leaks no key value."""
+sample and on other inventories, with parameters injected the way papermill does (a cell
+tagged ``injected-parameters`` after the one tagged ``parameters``); draws its pictures, shows
+the inventory it was given, and leaks no key value."""
 
 import datetime as dt
 import re
@@ -8,8 +9,8 @@ import sqlite3
 from pathlib import Path
 
 import nbformat
-import papermill
 import pytest
+from nbclient import NotebookClient
 
 import workbench as wb
 
@@ -37,21 +38,28 @@ integrations: []
 """
 
 
+def inject(nb, parameters: dict) -> None:
+    """papermill's convention: the new values in a cell right after the ``parameters`` cell."""
+    at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    source = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in parameters.items())
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
+    nb.cells.insert(at + 1, cell)
+
+
 def run(name: str, tmp_path: Path, **parameters) -> tuple[nbformat.NotebookNode, str]:
-    """Execute notebook ``name`` with papermill from an unrelated directory; (output, text)."""
+    """Execute notebook ``name`` in a real kernel from an unrelated directory; (output, text)."""
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir(exist_ok=True)
+    nb = nbformat.read(NOTEBOOKS[name], as_version=4)
+    if parameters:
+        inject(nb, {k: str(v) if isinstance(v, Path) else v for k, v in parameters.items()})
+    client = NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(elsewhere)}}
+    )
+    client.execute()  # raises CellExecutionError on any failing cell
+    nbformat.validate(nb)
     out = tmp_path / f"{name}.out.ipynb"
-    papermill.execute_notebook(
-        str(NOTEBOOKS[name]),
-        str(out),
-        parameters={k: str(v) if isinstance(v, Path) else v for k, v in parameters.items()},
-        cwd=str(elsewhere),
-        kernel_name="python3",
-        progress_bar=False,
-        execution_timeout=300,
-    )  # raises PapermillExecutionError on any failing cell
-    nb = nbformat.read(out, as_version=4)
+    nbformat.write(nb, out)
     return nb, nbformat.writes(nb)
 
 

@@ -229,7 +229,7 @@ def save_picture(fig: Figure, path: Any, fmt: str) -> None:
         raise InputError(f"unknown picture format {fmt!r}: use svg or png")
     if fmt == "svg":
         # text stays text (searchable, selectable, smaller) instead of glyph outlines
-        with rc_context({"svg.fonttype": "none"}):
+        with rc_context({"svg.fonttype": "none", "svg.hashsalt": "workbench"}):
             fig.savefig(path, format="svg", metadata={"Date": None})
     else:
         fig.savefig(path, format="png", dpi=120, metadata={"Software": None})

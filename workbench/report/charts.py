@@ -164,5 +164,6 @@ def program_charts(report: ProgramReport) -> dict[str, Figure]:
 
 def save_svg(fig: Figure, path) -> None:  # noqa: ANN001 - str or Path
     """Write ``fig`` as SVG without a timestamp (the same report gives the same bytes)."""
-    with rc_context({"svg.fonttype": "none"}):  # text stays text: searchable, smaller
+    # text stays text (searchable, smaller); a fixed salt keeps clip-path ids stable
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "workbench"}):
         fig.savefig(path, format="svg", metadata={"Date": None})
