@@ -144,7 +144,7 @@ def test_plan_human_table(capsys):
         (["plan", SAMPLE, "--wave-size", "x"], "is not a whole number"),
         (["plan", SAMPLE, "--today", "22/11/2026"], "is not a date"),
         (["plan", SAMPLE, "--strategy", "yolo"], "invalid choice"),
-        (["graph", SAMPLE, "--format", "png"], "invalid choice"),
+        (["graph", SAMPLE, "--format", "jpeg"], "invalid choice"),
         (["graph", SAMPLE, "--top", "0"], "must be 1 or more"),
     ],
 )

@@ -11,6 +11,8 @@ from workbench.report.review import CutoverReview, StepReview
 __all__ = ["probe_heatmap", "timing_chart", "usage_chart"]
 
 OUTCOMES = ("not run", "pass", "inconclusive", "fail")
+MAX_COLUMNS = 40  # a wider heat map stops being readable
+MAX_ROWS = 60  # runs or callers in one chart
 OUTCOME_COLOURS = ("#eeeeee", "#2ca02c", "#ff9f1c", "#d62728")
 VERDICT_COLOURS = {
     "PASS": "#2ca02c",
@@ -52,6 +54,9 @@ def probe_heatmap(steps: tuple[StepReview, ...] | list[StepReview], title: str) 
                 cells[(c.probe, col)] = c.outcome if c.outcome in OUTCOMES else "fail"
     if not columns:
         return _empty(title, "no verification recorded yet")
+    if len(columns) > MAX_COLUMNS:
+        title += f" (the first {MAX_COLUMNS} of {len(columns)} entry points)"
+        columns = columns[:MAX_COLUMNS]
     grid = [[OUTCOMES.index(cells.get((p, col), "not run")) for col in columns] for p in probes]
     fig = Figure(
         figsize=(max(6.0, 0.55 * len(columns) + 3.5), 0.38 * len(probes) + 2.6),
@@ -86,6 +91,9 @@ def timing_chart(review: CutoverReview) -> Figure:
     title = "Verification runs: duration and verdict"
     if not runs:
         return _empty(title, "no verification recorded yet")
+    if len(runs) > MAX_ROWS:
+        title += f" (the latest {MAX_ROWS} of {len(runs)})"
+        runs = sorted(runs, key=lambda sr: sr[1].started_at)[-MAX_ROWS:]
     fig = Figure(figsize=(8, 0.3 * len(runs) + 1.6), layout="constrained")
     ax = fig.subplots()
     labels = [f"w{s.wave} {s.key} #{r.id}" for s, r in runs]
@@ -105,6 +113,9 @@ def usage_chart(review: CutoverReview) -> Figure:
     title = "Old-key use per caller (last seen); diamond: the step's cut-over"
     if not rows:
         return _empty(title, "no caller presented an old key (or no access log could be read)")
+    if len(rows) > MAX_ROWS:
+        title += f"\n(the {MAX_ROWS} most recent of {len(rows)})"
+        rows = sorted(rows, key=lambda sc: sc[1].last_seen)[-MAX_ROWS:]
     fig = Figure(figsize=(9, 0.32 * len(rows) + 1.8), layout="constrained")
     ax = fig.subplots()
     labels = [f"{s.key}: {c.caller}" for s, c in rows]
