@@ -50,24 +50,30 @@ def running_env(tmp_path, quiet_env, capsys):
 
 
 def state_of(app, key: str) -> str:
-    table = app.query_one(StepsTable)
-    return str(table.get_row_at(table.get_row_index(key))[5])
+    return app.query_one(StepsTable).cells_of(key)["state"]
 
 
 async def test_issue_dual_usage_cutover_verify(running_env):
     app = workspace_app(running_env, clock=False)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         assert app.selected_step == STEP  # the first row
         for key, state in (("i", "issued"), ("d", "dual"), ("u", "dual")):
             await pilot.press(key)
             await settle(app, pilot)
+            if key == "d":  # a gateway change: asks first, saying what it will do
+                assert isinstance(app.screen, ConfirmScreen)
+                assert "from key to dual" in app.screen.question
+                await pilot.press("y")
+                await settle(app, pilot)
             assert state_of(app, STEP) == state, notifications(app)
             assert app.last_result.ok, app.last_result
         assert "no request with the old key" in app.last_result.message
 
         await pilot.press("c")
-        await pilot.pause()
+        await settle(app, pilot)
         assert isinstance(app.screen, ConfirmScreen)
+        assert "from dual to mtls" in app.screen.question
         await pilot.click("#confirm-yes")
         await settle(app, pilot)
         assert app.last_result.ok and "PASS" in app.last_result.message, notifications(app)

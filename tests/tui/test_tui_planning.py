@@ -1,10 +1,10 @@
 """Pilot tests of the read-only planning view: the table, the detail panel, the views."""
 
-from tui_support import SIZE, app_inventory, planning_app, screen_text, table_rows
+from tui_support import SIZE, app_inventory, planning_app, screen_text, settle, table_rows
 
 from workbench.graph import build_graph
 from workbench.inventory import find_findings
-from workbench.tui.app import ACTION_TITLES
+from workbench.tui.app import KEY_ACTIONS
 from workbench.tui.widgets.detail import StepDetailPanel
 from workbench.tui.widgets.findings import FindingsTable
 from workbench.tui.widgets.steps import StepsTable
@@ -13,7 +13,8 @@ from workbench.tui.widgets.steps import StepsTable
 async def test_table_rows_match_the_plan(tmp_path, quiet_env):
     inv = app_inventory(tmp_path)
     app, plan = planning_app(inv)
-    async with app.run_test(size=SIZE):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         rows = table_rows(app.query_one(StepsTable))
     expected = [
         (
@@ -36,6 +37,7 @@ async def test_selecting_a_step_fills_the_detail_panel(tmp_path, quiet_env):
     app, plan = planning_app(inv)
     graph = build_graph(inv)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         panel = app.query_one(StepDetailPanel)
         assert panel.detail.key == plan.steps[0].key  # the first step is selected at start
         await pilot.press("down", "down")
@@ -57,10 +59,12 @@ async def test_selecting_a_step_fills_the_detail_panel(tmp_path, quiet_env):
 async def test_planning_view_is_read_only(tmp_path, quiet_env):
     app, _ = planning_app(app_inventory(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
-        for action in ACTION_TITLES:
+        await settle(app, pilot)
+        for action in KEY_ACTIONS:
             assert app.check_action(action, ()) is False  # hidden from the footer
         titles = [t for t, _, _ in app.palette_commands()]
-        assert not any(t in titles for t, _ in ACTION_TITLES.values())
+        assert not any("--step" in t or "--wave" in t for t in titles), titles
+        assert "issue --step" not in " ".join(titles)
         assert "Show findings" in titles
         await pilot.press("i")
         await pilot.pause()
@@ -73,6 +77,7 @@ async def test_findings_and_audit_views(tmp_path, quiet_env):
     inv = app_inventory(tmp_path)
     app, _ = planning_app(inv)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         await pilot.press("4")
         await pilot.pause()
         table = app.query_one(FindingsTable)

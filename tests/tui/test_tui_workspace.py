@@ -9,7 +9,6 @@ from tui_support import (
     notifications,
     screen_text,
     settle,
-    table_rows,
     workspace_app,
 )
 
@@ -36,16 +35,14 @@ async def select(app, pilot, key: str) -> None:
 
 
 def row_of(app, key: str) -> dict:
-    table = app.query_one(StepsTable)
-    cells = table_rows(table)[table.get_row_index(key)]
-    names = ("wave", "step", "api", "consumers", "score", "state", "verdict")
-    return dict(zip(names, cells, strict=True))
+    return app.query_one(StepsTable).cells_of(key)
 
 
 async def test_issue_action_issues_certificates(ws, quiet_env):
     quiet_env.setenv("WORKBENCH_CA_PASSPHRASE", PASSPHRASE)
     app = workspace_app(ws)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         await select(app, pilot, STEP)
         assert row_of(app, STEP)["state"] == "planned"
         await pilot.press("i")
@@ -71,38 +68,45 @@ async def test_domain_error_is_a_one_line_notification(ws, quiet_env):
     quiet_env.setenv("WORKBENCH_CA_PASSPHRASE", PASSPHRASE)
     app = workspace_app(ws)
     async with app.run_test(size=SIZE) as pilot:
-        await select(app, pilot, STEP)
-        await pilot.press("c")  # cut over a planned step, with no gateway running
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
-        await pilot.click("#confirm-yes")
         await settle(app, pilot)
+        await select(app, pilot, STEP)
+        await pilot.press("c")  # cut over a planned step: its usage check needs a gateway log
+        await settle(app, pilot)
+        assert not isinstance(app.screen, ConfirmScreen)  # refused before asking
         errors = [n for n in notifications(app) if n.severity == "error"]
         assert len(errors) == 1, notifications(app)
         message = errors[0].message
         assert "\n" not in message and "Traceback" not in message
-        assert STEP in message
+        assert errors[0].title == f"cutover --step {STEP} failed"
         assert app.is_running and app.busy is None
         assert row_of(app, STEP)["state"] == "planned"
 
 
-async def test_cancelled_cutover_does_nothing(ws, quiet_env):
-    quiet_env.setenv("WORKBENCH_CA_PASSPHRASE", PASSPHRASE)
+async def test_cancelled_gateway_change_does_nothing_and_says_so(ws, quiet_env):
     app = workspace_app(ws)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         await select(app, pilot, STEP)
-        await pilot.press("c")
-        await pilot.pause()
+        await pilot.press("d")  # gateway set-mode dual: asks first, showing what it does
+        await settle(app, pilot)
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("enter")  # the focused default button is Cancel
+        shown = screen_text(app)
+        assert f"gateway set-mode dual --step {STEP}" in shown
+        assert "Enter presses Cancel" in shown  # what Enter does is written on the dialog
+        await pilot.press("enter")
         await settle(app, pilot)
         assert not isinstance(app.screen, ConfirmScreen)
-        assert app.busy is None and not notifications(app)
+        assert app.busy is None and app.last_result is None
+        assert [n.message for n in notifications(app)] == [
+            f"gateway set-mode dual --step {STEP} cancelled: nothing changed"
+        ]
+        assert row_of(app, STEP)["state"] == "planned"
 
 
 async def test_passphrase_modal_when_env_unset(ws, quiet_env):
     app = workspace_app(ws)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         await select(app, pilot, STEP)
         await pilot.press("i")
         await pilot.pause()
@@ -133,6 +137,7 @@ async def test_passphrase_modal_when_env_unset(ws, quiet_env):
 async def test_escape_on_the_passphrase_prompt_does_nothing(ws, quiet_env):
     app = workspace_app(ws)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         await select(app, pilot, STEP)
         await pilot.press("i")
         await pilot.pause()
@@ -147,23 +152,43 @@ async def test_command_palette_runs_an_action(ws, quiet_env):
     quiet_env.setenv("WORKBENCH_CA_PASSPHRASE", PASSPHRASE)
     app = workspace_app(ws)
     async with app.run_test(size=SIZE) as pilot:
-        titles = [t for t, _, _ in app.palette_commands()]
-        for t in ("Issue certificates", "Set gateway to dual", "Check old-key usage"):
-            assert t in titles
-        assert "Cut over" in titles and "Verify" in titles
+        await settle(app, pilot)
         await select(app, pilot, STEP)
+        titles = [t for t, _, _ in app.palette_commands()]
+        wave = app.selected_wave
+        for words in (
+            f"issue --step {STEP}",
+            f"issue --wave {wave}",
+            f"render --step {STEP}",
+            *(f"gateway set-mode {m} --step {STEP}" for m in ("key", "dual", "mtls", "mtls+token")),
+            f"usage --step {STEP}",
+            f"cutover --step {STEP}",
+            f"verify --step {STEP}",
+            f"verify --wave {wave}",
+            f"evidence --step {STEP}",
+            "export playbook",
+            f"revoke --step {STEP}",
+            "renew",
+            "crl",
+            "audit verify",
+        ):
+            assert words in titles, (words, titles)
         await pilot.press("ctrl+p")
         await pilot.pause()
-        await pilot.press(*"issue")
+        await pilot.press(*"issue --wave")
         await pilot.pause(0.3)  # the palette searches asynchronously
         await pilot.press("enter")
         await settle(app, pilot)
-        assert row_of(app, STEP)["state"] == "issued"
+        with Workspace.open(ws) as w:
+            steps = [s.key for s in w.steps(wave=wave)]
+            assert {w.step(k).state for k in steps} == {"issued"}
+        assert app.last_result.ok and f"wave {wave}" in app.last_result.message
 
 
 async def test_audit_view_shows_the_chain_check(ws, quiet_env):
     app = workspace_app(ws)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         await pilot.press("3")
         await pilot.pause()
         view = app.query_one(AuditView)
@@ -187,12 +212,11 @@ async def test_old_key_values_never_reach_the_screen(ws, quiet_env, tmp_path):
         path.chmod(0o600)
     app = workspace_app(ws)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         await select(app, pilot, STEP)
         await pilot.press("u")
         await settle(app, pilot)
         await pilot.press("c")
-        await pilot.pause()
-        await pilot.click("#confirm-yes")
         await settle(app, pilot)
         messages = [str(n.message) + str(n.title) for n in notifications(app)]
         assert len(messages) == 2 and all("gateway" in m for m in messages), messages

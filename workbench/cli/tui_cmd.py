@@ -16,10 +16,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="interactive terminal UI: waves, step detail, evidence, audit log, findings",
         description=(
             "Open the terminal UI. With --workspace DIR (or ./.workbench when it exists and no "
-            "INVENTORY is given): the full app, with step actions (issue, dual, usage, cut over, "
-            "verify). With only INVENTORY: a read-only planning view. The CA passphrase comes "
-            "from WORKBENCH_CA_PASSPHRASE, or is asked once in a password field. Keys: arrows "
-            "select a step, ctrl+p lists every action, ctrl+q quits."
+            "INVENTORY is given): the full app, with every CLI action (issue, render, gateway "
+            "set-mode, usage, cutover, verify, evidence, export playbook, revoke, renew, crl, "
+            "audit verify; per step or per wave). With only INVENTORY: a read-only planning "
+            "view, loaded after the first frame. The CA passphrase comes from "
+            "WORKBENCH_CA_PASSPHRASE, or is asked once in a password field. Keys: arrows select "
+            "a step, 1-4 switch views, i d u c v act on the step, ctrl+p lists every action, "
+            "ctrl+r reloads, ctrl+q quits."
         ),
     )
     p.add_argument("inventory", nargs="?", metavar="INVENTORY", help="inventory file to plan")
@@ -63,19 +66,17 @@ def make_source(args: argparse.Namespace):
         if args.inventory is not None:
             _check_same_inventory(workspace, Path(args.inventory))
         return WorkspaceSource(Path(workspace))
-    from workbench.inventory import load_inventory
-    from workbench.plan import make_plan
-    from workbench.policy import load_policy
     from workbench.tui.source import PlanningSource
 
-    inventory = load_inventory(args.inventory)
-    plan = make_plan(
-        inventory,
-        policy=load_policy(args.policy),
-        strategy=args.strategy,
-        wave_size=args.wave_size,
+    path = Path(args.inventory)
+    if not path.is_file():
+        raise InputError(f"{path}: no such inventory file; give the path of a YAML or JSON file")
+    if args.wave_size < 1:
+        raise InputError(f"--wave-size must be 1 or more, not {args.wave_size}")
+    # Read and planned in the app's loading worker: the first frame does not wait for it.
+    return PlanningSource(
+        path=path, policy=args.policy, strategy=args.strategy, wave_size=args.wave_size
     )
-    return PlanningSource(inventory, plan)
 
 
 def _check_same_inventory(workspace: Path, inventory: Path) -> None:
@@ -93,8 +94,10 @@ def _check_same_inventory(workspace: Path, inventory: Path) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     source = make_source(args)
-    snapshot = source.load()  # fail here, as a one-line CLI error, before the screen opens
     from workbench.tui.app import WorkbenchApp
 
-    WorkbenchApp(source, snapshot=snapshot).run()
-    return 0
+    app = WorkbenchApp(source)
+    app.run()
+    if app.load_error is not None:
+        raise app.load_error  # the CLI prints it as one line and exits 2
+    return app.return_code or 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +33,9 @@ class Campaign:
     inventory: Inventory
     passphrase: PassphraseSource = passphrase_from_env
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    old_key_env: Mapping[str, str] = field(default_factory=dict)
+    """Values for ``env:`` secret references given in this session (the TUI's masked prompt),
+    looked up before ``os.environ``; memory only, never written or logged."""
     _ca: object | None = None
 
     @property

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections import ChainMap
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +21,8 @@ def old_key(campaign: Campaign, step_key: str):
 
         raise InputError(f"key {step_key} has no secret_ref: add one to the inventory")
     base = Path(campaign.inventory.source).parent if campaign.inventory.source else Path(".")
-    return resolve_secret_ref(key.secret_ref, base)
+    environ = ChainMap(dict(campaign.old_key_env), os.environ) if campaign.old_key_env else None
+    return resolve_secret_ref(key.secret_ref, base, environ=environ)
 
 
 def step_usage(campaign: Campaign, step_key: str, *, since: datetime | None = None):

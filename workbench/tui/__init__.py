@@ -1,7 +1,8 @@
 """The Textual front end: a thin view over the core (``workbench tui``).
 
-``snapshot`` and ``source`` are pure presentation (no textual import) so they can be tested
-and reused; ``app`` holds the Textual application, ``screens/`` the modal dialogs and
-``widgets/`` one module per screen region (steps, detail, evidence, audit, findings).
+``snapshot``, ``views``, ``source``, ``actions`` and ``operations`` import no Textual:
+values, how they are built, where data comes from, the action catalogue and the adapters
+to the core. ``app`` holds the Textual application, ``flow`` how an action is asked for
+and run, ``screens/`` the modal dialogs and ``widgets/`` one module per screen region.
 Nothing is imported here so that importing a submodule stays cheap.
 """

@@ -1,13 +1,13 @@
 """The workbench TUI: waves and steps, step detail, evidence, audit log and findings.
 
 Built from a source (``PlanningSource`` or ``WorkspaceSource``) so tests build it the way
-``workbench tui`` does. Step actions run in thread workers (the core is synchronous) with
-a progress strip; a ``WorkbenchError`` becomes a one-line notification, never a traceback.
+``workbench tui`` does. The first frame paints at once; the plan (or workspace) loads in a
+thread worker that reports its stages, then the findings and the dependency graph follow
+in the same worker. Actions (see :mod:`workbench.tui.flow`) run in thread workers too.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 from textual import on, work
@@ -16,13 +16,11 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
 
-from workbench.errors import PKIError, WorkbenchError
-from workbench.migration.campaign import PASSPHRASE_ENV
+from workbench.errors import WorkbenchError
+from workbench.tui.actions import ACTIONS, palette_title
 from workbench.tui.commands import WorkbenchCommands
-from workbench.tui.screens.confirm import ConfirmScreen
-from workbench.tui.screens.passphrase import PassphraseScreen
+from workbench.tui.flow import ActionFlow, one_line
 from workbench.tui.snapshot import Snapshot
-from workbench.tui.source import ACTIONS, NEEDS_CA, ActionResult
 from workbench.tui.widgets.audit import AuditView
 from workbench.tui.widgets.detail import StepDetailPanel
 from workbench.tui.widgets.evidence import EvidenceView
@@ -30,15 +28,8 @@ from workbench.tui.widgets.findings import FindingsTable
 from workbench.tui.widgets.status import ActionStatus
 from workbench.tui.widgets.steps import StepsTable
 
-__all__ = ["WorkbenchApp", "one_line"]
+__all__ = ["KEY_ACTIONS", "TABS", "WorkbenchApp", "one_line"]
 
-ACTION_TITLES = {
-    "issue": ("Issue certificates", "a client certificate for every consumer of the step"),
-    "dual": ("Set gateway to dual", "accept the certificate or the old key (overlap)"),
-    "usage": ("Check old-key usage", "who still sends the old key (gateway log)"),
-    "cutover": ("Cut over", "retire the old key, verify, roll back unless PASS"),
-    "verify": ("Verify", "probe the step's API again and record the verdict"),
-}
 TABS = {"plan": "Plan", "evidence": "Evidence", "audit": "Audit log", "findings": "Findings"}
 TAB_FOCUS = {
     "plan": "#steps",
@@ -47,16 +38,17 @@ TAB_FOCUS = {
     "findings": "#findings-table",
 }
 """The widget that takes the focus when a tab is shown."""
+KEY_ACTIONS = {
+    "issue": "issue",
+    "dual": "set-mode:dual",
+    "usage": "usage",
+    "cutover": "cutover",
+    "verify": "verify",
+}
+"""Footer actions (one key each) -> catalogue action; the rest is in the palette."""
 
 
-def one_line(exc: WorkbenchError) -> str:
-    """The error's first line, with a count of the others (notifications stay one line)."""
-    lines = exc.lines() or [type(exc).__name__]
-    more = f" (+{len(lines) - 1} more)" if len(lines) > 1 else ""
-    return lines[0] + more
-
-
-class WorkbenchApp(App[None]):
+class WorkbenchApp(ActionFlow, App[None]):
     """``source`` gives snapshots (and runs actions in workspace mode)."""
 
     CSS_PATH = "app.tcss"
@@ -64,26 +56,27 @@ class WorkbenchApp(App[None]):
     COMMANDS = App.COMMANDS | {WorkbenchCommands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("ctrl+r", "refresh", "Refresh"),
+        Binding("1", "show_tab('plan')", "Plan"),
+        Binding("2", "show_tab('evidence')", "Evidence"),
+        Binding("3", "show_tab('audit')", "Audit"),
+        Binding("4", "show_tab('findings')", "Findings"),
         Binding("i", "issue", "Issue"),
         Binding("d", "dual", "Dual"),
         Binding("u", "usage", "Usage"),
         Binding("c", "cutover", "Cut over"),
         Binding("v", "verify", "Verify"),
-        Binding("1", "show_tab('plan')", "Plan", show=False),
-        Binding("2", "show_tab('evidence')", "Evidence"),
-        Binding("3", "show_tab('audit')", "Audit"),
-        Binding("4", "show_tab('findings')", "Findings"),
+        Binding("ctrl+r", "refresh", "Reload"),
     ]
 
     def __init__(self, source, *, snapshot: Snapshot | None = None) -> None:
         super().__init__()
         self.source = source
         self.snapshot: Snapshot | None = snapshot
-        self.busy: str | None = None
-        """The running action (None when idle)."""
-        self.last_result: ActionResult | None = None
-        self._secret: str | None = None  # the CA passphrase from the prompt; memory only
+        self.loading: str | None = None
+        """What the loader is doing (None when loaded)."""
+        self.load_error: WorkbenchError | None = None
+        """Why the first load failed (``workbench tui`` prints it and exits 2)."""
+        self.init_flow()
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -103,8 +96,59 @@ class WorkbenchApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._apply(self.snapshot or self.source.load())
         self.query_one(StepsTable).focus()
+        if self.snapshot is not None:
+            self._apply(self.snapshot)
+        else:
+            self.reload(first=True)
+
+    # --- loading --------------------------------------------------------------------------
+
+    def reload(self, *, first: bool = False) -> None:
+        """Load the plan (or workspace) in a worker; the screen stays live meanwhile."""
+        self.loading = "starting"
+        self.query_one(ActionStatus).start("loading...")
+        self.query_one(StepsTable).border_title = "waves and steps (loading...)"
+        self._load(first)
+
+    @work(thread=True, exclusive=True, group="load")
+    def _load(self, first: bool) -> None:
+        status = self.query_one(ActionStatus)
+
+        def stage(text: str) -> None:
+            self.call_from_thread(self._stage, text)
+
+        try:
+            snapshot = self.source.load(stage)
+        except WorkbenchError as exc:
+            self.call_from_thread(self._load_failed, exc, first)
+            return
+        self.call_from_thread(self._apply, snapshot)
+        # The table is up; the rest follows without holding it back.
+        self.call_from_thread(status.start, "finding risky facts and blast radii...")
+        findings = self.source.findings(snapshot)
+        snapshot.details.warm()
+        self.call_from_thread(self._loaded, findings)
+
+    def _stage(self, text: str) -> None:
+        self.loading = text
+        self.query_one(ActionStatus).start(f"loading: {text}...")
+
+    def _load_failed(self, exc: WorkbenchError, first: bool) -> None:
+        self.loading = None
+        self.query_one(ActionStatus).stop()
+        if first:
+            self.load_error = exc
+            self.exit(return_code=exc.exit_status)
+        else:
+            self.notify(one_line(exc), title="reload failed", severity="error")
+
+    def _loaded(self, findings: tuple) -> None:
+        self.loading = None
+        self.query_one(FindingsTable).show(findings)
+        if not self.busy:
+            self.query_one(ActionStatus).stop()
+        self._show_selected()
 
     # --- data -----------------------------------------------------------------------------
 
@@ -112,12 +156,19 @@ class WorkbenchApp(App[None]):
     def selected_step(self) -> str | None:
         return self.query_one(StepsTable).selected_key
 
+    @property
+    def selected_wave(self) -> int | None:
+        return self.query_one(StepsTable).selected_wave
+
     def _apply(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self.sub_title = snapshot.title
-        self.query_one(StepsTable).show(snapshot.rows)
+        table = self.query_one(StepsTable)
+        table.show(snapshot.rows)
+        table.border_title = f"waves and steps ({len(snapshot.rows):,})"
         self.query_one(AuditView).show(snapshot.audit)
-        self.query_one(FindingsTable).show(snapshot.findings)
+        if snapshot.findings:
+            self.query_one(FindingsTable).show(snapshot.findings)
         self._show_selected()
 
     def _show_selected(self) -> None:
@@ -132,7 +183,7 @@ class WorkbenchApp(App[None]):
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_selected()
 
-    # --- simple actions -------------------------------------------------------------------
+    # --- views ----------------------------------------------------------------------------
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -149,143 +200,54 @@ class WorkbenchApp(App[None]):
         self.query_one(f"#{tab} {TAB_FOCUS[tab]}").focus()
 
     def action_refresh(self) -> None:
-        try:
-            self._apply(self.source.load())
-        except WorkbenchError as exc:
-            self.notify(one_line(exc), title="refresh failed", severity="error")
+        if self.loading:
+            self.notify("still loading", severity="warning")
+            return
+        self.reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ACTIONS:
+        if action in KEY_ACTIONS:
             if self.source.read_only:
                 return False  # hidden: the planning view cannot act
-            return None if self.busy else True  # shown greyed out while an action runs
+            return None if (self.busy or self.loading) else True  # greyed out while busy
         return True
 
     def palette_commands(self) -> list[tuple[str, str, Callable[[], object]]]:
-        """(title, help, callback) for the command palette."""
+        """(title, help, callback) for the command palette: every action in the CLI's words."""
         out: list[tuple[str, str, Callable[[], object]]] = []
         if not self.source.read_only:
-            for action in ACTIONS:
-                title, help_text = ACTION_TITLES[action]
-                out.append((title, help_text, getattr(self, f"action_{action}")))
+            step, wave = self.selected_step, self.selected_wave
+            for spec in ACTIONS.values():
+                title = palette_title(spec, step, wave)
+                out.append((title, spec.help, _call(self.request, spec.name)))
         for tab, title in TABS.items():
             out.append(
                 (f"Show {title.lower()}", f"switch to the {title.lower()} view", _tab(self, tab))
             )
-        out.append(("Refresh", "reload the plan / workspace", self.action_refresh))
+        out.append(("Reload", "read the plan / workspace again", self.action_refresh))
         return out
 
-    # --- step actions ---------------------------------------------------------------------
+    # --- key actions ----------------------------------------------------------------------
 
     def action_issue(self) -> None:
-        self._request("issue")
+        self.request("issue")
 
     def action_dual(self) -> None:
-        self._request("dual")
+        self.request("set-mode:dual")
 
     def action_usage(self) -> None:
-        self._request("usage")
+        self.request("usage")
 
     def action_cutover(self) -> None:
-        self._request("cutover")
+        self.request("cutover")
 
     def action_verify(self) -> None:
-        self._request("verify")
-
-    def _passphrase(self) -> str | None:
-        return os.environ.get(PASSPHRASE_ENV) or self._secret
-
-    def _request(self, action: str) -> None:
-        if self.source.read_only:
-            self.notify("read-only planning view: run `workbench tui --workspace DIR` to act")
-            return
-        step = self.selected_step
-        if step is None:
-            self.notify("select a step first", severity="warning")
-            return
-        if self.busy:
-            self.notify(f"{self.busy} is still running", severity="warning")
-            return
-        if action in NEEDS_CA and not self._passphrase():
-            self.push_screen(
-                PassphraseScreen(), lambda secret: self._unlocked(secret, action, step)
-            )
-            return
-        self._confirm(action, step)
-
-    def _unlocked(self, secret: str | None, action: str, step: str) -> None:
-        if not secret:
-            self.notify("no passphrase given: nothing done", severity="warning")
-            return
-        self._secret = secret
-        self._confirm(action, step)
-
-    def _confirm(self, action: str, step: str) -> None:
-        if action != "cutover":
-            self._start(action, step)
-            return
-        question = (
-            f"Cut over {step}? Its gateway stops accepting the old key, the verifier probes it, "
-            "and it is rolled back to dual unless the verdict is PASS."
-        )
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._start(action, step)
-
-        self.push_screen(ConfirmScreen(question, "Cut over"), answered)
-
-    def _start(self, action: str, step: str) -> None:
-        self.busy = f"{ACTION_TITLES[action][0].lower()} ({step})"
-        self.refresh_bindings()
-        self.query_one(ActionStatus).start(f"{self.busy}...")
-        self._run(action, step)
-
-    @work(thread=True, exclusive=True, group="step-action")
-    def _run(self, action: str, step: str) -> None:
-        result: ActionResult | None = None
-        snapshot: Snapshot | None = None
-        try:
-            result = self.source.run(
-                action,
-                step,
-                passphrase=self._passphrase,
-                progress=lambda done, total: self.call_from_thread(
-                    self.query_one(ActionStatus).advance, done, total
-                ),
-            )
-        except WorkbenchError as exc:
-            if isinstance(exc, PKIError):
-                self._secret = None  # maybe a wrong passphrase: ask again next time
-            self.call_from_thread(
-                self.notify, one_line(exc), title=f"{action} failed", severity="error"
-            )
-        try:
-            snapshot = self.source.load()
-        except WorkbenchError as exc:
-            self.call_from_thread(
-                self.notify, one_line(exc), title="refresh failed", severity="error"
-            )
-        self.call_from_thread(self._finish, action, result, snapshot)
-
-    def _finish(self, action: str, result: ActionResult | None, snapshot: Snapshot | None) -> None:
-        self.busy = None
-        self.query_one(ActionStatus).stop()
-        self.refresh_bindings()
-        if snapshot is not None:
-            self._apply(snapshot)
-        if result is not None:
-            self.last_result = result
-            verdict_action = action in ("cutover", "verify")
-            self.notify(
-                result.message,
-                title=ACTION_TITLES[action][0],
-                severity="information" if result.ok else "error",
-                timeout=15 if verdict_action else 6,
-            )
-            if verdict_action:
-                self.action_show_tab("evidence")
+        self.request("verify")
 
 
 def _tab(app: WorkbenchApp, tab: str) -> Callable[[], None]:
     return lambda: app.action_show_tab(tab)
+
+
+def _call(fn: Callable[[str], None], name: str) -> Callable[[], None]:
+    return lambda: fn(name)

@@ -1,10 +1,14 @@
-"""Region 2: the selected step: score reasons, consumers, blast radius, certificates."""
+"""Region 2: the selected step: score reasons, consumers, blast radius, certificates.
+
+Wide terminals get three columns; below :data:`WIDE` the parts stack, so nothing is
+squeezed until words break. Text wraps at word boundaries; ids are cut with an ellipsis.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from rich.console import Group
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -12,17 +16,27 @@ from textual.widgets import Static
 
 from workbench.tui.snapshot import StepDetail
 
+WIDE = 110
+"""Below this many columns the detail parts stack instead of sitting side by side."""
+LIST_MAX = 20
+"""Blast-radius services listed by name (the count is always exact)."""
+
 
 def _table(title: str, *headers: str, ratios: tuple[int, ...] = ()) -> Table:
-    """A borderless table; the last column wraps, ids before it are cut with an ellipsis."""
+    """A borderless table; the last column wraps at words, ids before it end in an ellipsis."""
     t = Table(title=title, title_justify="left", expand=True, box=None, padding=(0, 1))
     for i, h in enumerate(headers):
         ratio = ratios[i] if i < len(ratios) else None
         if i == len(headers) - 1:
-            t.add_column(h, overflow="fold", ratio=ratio)
+            t.add_column(h, overflow="ellipsis", ratio=ratio)
         else:
             t.add_column(h, no_wrap=True, overflow="ellipsis", ratio=ratio)
     return t
+
+
+def _names(names: tuple[str, ...]) -> str:
+    shown = "\n".join(names[:LIST_MAX]) or "none"
+    return shown + (f"\n... and {len(names) - LIST_MAX} more" if len(names) > LIST_MAX else "")
 
 
 def expiry(not_after: datetime, now: datetime) -> str:
@@ -32,7 +46,19 @@ def expiry(not_after: datetime, now: datetime) -> str:
     return f"{not_after:%Y-%m-%d} ({rel})"
 
 
-def render_detail(d: StepDetail, now: datetime, *, read_only: bool) -> Group:
+class DetailView:
+    """A step's detail laid out for the width it is drawn at."""
+
+    def __init__(self, d: StepDetail, now: datetime, *, read_only: bool) -> None:
+        self.d, self.now, self.read_only = d, now, read_only
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield render_detail(
+            self.d, self.now, read_only=self.read_only, wide=options.max_width >= WIDE
+        )
+
+
+def render_detail(d: StepDetail, now: datetime, *, read_only: bool, wide: bool = True) -> Group:
     """What / who / what breaks on top; why (score) and certificates underneath."""
     head = Text.assemble(
         (d.key, "bold"),
@@ -53,9 +79,11 @@ def render_detail(d: StepDetail, now: datetime, *, read_only: bool) -> Group:
         consumers.add_row(c.service, c.owner, exposure)
 
     blast = Text(f"blast radius: {len(d.blast_services)} service(s)\n", style="bold")
-    blast.append("\n".join(d.blast_services) or "none", style="")
+    blast.append(_names(d.blast_services), style="")
     if d.blast_apis:
-        blast.append(f"\nAPIs going down with them:\n{', '.join(d.blast_apis)}", style="")
+        apis = ", ".join(d.blast_apis[:LIST_MAX])
+        more = f" and {len(d.blast_apis) - LIST_MAX} more" if len(d.blast_apis) > LIST_MAX else ""
+        blast.append(f"\nAPIs going down with them:\n{apis}{more}", style="")
 
     if read_only:
         certs: Table | Text = Text("certificates: open a workspace to issue them", style="dim")
@@ -66,6 +94,8 @@ def render_detail(d: StepDetail, now: datetime, *, read_only: bool) -> Group:
         for c in d.certificates:
             certs.add_row(c.service, c.serial, expiry(c.not_after, now))
 
+    if not wide:
+        return Group(head, Text(), consumers, Text(), blast, Text(), reasons, Text(), certs)
     top = Table.grid(expand=True, padding=(0, 2))
     for ratio in (4, 5, 3):
         top.add_column(ratio=ratio)
@@ -96,4 +126,4 @@ class StepDetailPanel(VerticalScroll):
             self.border_title = "step"
             return
         self.border_title = f"step {detail.key}"
-        body.update(render_detail(detail, now, read_only=read_only))
+        body.update(DetailView(detail, now, read_only=read_only))

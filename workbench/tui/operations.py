@@ -1,0 +1,362 @@
+"""Adapters from the TUI's actions to the core (``workbench.*``); no Textual here.
+
+Every call into the core's migration functions goes through this module, so a change of a
+core signature touches one place. Each adapter takes an open ``Campaign`` and returns an
+:class:`ActionResult`; domain failures stay ``WorkbenchError``s for the app to show.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from workbench.tui.actions import MODE_MEANING
+
+__all__ = [
+    "ActionResult",
+    "BlockedCutover",
+    "Progress",
+    "cutover_preview",
+    "missing_old_keys",
+    "preview",
+    "run_action",
+]
+
+Progress = Callable[[int, int | None], None]
+"""``progress(done, total)``; total None when unknown."""
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What an action did, for a notification."""
+
+    message: str
+    """One line for a person."""
+    ok: bool = True
+    """False for a check that ran and failed (FAIL verdict, key still in use)."""
+    show: str | None = None
+    """The view to switch to afterwards (``evidence``, ``audit``), if any."""
+    files: tuple[str, ...] = ()
+    """Files written (exports, renders)."""
+
+
+@dataclass(frozen=True)
+class BlockedCutover:
+    """The usage pre-check refused a cut-over: the old key was accepted recently."""
+
+    step: str
+    accepted: int
+    """Accepted requests with the old key in the window."""
+    window_start: datetime
+    last_accepted: datetime | None
+    user_agents: tuple[str, ...] = field(default=())
+
+    @property
+    def later_since(self) -> datetime:
+        """The earliest ``--since`` that leaves out every use found (one second after the last)."""
+        last = self.last_accepted or self.window_start
+        return last.replace(microsecond=0) + timedelta(seconds=1)
+
+    def reason(self) -> str:
+        last = self.last_accepted.isoformat(timespec="seconds") if self.last_accepted else "?"
+        agents = ", ".join(self.user_agents) or "?"
+        return (
+            f"The old key of {self.step} was accepted {self.accepted} time(s) since "
+            f"{self.window_start.isoformat(timespec='seconds')} (last {last}, clients {agents}). "
+            "Cutting over now would break whoever still sends it."
+        )
+
+
+# --- before an action -------------------------------------------------------------------
+
+
+def missing_old_keys(
+    campaign: Any, steps: Sequence[str], given: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """``(step, VARIABLE)`` for each step whose ``env:`` old key is set nowhere."""
+    out = []
+    seen = set()
+    for step in steps:
+        ref = campaign.inventory.key(step).secret_ref or ""
+        scheme, _, name = ref.partition(":")
+        unset = name and name not in os.environ and name not in given
+        if scheme == "env" and unset and name not in seen:
+            seen.add(name)
+            out.append((step, name))
+    return out
+
+
+def _usage_block(campaign: Any, step: str, since: datetime | None) -> BlockedCutover | None:
+    from workbench.migration.usage import step_usage
+
+    window_start = since or campaign.now() - timedelta(minutes=15)
+    usage = step_usage(campaign, step, since=window_start)
+    if not usage.accepted:
+        return None
+    return BlockedCutover(
+        step, usage.accepted, window_start, usage.last_accepted, tuple(usage.user_agents)
+    )
+
+
+def _current_mode(campaign: Any, api: str) -> str:
+    from workbench.migration.verification import route_mode
+
+    try:
+        mode = route_mode(campaign, api)
+    except Exception:  # noqa: BLE001 - a preview must not fail on an unreadable gateway state
+        return "its current mode (unreadable now)"
+    return mode or "its current mode (no managed gateway is running: the change will fail)"
+
+
+def cutover_preview(campaign: Any, step: str, since: datetime | None) -> BlockedCutover | str:
+    """What a cut-over will do, or why its usage pre-check would refuse it."""
+    blocked = _usage_block(campaign, step, since)
+    if blocked is not None:
+        return blocked
+    api = campaign.inventory.key(step).api
+    return (
+        f"cutover --step {step}\n\n"
+        f"1. The old key was not accepted since the window start: the pre-check passes.\n"
+        f"2. The gateway for {api} goes from {_current_mode(campaign, api)} to mtls: "
+        f"it {MODE_MEANING['mtls']}.\n"
+        "3. The verifier probes it: the new certificate must be accepted, the old key and "
+        "foreign or revoked certificates refused.\n"
+        "4. Unless the verdict is PASS it is rolled back to dual (old key accepted again)."
+    )
+
+
+def preview(campaign: Any, action: str, step: str | None, params: Mapping[str, Any]) -> str:
+    """What a confirmed action will do, in a few sentences."""
+    if action.startswith("set-mode:"):
+        mode = action.split(":", 1)[1]
+        api = campaign.inventory.key(step).api
+        current = _current_mode(campaign, api)
+        return (
+            f"gateway set-mode {mode} --step {step}\n\n"
+            f"The managed gateway's route for {api} goes from {current} to {mode}: it "
+            f"{MODE_MEANING[mode]}. The config is rendered, validated, audited, applied and "
+            "reloaded without dropping requests."
+        )
+    if action == "revoke":
+        what = (
+            f"certificate {params['serial']}"
+            if params.get("serial")
+            else f"every active certificate of {params['service']}"
+        )
+        return (
+            f"revoke {what} --reason {params['reason']}\n\n"
+            "It is marked revoked in the workspace (audited) and fresh CRLs are published; "
+            "a gateway that loads them refuses it from then on. This cannot be undone."
+        )
+    return action
+
+
+# --- the actions --------------------------------------------------------------------------
+
+
+def run_action(
+    campaign: Any,
+    action: str,
+    step: str | None,
+    wave: int | None,
+    params: Mapping[str, Any],
+    progress: Progress,
+    *,
+    verify_timeout: float = 5.0,
+) -> ActionResult:
+    """Run one action; raises ``WorkbenchError`` for domain errors."""
+    if action.startswith("set-mode:"):
+        return _set_mode(campaign, step, action.split(":", 1)[1])
+    handler = _HANDLERS.get(action)
+    if handler is None:
+        raise ValueError(f"unknown action {action!r}")
+    return handler(campaign, step, wave, params, progress, verify_timeout)
+
+
+def _issue(campaign, step, wave, params, progress, timeout) -> ActionResult:
+    from workbench.migration import issue_step
+
+    keys = [step] if wave is None else campaign.wave_steps(wave)
+    total = sum(len(campaign.inventory.consumers_of(k)) for k in keys)
+    done = 0
+
+    def advance(n: int = 1) -> None:
+        nonlocal done
+        done += n
+        progress(done, total)
+
+    outs = [issue_step(campaign, k, progress=advance) for k in keys]
+    new = sum(len(o.issued) for o in outs)
+    active = sum(len(o.certificates) for o in outs)
+    where = f"wave {wave} ({len(keys)} steps)" if wave is not None else step
+    states = ", ".join(sorted({o.state for o in outs}))
+    return ActionResult(f"{where}: {new} new certificate(s), {active} active; step {states}")
+
+
+def _set_mode(campaign, step: str, mode: str) -> ActionResult:
+    from workbench.migration.gateway_ops import set_step_mode
+
+    change = set_step_mode(campaign, step, mode)
+    state = campaign.workspace.step(step).state
+    kept = ", ".join(change.keys_accepted) or "none"
+    return ActionResult(
+        f"{step}: {change.api} {change.from_mode} -> {change.to_mode} "
+        f"(keys still accepted: {kept}); step {state}"
+    )
+
+
+def _render(campaign, step, wave, params, progress, timeout) -> ActionResult:
+    from workbench.render import render_step
+
+    result = render_step(campaign, step, now=campaign.now())
+    files = tuple(str(f.path) for f in result.files)
+    warn = f"; {len(result.warnings)} warning(s)" if result.warnings else ""
+    return ActionResult(f"{step}: {len(files)} file(s) in {result.directory}{warn}", files=files)
+
+
+def _usage(campaign, step, wave, params, progress, timeout) -> ActionResult:
+    from workbench.migration.usage import step_usage
+
+    usage = step_usage(campaign, step)
+    if usage.accepted:
+        last = usage.last_accepted.isoformat(timespec="seconds") if usage.last_accepted else "?"
+        return ActionResult(
+            f"{step}: old key still accepted {usage.accepted} time(s), last {last} "
+            f"({', '.join(usage.user_agents) or '?'}): move those consumers first",
+            ok=False,
+        )
+    return ActionResult(f"{step}: no request with the old key was accepted")
+
+
+def _cutover(campaign, step, wave, params, progress, timeout) -> ActionResult:
+    from workbench.migration.verification import cutover
+
+    since = params.get("since")
+    force = bool(params.get("force"))
+    if not force:
+        blocked = _usage_block(campaign, step, since)
+        if blocked is not None:
+            raise CutoverRefused(blocked)
+    out = cutover(campaign, step, since=since, force=force, timeout=timeout)
+    verdict = out.verdict.verdict if out.verdict else "no verdict"
+    if out.rolled_back or verdict != "PASS":
+        return ActionResult(
+            f"{step}: {verdict}: rolled back to dual (old key re-enabled); step {out.state}",
+            ok=False,
+            show="evidence",
+        )
+    return ActionResult(f"{step}: PASS: cut over and verified; step {out.state}", show="evidence")
+
+
+def _verify(campaign, step, wave, params, progress, timeout) -> ActionResult:
+    from workbench.migration.verification import verify_steps, wave_verdict
+
+    keys = [step] if wave is None else campaign.wave_steps(wave)
+    done = 0
+
+    def advance(_result: object) -> None:
+        nonlocal done
+        done += 1
+        progress(done, len(keys))
+
+    progress(0, len(keys))
+    verdicts = verify_steps(campaign, keys, timeout=timeout, progress=advance)
+    overall = wave_verdict(verdicts)
+    if wave is None:
+        [v] = verdicts
+        return ActionResult(f"{step}: {v.verdict}; step {v.state}", ok=v.verdict == "PASS")
+    each = ", ".join(f"{v.step} {v.verdict}" for v in verdicts)
+    return ActionResult(f"wave {wave}: {overall} ({each})", ok=overall == "PASS", show="plan")
+
+
+def _export(campaign, step, wave, params, progress, timeout) -> ActionResult:
+    from workbench.migration.playbooks import export
+
+    scope = params.get("scope", "step")
+    out_dir = params.get("directory") or None
+    paths = export(
+        campaign,
+        steps=[step] if scope == "step" else None,
+        wave=wave if scope == "wave" else None,
+        fmt=params.get("format", "md"),
+        out_dir=Path(out_dir) if out_dir else None,
+    )
+    where = Path(paths[0]).parent if paths else out_dir
+    return ActionResult(
+        f"export playbook: {len(paths)} file(s) written to {where}",
+        files=tuple(str(p) for p in paths),
+    )
+
+
+def _revoke(campaign, step, wave, params, progress, timeout) -> ActionResult:
+    from workbench.migration import revoke
+
+    done, crl = revoke(
+        campaign,
+        serial=params.get("serial") or None,
+        service=params.get("service") or None,
+        reason=params.get("reason", "unspecified"),
+    )
+    which = ", ".join(f"{c.serial[:16]} ({c.service})" for c in done) or "nothing"
+    published = f"; CRL #{crl.number} published" if crl else ""
+    return ActionResult(f"revoked {which}{published}")
+
+
+def _renew(campaign, step, wave, params, progress, timeout) -> ActionResult:
+    from workbench.migration import renew_expiring
+
+    out = renew_expiring(
+        campaign,
+        renew_before=params.get("before", timedelta(days=2)),
+        step=step if params.get("only_step") else None,
+        force=bool(params.get("all")),
+    )
+    warn = (
+        f"; {len(out.bound_token_warnings)} bound token(s) stop working"
+        if out.bound_token_warnings
+        else ""
+    )
+    return ActionResult(f"renew: {len(out.renewed)} certificate(s) renewed{warn}")
+
+
+def _crl(campaign, step, wave, params, progress, timeout) -> ActionResult:
+    from workbench.migration import publish_crls
+
+    crl = publish_crls(campaign)
+    return ActionResult(f"CRL #{crl.number} ({crl.revoked} revoked): {crl.combined}")
+
+
+def _audit_verify(campaign, step, wave, params, progress, timeout) -> ActionResult:
+    from workbench.workspace import verify_audit
+
+    check = verify_audit(campaign.workspace)
+    word = "OK" if check.ok else "BROKEN"
+    return ActionResult(f"audit {word}: {check.reason}", ok=check.ok, show="audit")
+
+
+class CutoverRefused(Exception):
+    """The usage pre-check would refuse: carries the :class:`BlockedCutover` for the dialog."""
+
+    def __init__(self, blocked: BlockedCutover) -> None:
+        super().__init__(blocked.reason())
+        self.blocked = blocked
+
+
+_HANDLERS: dict[str, Callable[..., ActionResult]] = {
+    "issue": _issue,
+    "issue-wave": _issue,
+    "render": _render,
+    "usage": _usage,
+    "cutover": _cutover,
+    "verify": _verify,
+    "verify-wave": _verify,
+    "export": _export,
+    "revoke": _revoke,
+    "renew": _renew,
+    "crl": _crl,
+    "audit-verify": _audit_verify,
+}
