@@ -1,16 +1,27 @@
-"""`make demo`: the main job end to end on the sample environment.
+"""`make demo`: the main job end to end on the sample environment, told as a story.
 
-A thin front end: every step is a `workbench` command (printed as it runs, so the demo
-doubles as a tour of the CLI), except the simulated consumer traffic.
+Each stage is one sentence and the commands it runs; the full output of every command
+(JSON where there is a ``--json``) goes to a file under ``demo-out/``, and the screen shows
+only what matters: counts, the verdict tables and where each artefact is. Every run starts
+from a clean sample environment: the previous one is stopped and ``demo-out/`` (the
+inventory copy, its key files and gateway state, the workspace) is made anew.
+
+A thin front end: every step is a ``workbench`` command, except the simulated consumer
+traffic and the graph picture.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +31,10 @@ from workbench.secrets import child_environ
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_env" / "inventory.yaml"
 OUT = ROOT / "demo-out"
+INVENTORY = OUT / "inventory.yaml"
+"""A copy of the sample: its key files and gateway state live next to it, under demo-out/."""
 WS = OUT / "workspace"
+LOGS = OUT / "output"
 DEMO_PASSPHRASE = "demo-only-passphrase"  # noqa: S105 - a real run takes it from the environment or a prompt
 
 
@@ -32,51 +46,157 @@ def chapter(title: str) -> None:
     print(f"\n\033[1m== {title}\033[0m", flush=True)
 
 
-def run(*argv: str, ok: tuple[int, ...] = (0,)) -> int:
-    print(f"$ workbench {' '.join(argv)}", flush=True)
-    code = workbench(list(argv))
-    sys.stdout.flush()
+def say(text: str) -> None:
+    print(f"  {text}", flush=True)
+
+
+def run(*argv: str, save: str, ok: tuple[int, ...] = (0,), show: bool = True) -> tuple[int, str]:
+    """Run a workbench command, its output into ``demo-out/output/<save>``; show the command."""
+    path = LOGS / save
+    if show:
+        print(f"$ workbench {' '.join(argv)}  > {rel(path)}", flush=True)
+    buffer, errors = io.StringIO(), io.StringIO()
+    with redirect_stdout(buffer), redirect_stderr(errors):
+        code = workbench(list(argv))
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    if errors.getvalue():
+        path.with_name(path.name + ".stderr").write_text(errors.getvalue(), encoding="utf-8")
     if code not in ok:
-        raise SystemExit(f"demo: `workbench {' '.join(argv)}` exited {code}")
-    return code
+        raise SystemExit(f"demo: `workbench {' '.join(argv)}` exited {code} (see {rel(path)})")
+    return code, buffer.getvalue()
 
 
-def show_calls(label: str, calls) -> None:
-    shown = ", ".join(f"{c.service}={c.status or c.error}" for c in calls)
-    print(f"  {label}: {shown}")
+def run_json(*argv: str, save: str, ok: tuple[int, ...] = (0,), show: bool = True):
+    _, text = run(*argv, "--json", save=save, ok=ok, show=show)
+    return json.loads(text)
+
+
+def each(argv: tuple[str, ...], keys: list[str]) -> None:
+    """One line for the same command over several steps."""
+    line = " ".join(argv).replace("{key}", "{" + ",".join(keys) + "}")
+    print(f"$ workbench {line}  > {rel(LOGS)}/", flush=True)
+
+
+@contextmanager
+def progress(what: str, *argv: str):
+    """``what ... done (3.1 s)``, a dot a second meanwhile: set-up takes seconds."""
+    print(f"$ workbench {' '.join(argv)}", flush=True)
+    print(f"  {what} ", end="", flush=True)
+    started = time.monotonic()
+    stop = threading.Event()
+    screen = sys.stdout  # the commands' output is redirected meanwhile; the dots are not
+
+    def tick() -> None:
+        while not stop.wait(1.0):
+            screen.write(".")
+            screen.flush()
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        ticker.join()
+    print(f" done ({time.monotonic() - started:.1f} s)", flush=True)
+
+
+def verdict_table(step: str, doc: dict, state: str) -> None:
+    """The probes of one verdict: what was expected, what the gateway did, pass or not."""
+    say(f"{step}: {doc['verdict']} (step now {state})  {doc['url']}")
+    for p in doc["probes"]:
+        say(f"  {p['name']:<22} expected {p['expected']:<9} {p['observed']:<44.44} {p['outcome']}")
+
+
+def _short(observed: str) -> str:
+    """``TLS alert SSLV3_ALERT_CERTIFICATE_REVOKED`` -> ``alert CERT_REVOKED``."""
+    for prefix in ("TLS alert TLSV13_ALERT_", "TLS alert TLSV1_ALERT_", "TLS alert SSLV3_ALERT_"):
+        if observed.startswith(prefix):
+            return "alert " + observed[len(prefix) :].replace("CERTIFICATE_", "CERT_")
+    return observed
+
+
+def wave_table(docs: dict[str, dict]) -> None:
+    """Several steps' verdicts side by side: one row per probe, one column per step."""
+    keys = list(docs)
+    width = max(18, *(len(k) for k in keys))
+    say(f"{'probe':<20} {'expected':<9}" + "".join(f" {k:<{width}}" for k in keys))
+    first = docs[keys[0]]["probes"]
+    for i, p in enumerate(first):
+        cells = []
+        for k in keys:
+            probe = docs[k]["probes"][i] if i < len(docs[k]["probes"]) else None
+            seen = _short(probe["observed"]) if probe else "-"
+            mark = "" if probe is None or probe["outcome"] == "pass" else "!"
+            cells.append(f" {(mark + seen)[:width]:<{width}}")
+        say(f"{p['name']:<20} {p['expected']:<9}" + "".join(cells))
+    say(f"{'verdict':<30}" + "".join(f" {docs[k]['verdict']:<{width}}" for k in keys))
+
+
+def calls(label: str, made) -> None:
+    say(f"{label}: " + ", ".join(f"{c.service}={c.status or c.error}" for c in made))
+
+
+def clean_start(gateway: str) -> list[str]:
+    """Stop a previous run's environment, then make demo-out/ anew from the sample."""
+    if (WS / "state.db").exists():
+        with redirect_stdout(io.StringIO()):
+            workbench(["sample-env", "down", "--workspace", str(WS)])
+    shutil.rmtree(OUT, ignore_errors=True)
+    LOGS.mkdir(parents=True)
+    shutil.copyfile(SAMPLE, INVENTORY)
+    return ["--workspace", rel(WS)]
 
 
 def demo(gateway: str) -> int:
     os.environ.setdefault("WORKBENCH_CA_PASSPHRASE", DEMO_PASSPHRASE)
     os.environ.setdefault("WORKBENCH_P12_PASSWORD", DEMO_PASSPHRASE)  # Java keystores
-    ws = ["--workspace", rel(WS)]
-    inventory = rel(SAMPLE)
-    if (WS / "state.db").exists():
-        workbench(["sample-env", "down", *ws])  # a previous run's environment, if any
-    shutil.rmtree(OUT, ignore_errors=True)
-    OUT.mkdir()
+    ws = clean_start(gateway)
+    inventory = rel(INVENTORY)
+    print(
+        "The sample company's services call each other's APIs with static keys. This demo "
+        "moves the first wave\nonto mTLS client certificates on a real gateway, with proof "
+        f"at every step. Full outputs: {rel(OUT)}/."
+    )
 
-    chapter("1. Inventory: validate it and list the risky facts (exit 1: there are findings)")
-    run("inventory", "check", inventory, ok=(0, 1))
+    chapter("1. Inventory: validate it and list the risky facts")
+    check = run_json("inventory", "check", inventory, save="inventory-check.json", ok=(0, 1))
+    findings = check["findings"]
+    say(f"valid: {check['valid']}; {len(findings)} findings, e.g.:")
+    for f in findings[:3]:
+        say(f"  {f['severity']}: {f['message']}")
 
-    chapter("2. Dependency graph: shared keys, blast radius, cycles; exported in every format")
-    run("graph", inventory, "--report")
+    chapter("2. Dependency graph: shared keys, blast radius, cycles")
+    run("graph", inventory, "--report", save="graph-report.txt")
+    print(f"$ workbench graph {inventory} --format json|graphml|dot|mermaid -o {rel(OUT)}/graph.*")
     for fmt, ext in (("json", "json"), ("graphml", "graphml"), ("dot", "dot"), ("mermaid", "mmd")):
-        run("graph", inventory, "--format", fmt, "-o", rel(OUT / f"graph.{ext}"))
+        target = rel(OUT / f"graph.{ext}")
+        run("graph", inventory, "--format", fmt, "-o", target, save=f"graph-{ext}.log", show=False)
+    picture = graph_picture(INVENTORY, OUT)
+    say(f"picture: {rel(picture)}; exports: {rel(OUT)}/graph.{{json,graphml,dot,mmd}}")
 
-    chapter("3. Migration plan: ranked waves, every score explained")
-    run("plan", inventory)
-    run("plan", inventory, "--json")  # what automation reads
-    chapter("4. Workspace: plan snapshot, local CA (root + issuing), audit log")
-    run("init", inventory, *ws)
+    chapter("3. Migration plan: every key ranked by risk, grouped into waves")
+    plan = run_json("plan", inventory, save="plan.json")
+    say(f"{plan['steps']} steps in {len(plan['waves'])} waves; wave 1:")
+    for s in plan["waves"][0]["steps"]:
+        top = s["reasons"][0]
+        say(f"  {s['key']:<14} score {s['score']:5.1f}  {top['factor']} ({top['detail']})")
 
-    chapter(f"5. The sample environment runs for real ({gateway} gateway, backend, keys 0600)")
-    run("sample-env", "up", "--gateway", gateway, *ws)
+    chapter(f"4. Set-up: workspace, local CA and the sample environment ({gateway} gateway)")
+    init = ("init", inventory, *ws)
+    with progress("workspace: plan snapshot, root + issuing CA (keys encrypted), audit log", *init):
+        run_json(*init, save="init.json", show=False)
+    up = ("sample-env", "up", "--gateway", gateway, *ws)
+    with progress("backend, gateway, token server on 127.0.0.1; revoked canaries in the CRL", *up):
+        env = run_json(*up, save="sample-env-up.json", show=False)
+    modes = sorted(set(env["modes"].values()))
+    apis = len(env["modes"])
+    say(f"gateway pid {env['gateway_pid']}, port {env['port']}: {apis} APIs in {', '.join(modes)}")
     try:
         return wave_one(ws)
     finally:
         chapter("Stopping the sample environment (every process it started, by PID)")
-        run("sample-env", "down", *ws)
+        run("sample-env", "down", *ws, save="sample-env-down.txt")
 
 
 def wave_one(ws: list[str]) -> int:
@@ -87,64 +207,95 @@ def wave_one(ws: list[str]) -> int:
         steps = [s.key for s in campaign.workspace.steps(wave=1)]
     good, broken = steps[:-1], steps[-1]
 
-    chapter(f"6. Wave 1 ({', '.join(steps)}): certificates for every consumer")
-    run("issue", "--wave", "1", *ws)
-    run("issue", "--wave", "1", *ws)  # idempotent: nothing new
+    chapter(f"5. Wave 1 ({', '.join(steps)}): a certificate for every consumer")
+    issued = run_json("issue", "--wave", "1", *ws, save="issue-wave-1.json")
+    certs = [c for o in issued for c in o["certificates"]]
+    say(f"{len(certs)} certificates (EC P-256, 7 days, SPIFFE ids); keys 0600 in {rel(WS)}/certs")
+    again = run_json("issue", "--wave", "1", *ws, save="issue-wave-1-again.json")
+    say(f"again: {sum(len(o['issued']) for o in again)} new (idempotent)")
 
-    chapter("7. Overlap window: gateways in dual; consumers still on the old key")
+    chapter("6. Overlap: gateways accept certificate or key; consumers still send the key")
+    each(("gateway", "set-mode", "dual", "--step", "{key}", *ws), steps)
     with open_campaign(WS) as campaign:
         for key in steps:
-            run("gateway", "set-mode", "dual", "--step", key, *ws)
-            show_calls(f"{key} consumers with the old key", consumer_calls(campaign, key, "key"))
-    run("usage", "--step", steps[0], *ws, ok=(1,))  # exit 1: still in use, not yet
-    run("cutover", "--step", steps[0], *ws, ok=(1,))  # refused by its usage pre-check
+            change = run_json(
+                "gateway",
+                "set-mode",
+                "dual",
+                "--step",
+                key,
+                *ws,
+                save=f"dual-{key}.json",
+                show=False,
+            )
+            moved = f"{key} {change['from_mode']} -> {change['to_mode']}, old key"
+            calls(moved, consumer_calls(campaign, key, "key"))
+    usage = run_json("usage", "--step", steps[0], *ws, save=f"usage-{steps[0]}.json", ok=(1,))
+    say(f"usage: old key of {steps[0]} accepted {usage['accepted']} times: not yet")
+    run("cutover", "--step", steps[0], *ws, save=f"cutover-{steps[0]}-refused.txt", ok=(1, 2))
+    say("cutover refused by its usage pre-check, nothing changed (the TUI offers --since/--force)")
 
-    chapter("8. Configs for every consumer and gateway; one consumer runs its generated client")
+    chapter("7. Configs for every consumer and gateway; one consumer runs its generated client")
+    each(("render", "--step", "{key}", *ws), steps)
+    counts = []
     for key in steps:
-        run("render", "--step", key, *ws)
-    first = steps[0]
+        out = run_json("render", "--step", key, *ws, save=f"render-{key}.json", show=False)
+        counts.append(len(out["files"]))
+    say(f"{sum(counts)} files ({min(counts)}-{max(counts)} per step) in {rel(WS)}/rendered/<step>/")
     with open_campaign(WS) as campaign:
-        service = campaign.inventory.consumers_of(first)[0]
-    client = WS / "rendered" / first / "clients" / service / "httpx_client.py"
-    print(f"$ python {rel(client)}   # as {service} would, with its certificate and no key")
+        service = campaign.inventory.consumers_of(steps[0])[0]
+    client = WS / "rendered" / steps[0] / "clients" / service / "httpx_client.py"
     proc = subprocess.run(
         [sys.executable, str(client)], capture_output=True, text=True, env=child_environ()
     )
-    print(f"  {proc.stdout.strip() or proc.stderr.strip()} (exit {proc.returncode})")
+    say(f"python {rel(client)}: {proc.stdout.strip() or proc.stderr.strip()}")
     if proc.returncode != 0:
         raise SystemExit("demo: the generated httpx client failed")
 
-    chapter("9. Consumers switch to their certificates; the old keys fall silent")
-    # nginx logs whole seconds: start the quiet window at the next second, after every
-    # old-key request above.
-    now = datetime.now(UTC)
-    switched = (now.replace(microsecond=0) + timedelta(seconds=1)).isoformat()
+    chapter("8. Consumers switch to their certificates; the old keys fall silent")
+    # nginx logs whole seconds: start the quiet window at the next second.
+    switched = (datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)).isoformat()
     with open_campaign(WS) as campaign:
         for key in steps:
-            show_calls(f"{key} consumers with certificates", consumer_calls(campaign, key, "cert"))
-    run("usage", "--step", steps[0], "--since", switched, *ws)
+            calls(f"{key}, certificate", consumer_calls(campaign, key, "cert"))
+    usage = run_json("usage", "--step", steps[0], "--since", switched, *ws, save="usage-after.json")
+    say(f"usage since {switched}: {usage['accepted']} accepted: safe to cut over")
 
-    chapter("10. Cut over and verify: the new certificate accepted, the old key refused -> PASS")
+    chapter("9. Cut over and verify: new certificate accepted, old key refused -> PASS")
+    each(("cutover", "--step", "{key}", "--since", switched, *ws), good)
+    docs, states = {}, {}
     for key in good:
-        run("cutover", "--step", key, "--since", switched, *ws)
+        out = run_json(
+            "cutover",
+            "--step",
+            key,
+            "--since",
+            switched,
+            *ws,
+            save=f"cutover-{key}.json",
+            show=False,
+        )
+        docs[key], states[key] = out["evidence"], out["state"]
+    wave_table(docs)
+    say("steps now: " + ", ".join(f"{k} {v}" for k, v in states.items()))
 
     with open_campaign(WS) as campaign:
         inv = campaign.inventory
         single = [k for k in good if sum(1 for x in inv.keys if x.api == inv.key(k).api) == 1]
     if single:
         tokened = single[0]
-        chapter(f"10b. {tokened}: its API now also requires certificate-bound tokens (RFC 8705)")
-        run("gateway", "set-mode", "mtls+token", "--step", tokened, *ws)
+        chapter(f"10. {tokened}: its API now also wants certificate-bound tokens (RFC 8705)")
+        run_json(
+            "gateway", "set-mode", "mtls+token", "--step", tokened, *ws, save="token-mode.json"
+        )
         with open_campaign(WS) as campaign:
-            show_calls("certificate alone", consumer_calls(campaign, tokened, "cert"))
-            show_calls(
-                "certificate + bound token from the token server",
-                consumer_calls(campaign, tokened, "cert+token"),
-            )
-        run("verify", "--step", tokened, *ws)
+            calls("certificate alone", consumer_calls(campaign, tokened, "cert"))
+            calls("certificate + bound token", consumer_calls(campaign, tokened, "cert+token"))
+        doc = run_json("verify", "--step", tokened, *ws, save=f"verify-{tokened}.json")
+        verdict_table(tokened, doc, doc["state"])
 
     chapter(f"11. A broken change: {broken}'s key left enabled at cut-over -> FAIL, rolled back")
-    run(
+    out = run_json(
         "cutover",
         "--step",
         broken,
@@ -153,21 +304,94 @@ def wave_one(ws: list[str]) -> int:
         "--simulate-fault",
         "old-key-left-enabled",
         *ws,
+        save=f"cutover-{broken}-fault.json",
         ok=(1,),
     )
+    verdict_table(broken, out["evidence"], out["state"])
+    say(f"rolled back: {out['rolled_back']} (the old key works again until the fix)")
 
     chapter("12. Where things stand; the audit chain is intact")
-    run("status", *ws)
-    run("audit", "verify", *ws)
+    status = run_json("status", *ws, save="status.json")
+    say(", ".join(f"{n} {state}" for state, n in sorted(status["counts"].items())))
+    audit = run_json("audit", "verify", *ws, save="audit-verify.json")
+    say(f"audit: {'OK' if audit['ok'] else 'BROKEN'}: {audit['reason']}")
 
-    chapter("13. Change tickets for wave 1, with the evidence of its PASS and of the caught FAIL")
+    chapter("13. Change tickets for wave 1, with the evidence of its PASS and the caught FAIL")
     playbooks = OUT / "playbooks"
-    run("export", "playbook", "--wave", "1", "--format", "md", "-o", rel(playbooks), *ws)
-    run("export", "playbook", "--wave", "1", "--format", "csv", "-o", rel(playbooks), *ws)
-    run("export", "playbook", "--wave", "1", "--format", "json", "-o", rel(playbooks), *ws)
-    print(f"\nworkspace: {rel(WS)}   graph exports: {rel(OUT)}/graph.*")
-    print(f"playbooks: {rel(playbooks)}/ (wave-01.md summary, one ticket per step, tickets.csv)")
+    for fmt in ("md", "csv", "json"):
+        out = run_json(
+            "export",
+            "playbook",
+            "--wave",
+            "1",
+            "--format",
+            fmt,
+            "-o",
+            rel(playbooks),
+            *ws,
+            save=f"export-{fmt}.json",
+        )
+        say(f"{fmt}: {len(out['files'])} file(s)")
+
+    chapter("Where everything is")
+    for what, where in (
+        ("every command's full output (JSON)", LOGS),
+        ("the workspace: state.db, audit.jsonl, CA, certificates (0600)", WS),
+        ("rendered client and gateway configs", WS / "rendered"),
+        ("change tickets (md per step, wave summary, tickets.csv)", playbooks),
+        ("dependency graph picture and exports", OUT / "graph.*"),
+        ("inventory copy, its generated keys and gateway state", OUT / "state"),
+    ):
+        say(f"{rel(where):<32} {what}")
+    say(f"browse it all in the TUI: .venv/bin/workbench tui --workspace {rel(WS)}")
     return 0
+
+
+def graph_picture(inventory: Path, out_dir: Path) -> Path:
+    """A picture of the dependency graph: ``workbench graph --format svg`` when the CLI has
+    it, else drawn here with matplotlib (services and APIs, edges labelled by key)."""
+    from workbench.cli import build_parser
+
+    target = out_dir / "graph.svg"
+    graph_cmd = build_parser()._subparsers._group_actions[0].choices["graph"]  # noqa: SLF001
+    formats = next(a.choices for a in graph_cmd._actions if a.dest == "format")  # noqa: SLF001
+    if "svg" in formats:
+        run("graph", rel(inventory), "--format", "svg", "-o", rel(target), save="graph.log")
+        return target
+    return draw_graph(inventory, target)
+
+
+def draw_graph(inventory: Path, target: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import networkx as nx
+
+    from workbench.inventory import load_inventory
+
+    inv = load_inventory(inventory)
+    g = nx.DiGraph()
+    for api in inv.apis:
+        g.add_node(api.id, kind="api")
+    for svc in inv.services:
+        g.add_node(svc.id, kind="service")
+    for i in inv.integrations:
+        g.add_edge(i.consumer, inv.key(i.key).api)
+    for api in inv.apis:
+        if api.provided_by:
+            g.add_edge(api.id, api.provided_by)
+    fig, ax = plt.subplots(figsize=(14, 10))
+    pos = nx.spring_layout(g, seed=7, k=0.9)
+    colors = ["#f4a261" if g.nodes[n]["kind"] == "api" else "#8ecae6" for n in g]
+    nx.draw_networkx(g, pos, ax=ax, node_color=colors, node_size=900, font_size=7, arrowsize=10)
+    ax.set_title(
+        f"{inventory.name}: services (blue) call APIs (orange); APIs point to their service"
+    )
+    ax.axis("off")
+    fig.savefig(target, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    return target
 
 
 def main(argv: list[str] | None = None) -> int:
