@@ -88,3 +88,38 @@ async def test_issue_dual_usage_cutover_verify(running_env):
         await pilot.press("v")
         await settle(app, pilot)
         assert app.last_result.ok and state_of(app, STEP) == "verified"
+
+
+async def test_blocked_cutover_offers_since_and_force(running_env):
+    """Consumers still send the old key: the cut-over is refused with the reason and the
+    CLI's ways on; `--since` (after the last use found) then cuts over with proof."""
+    from workbench.migration import open_campaign
+    from workbench.migration.traffic import consumer_calls
+    from workbench.tui.screens.blocked import BlockedCutoverScreen
+
+    app = workspace_app(running_env, clock=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("i")
+        await settle(app, pilot)
+        app.request("set-mode:dual")
+        await settle(app, pilot)
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert state_of(app, STEP) == "dual", notifications(app)
+        with open_campaign(running_env) as campaign:
+            calls = consumer_calls(campaign, STEP, "key")  # consumers not moved yet
+        assert calls and all(c.status == 200 for c in calls), calls
+
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert isinstance(app.screen, BlockedCutoverScreen)
+        blocked = app.screen.blocked
+        assert blocked.accepted == len(calls)
+        text = screen_text(app)
+        assert "--since" in text and "--force" in text and "accepted" in text
+        assert app.focused.id == "blocked-cancel"  # Enter alone changes nothing
+        await pilot.click("#blocked-since")
+        await settle(app, pilot)
+        assert app.last_result.ok and "PASS" in app.last_result.message, notifications(app)
+        assert state_of(app, STEP) == "verified"
