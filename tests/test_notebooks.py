@@ -98,6 +98,11 @@ def team_ws(tmp_path_factory) -> Path:
     return wb.rehearse(TEAM, tmp_path_factory.mktemp("team-rehearsal"))
 
 
+def test_the_sample_is_found_through_the_package_from_anywhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert wb.sample_inventory_path() == (ROOT / "sample_env" / "inventory.yaml").resolve()
+
+
 def test_the_three_notebooks_are_committed_clean_with_parameters():
     assert set(NOTEBOOKS) >= set(PICTURES)
     for name, path in NOTEBOOKS.items():

@@ -37,9 +37,9 @@ _PACKAGE = Path(__file__).resolve().parent
 def sample_inventory_path() -> Path:
     """The sample company's inventory, wherever this package is installed from a checkout."""
     candidates = (
+        _PACKAGE.parent / "sample_env" / "inventory.yaml",  # a checkout (editable install)
+        _PACKAGE / "lab" / "sample" / "inventory.yaml",  # if the lab ever ships it as data
         _PACKAGE / "lab" / "inventory.yaml",
-        _PACKAGE / "sample_env" / "inventory.yaml",
-        _PACKAGE.parent / "sample_env" / "inventory.yaml",
     )
     for path in candidates:
         if path.is_file():
@@ -187,7 +187,8 @@ def _rehearse(
 
 def _wave(number: int, ws: Path, run, say, *, first: bool) -> None:  # noqa: ANN001
     from workbench.migration import open_campaign
-    from workbench.migration.traffic import consumer_calls
+
+    consumer_calls = _consumer_calls()
 
     with open_campaign(ws) as campaign:
         inv = campaign.inventory
@@ -250,3 +251,12 @@ def _wave(number: int, ws: Path, run, say, *, first: bool) -> None:  # noqa: ANN
             "old-key-left-enabled",
             ok=review_all,
         )
+
+
+def _consumer_calls():  # noqa: ANN202
+    """The lab's simulated consumers (their module moves with the lab; either place works)."""
+    try:
+        from workbench.lab.traffic import consumer_calls
+    except ImportError:
+        from workbench.migration.traffic import consumer_calls  # type: ignore[no-redef]
+    return consumer_calls

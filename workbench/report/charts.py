@@ -75,6 +75,14 @@ def data_class_chart(report: ProgramReport) -> Figure:
     return fig
 
 
+def _unit(longest_days: float) -> tuple[str, float]:
+    """A unit that keeps the longest bar between ~1 and ~1000 (a rehearsal takes seconds)."""
+    for name, per_day in (("days", 1.0), ("hours", 24.0), ("minutes", 1440.0)):
+        if longest_days * per_day >= 1:
+            return name, per_day
+    return "seconds", 86400.0
+
+
 def retirement_chart(report: ProgramReport) -> Figure:
     now = report.generated_at
     rows = sorted(
@@ -98,15 +106,20 @@ def retirement_chart(report: ProgramReport) -> Figure:
         return fig
     fig = Figure(figsize=(8, 0.28 * len(rows) + 1.4), layout="constrained")
     ax = fig.subplots()
-    for y, r in enumerate(rows):
+    spans = [
+        r.days if r.days is not None else (now - r.discovered_at).total_seconds() / 86400
+        for r in rows
+    ]
+    unit, per_day = _unit(max(spans))
+    for y, (r, span) in enumerate(zip(rows, spans, strict=True)):
         if r.days is not None:
-            ax.barh(y, r.days, color=RETIRED)
+            ax.barh(y, span * per_day, color=RETIRED)
+            ax.text(span * per_day, y, f" {span * per_day:.3g} {unit}", va="center", fontsize=7)
         else:
-            ax.barh(y, (now - r.discovered_at).total_seconds() / 86400, color=REMAINING,
-                    hatch="//", edgecolor="white")  # fmt: skip
+            ax.barh(y, span * per_day, color=REMAINING, hatch="//", edgecolor="white")
     ax.set_yticks(range(len(rows)), [r.key for r in rows], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("days since discovery (green: retired; grey: still accepted)")
+    ax.set_xlabel(f"{unit} since discovery (green: retired; grey: still accepted)")
     ax.set_title(title)
     return fig
 
