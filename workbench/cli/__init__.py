@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "sample_env_cmd",  # sample-env up/down/status
     "gateway_cmd",  # gateway set-mode, usage
     "verify_cmd",  # verify, cutover
+    "drill_cmd",  # drill revoke/canary/kill-key/show/ticket
     "render_cmd",  # render
     "token_cmd",  # token assertion/dpop/lint
     "export_cmd",  # export playbook

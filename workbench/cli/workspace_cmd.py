@@ -163,15 +163,18 @@ def _register_status(sub: argparse._SubParsersAction) -> None:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from workbench.drill.status import crl_status
     from workbench.migration import open_campaign, status_report
     from workbench.workspace import chain_head
 
     with open_campaign(args.workspace) as campaign:
         report = status_report(campaign)
         head = chain_head(campaign.workspace)  # the state below is bound to this record
+        crls = crl_status(campaign)
     if args.json:
         print_json(
             {
+                "crl": crls,
                 "workspace": report.directory,
                 "audit_head": head.to_dict(),
                 "trust_domain": report.trust_domain,
@@ -223,7 +226,22 @@ def _status(args: argparse.Namespace) -> int:
     )
     print(", ".join(f"{n} {state}" for state, n in sorted(report.counts().items())))
     print(f"audit chain head: {head.anchor}  (check later: workbench audit verify --anchor ...)")
+    _print_crls(crls, report.now)
     return 0
+
+
+def _print_crls(crls, now) -> None:
+    """Per gateway: the CRL it serves (number, thisUpdate, nextUpdate) and any warning."""
+    for c in crls:
+        if c.number is None:
+            print(f"CRL at gateway {c.gateway} ({c.server}): {c.state}")
+        else:
+            print(
+                f"CRL at gateway {c.gateway} ({c.server}): number {c.number}, thisUpdate "
+                f"{c.this_update:%Y-%m-%d %H:%M}Z, nextUpdate {_expiry(c.next_update, now)}"
+            )
+        if c.warning:
+            print(f"warning: {c.warning}", file=sys.stderr)
 
 
 def _expiry(when, now) -> str:

@@ -1,0 +1,155 @@
+"""``workbench drill canary``: the revoke drill on a throwaway identity, safe on a schedule.
+
+A canary identity (``spiffe://<td>/drill/workbench-drill-canary``) gets two certificates:
+the *canary*, which is revoked, and the *control*, which is not. Both are authorised on the
+chosen APIs (one gateway reload), the drill runs with the canary as the credential to kill
+and the control as the certificate that must survive, and then the authorisation is taken
+away again (always, even when the drill fails) and proven gone: no route lists the identity
+and the control certificate, still valid, is refused everywhere. The control stays active
+between runs (reused; it is authorised nowhere); each run revokes a fresh canary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from workbench.drill import gateways as gws
+from workbench.drill.probing import Point, cert_credential, observe
+from workbench.drill.revoke import known_id
+from workbench.drill.runner import (
+    CERT_MODES,
+    DEFAULT_DEADLINE,
+    DrillReport,
+    RevokeOutcome,
+    run_revocation_drill,
+    verdict_of,
+)
+from workbench.drill.targets import api_entry_addresses
+from workbench.errors import InputError
+from workbench.migration.campaign import Campaign
+
+__all__ = ["CANARY_NAME", "canary_drill", "canary_identity"]
+
+CANARY_NAME = "workbench-drill-canary"
+CANARY_ENV = "drill"
+CANARY_SLOT = "drill-canary"
+CONTROL_SLOT = "drill-canary-control"
+
+
+def canary_identity(campaign: Campaign) -> str:
+    return f"spiffe://{campaign.trust_domain}/{CANARY_ENV}/{CANARY_NAME}"
+
+
+def _issue(campaign: Campaign, slot: str):
+    from workbench.migration.verification import _issue_probe_cert
+
+    return _issue_probe_cert(campaign, slot, CANARY_NAME, CANARY_ENV)
+
+
+def _chosen_apis(campaign: Campaign, wanted: Sequence[str] | None) -> list:
+    inv = campaign.inventory
+    modes = gws.modes_of(campaign, [a.id for a in inv.apis])
+    if wanted:
+        for api_id in wanted:
+            known_id("API", api_id, inv.apis_by_id)
+            if modes[api_id] not in CERT_MODES:
+                raise InputError(
+                    f"API {api_id} serves {modes[api_id]} mode, where a certificate is not "
+                    "enough to be accepted: run the canary on an API in dual or mtls"
+                )
+        return [inv.api(a) for a in dict.fromkeys(wanted)]
+    chosen = [a for a in inv.apis if modes[a.id] in CERT_MODES]
+    if not chosen:
+        raise InputError(
+            "no API accepts certificates yet: put a step in dual first "
+            "(`workbench gateway set-mode dual --step KEY`)"
+        )
+    return chosen
+
+
+def canary_drill(
+    campaign: Campaign,
+    *,
+    apis: Sequence[str] | None = None,
+    deadline: float = DEFAULT_DEADLINE,
+    push: gws.PushFn = gws.push_crls,
+    progress: Callable[[str], None] | None = None,
+    **options,
+) -> DrillReport:
+    """Run the canary drill (not stored: see :func:`workbench.drill.store.record_drill`)."""
+    from workbench.migration.revocation import revoke
+
+    if deadline <= 0:
+        raise InputError(f"--deadline {deadline:g}: give a positive number of seconds")
+    say = progress or (lambda _msg: None)
+    ws = campaign.workspace
+    chosen = _chosen_apis(campaign, apis)
+    api_ids = [a.id for a in chosen]
+    identity = canary_identity(campaign)
+    ca = campaign.ca_dir / "chain.pem"
+    canary = _issue(campaign, CANARY_SLOT)
+    control = _issue(campaign, CONTROL_SLOT)
+    canary_cred = cert_credential(ws.directory / canary.chain_path, ws.directory / canary.key_path, ca)
+    control_cred = cert_credential(
+        ws.directory / control.chain_path, ws.directory / control.key_path, ca,
+        label=f"canary control {identity} serial={control.serial}",
+    )  # fmt: skip
+
+    def do_revoke() -> RevokeOutcome:
+        done, crl = revoke(campaign, serial=canary.serial, reason="keyCompromise")
+        return RevokeOutcome(tuple(c.serial for c in done), crl.number if crl else 0)
+
+    say(f"authorising {identity} on {', '.join(api_ids)}")
+    sha = gws.authorise_identity(campaign, api_ids, identity)
+    with ws.transaction():
+        ws.audit("drill.canary_authorise", identity, {"apis": api_ids, "config_sha256": sha})
+    try:
+        report = run_revocation_drill(
+            campaign,
+            kind="canary",
+            subject=identity,
+            apis=chosen,
+            credentials=[canary_cred],
+            controls=[control_cred],
+            revoke=do_revoke,
+            deadline=deadline,
+            push=push,
+            progress=progress,
+            **options,
+        )
+    finally:
+        say(f"taking {identity} off {', '.join(api_ids)}")
+        sha = gws.revoke_authorisation(campaign, api_ids, identity)
+        with ws.transaction():
+            ws.audit("drill.canary_deauthorise", identity, {"apis": api_ids, "config_sha256": sha})
+    return _prove_nothing_left(campaign, report, identity, chosen, control_cred)
+
+
+def _prove_nothing_left(campaign, report: DrillReport, identity, apis, control) -> DrillReport:
+    """No route lists the identity, and its valid control certificate is refused everywhere."""
+    failures, errors = list(report.failures), list(report.errors)
+    left = gws.authorised_on(campaign, identity)
+    if left:
+        failures.append(f"the canary is still authorised on {', '.join(left)}")
+    refs = {a: r.id for r in gws.gateways_for(campaign, [a.id for a in apis]) for a in r.apis}
+    points = [Point(w, refs[w.api], control) for w in api_entry_addresses(apis)]
+    seen = [asyncio.run(observe(points)) for _ in range(2)]
+    rows = []
+    for i, p in enumerate(points):
+        outcomes = [s[i] for s in seen]
+        rows.append({"entry_point": p.where.label, "outcomes": [o for o, _ in outcomes]})
+        if any(o == "ACCEPTED" for o, _ in outcomes):
+            failures.append(f"{p.where.label}: the canary's control certificate is still accepted")
+        elif any(o != "REFUSED" for o, _ in outcomes):
+            bad = next(o for o in outcomes if o[0] != "REFUSED")
+            errors.append(f"{p.where.label}: cannot show the canary refused ({bad[0]}, {bad[1]})")
+    checks = dict(report.checks, authorisation_left=left, control_after_deauthorise=rows)
+    return replace(
+        report,
+        verdict=verdict_of(failures, errors),
+        failures=tuple(failures),
+        errors=tuple(errors),
+        checks=checks,
+    )
