@@ -59,6 +59,11 @@ def kill_key(
     key = inv.key(step_key)
     api = inv.api(key.api)
     mode = gws.modes_of(campaign, [api.id])[api.id]
+    if step.state == "planned":
+        raise InputError(
+            f"step {step_key} is planned: none of its consumers holds a certificate; "
+            f"`workbench issue --step {step_key}` first"
+        )
     if step.state not in KILLABLE_STATES or mode not in ("key", "dual"):
         raise InputError(
             f"step {step_key} is {step.state} and {api.id} serves {mode} mode: kill-key is for "
