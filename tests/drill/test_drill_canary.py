@@ -27,7 +27,7 @@ def test_canary_drill_twice_leaves_no_authorisation(lab, capsys):
     ca = ws / "ca" / "chain.pem"
     url = f"https://127.0.0.1:{port}/payments-api/health"
     identity = "spiffe://acme.test/drill/workbench-drill-canary"
-    for run in (1, 2):  # scheduled: each run revokes a fresh canary
+    for _run in (1, 2):  # scheduled: each run revokes a fresh canary
         code, doc = run_json(capsys, ["drill", "canary", "--deadline", "30", *w])
         assert code == 0, doc["reasons"]
         assert doc["verdict"] == "PASS" and doc["subject"] == identity

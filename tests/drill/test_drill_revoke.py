@@ -19,8 +19,9 @@ def test_revoked_certificate_refused_everywhere(lab, capsys):
     other_chain, other_key, _ = cert_files(ws, "mobile-bff")
     assert call_with_cert(url, ca, chain, key) == "200"  # accepted before
 
-    code, doc = run_json(capsys, ["drill", "revoke", "--service", "checkout-web",
-                                  "--deadline", "30", *w])  # fmt: skip
+    code, doc = run_json(
+        capsys, ["drill", "revoke", "--service", "checkout-web", "--deadline", "30", *w]
+    )
     assert code == 0, doc["reasons"]
     assert doc["verdict"] == "PASS" and doc["revoked"] == [serial]
     [entry] = doc["entry_points"]  # payments-api is the one API that takes certificates

@@ -214,10 +214,16 @@ def _show(args: argparse.Namespace) -> int:
     print_table(
         ("id", "kind", "subject", "verdict", "started", "slowest s"),
         [
-            (d["id"], d["kind"], d["subject"], d["verdict"], d["started_at"][:19] + "Z",
-             "-" if d["slowest_s"] is None else f"{d['slowest_s']:.3f}")
+            (
+                d["id"],
+                d["kind"],
+                d["subject"],
+                d["verdict"],
+                d["started_at"][:19] + "Z",
+                "-" if d["slowest_s"] is None else f"{d['slowest_s']:.3f}",
+            )
             for d in drills
-        ],  # fmt: skip
+        ],
         title=f"drills in {args.workspace}",
     )
     return 0
@@ -271,12 +277,16 @@ def _print_report(args: argparse.Namespace, report) -> int:
 
 def _print_doc(doc: dict) -> None:
     rows = [
-        (e["gateway"], e["entry_point"] + ("" if e["address"] in e["entry_point"]
-                                           else f" @ {e['address']}"),
-         _s(e["first_refusal_s"]), _s(e["stable_s"]), e["probes"],
-         "refused" if e["refused"] else e["last_outcome"])
+        (
+            e["gateway"],
+            e["entry_point"] + ("" if e["address"] in e["entry_point"] else f" @ {e['address']}"),
+            _s(e["first_refusal_s"]),
+            _s(e["stable_s"]),
+            e["probes"],
+            "refused" if e["refused"] else e["last_outcome"],
+        )
         for e in doc["entry_points"]
-    ]  # fmt: skip
+    ]
     print_table(
         ("gateway", "entry point", "first refusal s", "stable s", "probes", "result"),
         rows,

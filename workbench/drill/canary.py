@@ -91,11 +91,15 @@ def canary_drill(
     ca = campaign.ca_dir / "chain.pem"
     canary = _issue(campaign, CANARY_SLOT)
     control = _issue(campaign, CONTROL_SLOT)
-    canary_cred = cert_credential(ws.directory / canary.chain_path, ws.directory / canary.key_path, ca)
+    canary_cred = cert_credential(
+        ws.directory / canary.chain_path, ws.directory / canary.key_path, ca
+    )
     control_cred = cert_credential(
-        ws.directory / control.chain_path, ws.directory / control.key_path, ca,
+        ws.directory / control.chain_path,
+        ws.directory / control.key_path,
+        ca,
         label=f"canary control {identity} serial={control.serial}",
-    )  # fmt: skip
+    )
 
     def do_revoke() -> RevokeOutcome:
         done, crl = revoke(campaign, serial=canary.serial, reason="keyCompromise")

@@ -83,12 +83,28 @@ def crl_health(
 ) -> CrlHealth:
     """Judge one gateway's CRL file against ``now`` and the last published CRL number."""
     if path is None:
-        return CrlHealth(gateway, server, None, None, None, None, "none",
-                         f"gateway {gateway} checks no CRL: revoked certificates stay valid")  # fmt: skip
+        return CrlHealth(
+            gateway,
+            server,
+            None,
+            None,
+            None,
+            None,
+            "none",
+            f"gateway {gateway} checks no CRL: revoked certificates stay valid",
+        )
     info = read_crl_file(path)
     if info is None:
-        return CrlHealth(gateway, server, str(path), None, None, None, "missing",
-                         f"gateway {gateway}: no readable CRL at {path}: run `workbench crl`")  # fmt: skip
+        return CrlHealth(
+            gateway,
+            server,
+            str(path),
+            None,
+            None,
+            None,
+            "missing",
+            f"gateway {gateway}: no readable CRL at {path}: run `workbench crl`",
+        )
     nu = info["next_update"]
     state, warning = "ok", None
     if nu <= now:

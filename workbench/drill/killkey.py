@@ -16,8 +16,14 @@ import time
 from collections.abc import Callable
 
 from workbench.drill import gateways as gws
-from workbench.drill.probing import DEFAULT_STABLE_AFTER, Point, key_credential, observe
-from workbench.drill.probing import summarise, watch
+from workbench.drill.probing import (
+    DEFAULT_STABLE_AFTER,
+    Point,
+    key_credential,
+    observe,
+    summarise,
+    watch,
+)
 from workbench.drill.revoke import known_id
 from workbench.drill.runner import DEFAULT_DEADLINE, DrillReport, _entry_rows, verdict_of
 from workbench.drill.targets import api_entry_addresses
@@ -97,7 +103,9 @@ def kill_key(
     t0 = clock()
     say(f"retiring {step_key} on gateway {', '.join(gw_of.values())}")
     if step.state == "issued":
-        set_step_mode(campaign, step_key, "dual", reason="kill-key: overlap for certificate holders")
+        set_step_mode(
+            campaign, step_key, "dual", reason="kill-key: overlap for certificate holders"
+        )
     set_step_mode(campaign, step_key, "mtls", reason="kill-key: incident response")
     change_s = round(clock() - t0, 4)
     say(f"watching {len(points)} point(s), deadline {deadline:g} s")
@@ -125,10 +133,18 @@ def kill_key(
     entry_rows = _entry_rows(timings)
     stable = [e["stable_s"] for e in entry_rows if e["refused"]]
     gateways = tuple(
-        {"id": r.id, "kind": r.kind, "server": r.server, "apis": list(r.apis),
-         "push_s": change_s, "applied": True, "crl": None, **summarise(stable)}
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "server": r.server,
+            "apis": list(r.apis),
+            "push_s": change_s,
+            "applied": True,
+            "crl": None,
+            **summarise(stable),
+        }
         for r in refs
-    )  # fmt: skip
+    )
     return DrillReport(
         kind="kill-key",
         subject=step_key,
@@ -143,6 +159,9 @@ def kill_key(
         gateways=gateways,
         entry_points=tuple(entry_rows),
         timings=tuple(timings),
-        checks={"verifier_verdict": verdict, "consumers_without_certificate": breaks,
-                "state_after": ws.step(step_key).state},
-    )  # fmt: skip
+        checks={
+            "verifier_verdict": verdict,
+            "consumers_without_certificate": breaks,
+            "state_after": ws.step(step_key).state,
+        },
+    )

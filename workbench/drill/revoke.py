@@ -14,8 +14,12 @@ from collections.abc import Callable
 
 from workbench.drill import gateways as gws
 from workbench.drill.probing import cert_credential
-from workbench.drill.runner import DEFAULT_DEADLINE, DrillReport, RevokeOutcome
-from workbench.drill.runner import run_revocation_drill
+from workbench.drill.runner import (
+    DEFAULT_DEADLINE,
+    DrillReport,
+    RevokeOutcome,
+    run_revocation_drill,
+)
 from workbench.errors import InputError
 from workbench.migration.campaign import Campaign
 
@@ -50,9 +54,9 @@ def _controls(campaign: Campaign, service: str, apis) -> list:
             by_service.setdefault(c.service, c)
     chosen = {}
     for api in apis:
-        consumers = {
-            i.consumer for i in inv.integrations if inv.key(i.key).api == api.id
-        } - {service}
+        consumers = {i.consumer for i in inv.integrations if inv.key(i.key).api == api.id} - {
+            service
+        }
         picks = [by_service[s] for s in sorted(consumers) if s in by_service]
         for c in picks[:MAX_CONTROLS_PER_API]:
             chosen[c.serial] = c
@@ -88,10 +92,13 @@ def revoke_drill(
     if not apis:
         raise InputError(f"service {service} consumes no API key: no entry point to probe")
     ca = campaign.ca_dir / "chain.pem"
-    creds = [cert_credential(ws.directory / c.chain_path, ws.directory / c.key_path, ca)
-             for c in certs]  # fmt: skip
-    controls = [cert_credential(ws.directory / c.chain_path, ws.directory / c.key_path, ca)
-                for c in _controls(campaign, service, apis)]  # fmt: skip
+    creds = [
+        cert_credential(ws.directory / c.chain_path, ws.directory / c.key_path, ca) for c in certs
+    ]
+    controls = [
+        cert_credential(ws.directory / c.chain_path, ws.directory / c.key_path, ca)
+        for c in _controls(campaign, service, apis)
+    ]
 
     def do_revoke() -> RevokeOutcome:
         done, crl = revoke(campaign, service=service, reason=reason)

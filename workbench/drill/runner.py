@@ -173,10 +173,14 @@ def run_revocation_drill(
             )
     # A control that was not accepted before proves nothing afterwards: left out, and said.
     control_before = before[len(points) :]
-    dropped = [p.credential.label + " at " + p.where.label
-               for p, (o, _) in zip(control_points, control_before, strict=True) if o != "ACCEPTED"]  # fmt: skip
-    control_points = [p for p, (o, _) in zip(control_points, control_before, strict=True)
-                      if o == "ACCEPTED"]  # fmt: skip
+    dropped = [
+        p.credential.label + " at " + p.where.label
+        for p, (o, _) in zip(control_points, control_before, strict=True)
+        if o != "ACCEPTED"
+    ]
+    control_points = [
+        p for p, (o, _) in zip(control_points, control_before, strict=True) if o == "ACCEPTED"
+    ]
 
     started_at = campaign.now()
     t0 = clock()
@@ -205,8 +209,9 @@ def run_revocation_drill(
             )
 
     say(f"watching {len(points)} point(s), deadline {deadline:g} s")
-    timings = asyncio.run(watch(points, t0=t0, deadline=deadline, stable_after=stable_after,
-                                clock=clock))  # fmt: skip
+    timings = asyncio.run(
+        watch(points, t0=t0, deadline=deadline, stable_after=stable_after, clock=clock)
+    )
     for t in timings:
         if t.refused:
             continue
@@ -234,11 +239,12 @@ def run_revocation_drill(
                 "server": ref.server,
                 "apis": list(ref.apis),
                 **pushes.get(ref.id, {"push_s": None, "applied": False}),
-                "crl": None if crl is None else {k: crl[k] for k in ("number", "this_update",
-                                                                       "next_update")},
+                "crl": None
+                if crl is None
+                else {k: crl[k] for k in ("number", "this_update", "next_update")},
                 **summarise(mine),
             }
-        )  # fmt: skip
+        )
     return DrillReport(
         kind=kind,
         subject=subject,

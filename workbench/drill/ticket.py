@@ -48,17 +48,26 @@ def render_ticket(doc: dict, *, fmt: str = "md", chain_head: tuple[int, str] | N
         )
     if chain_head is not None:
         lines.append(f"- audit chain head at export: {chain_head[0]}:{md_code(chain_head[1])}")
-    lines += ["", "## Gateways", "", "| gateway | kind | server | push s | CRL | median s | worst s |",
-              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        "## Gateways",
+        "",
+        "| gateway | kind | server | push s | CRL | median s | worst s |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for g in doc["gateways"]:
         crl = (g.get("crl") or {}).get("number", "-")
         lines.append(
             f"| {e(g['id'])} | {e(g['kind'])} | {e(g['server'])} | {_s(g.get('push_s'))} | "
             f"{crl} | {_s(g.get('median_s'))} | {_s(g.get('worst_s'))} |"
         )
-    lines += ["", "## Time to refusal per entry point", "",
-              "| gateway | entry point | address | first refusal s | stable s | probes | result |",
-              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        "## Time to refusal per entry point",
+        "",
+        "| gateway | entry point | address | first refusal s | stable s | probes | result |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in doc["entry_points"]:
         result = "refused" if r["refused"] else r["last_outcome"]
         lines.append(
