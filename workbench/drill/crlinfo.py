@@ -1,8 +1,10 @@
 """Which CRL a gateway serves, and whether it is about to go stale (``workbench status``).
 
-A gateway reads one PEM file holding a CRL per CA of the chain. Its health is the weakest of
-them: the lowest CRL number, the earliest nextUpdate. An expired CRL fails open or closed
-depending on the product, so the workbench warns well before nextUpdate passes.
+A gateway reads one PEM file holding a CRL per CA of the chain. Its number is the highest
+of them (the issuing CA's, which lists the leaves; a remote CA may number its root's CRL
+apart), its nextUpdate the earliest: the whole file goes stale with its first CRL. An
+expired CRL fails open or closed depending on the product, so the workbench warns well
+before nextUpdate passes.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def read_crl_file(path: Path) -> dict | None:
             numbers.append(0)
     next_updates = [c.next_update_utc for c in crls if c.next_update_utc is not None]
     return {
-        "number": min(numbers),
+        "number": max(numbers),
         "this_update": min(c.last_update_utc for c in crls),
         "next_update": min(next_updates) if next_updates else datetime.min.replace(tzinfo=UTC),
         "revoked": sum(len(list(c)) for c in crls),

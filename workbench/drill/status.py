@@ -11,11 +11,17 @@ __all__ = ["crl_status", "published_crl_number"]
 
 
 def published_crl_number(campaign: Campaign) -> int | None:
-    """The number of the last CRL the workspace published (None: never)."""
+    """The number of the last CRL the workspace published, from its audit record (a remote
+    CA numbers its own CRLs, so the workspace's counter is not the number); None: never."""
+    import json
+
     row = campaign.workspace.connection.execute(
-        "SELECT value FROM counters WHERE name = 'crl_number'"
+        "SELECT details FROM audit WHERE action = 'crl.publish' ORDER BY seq DESC LIMIT 1"
     ).fetchone()
-    return int(row[0]) if row and row[0] else None
+    if row is None:
+        return None
+    number = json.loads(row[0]).get("crl_number")
+    return number if isinstance(number, int) else None
 
 
 def crl_status(campaign: Campaign) -> list[CrlHealth]:
