@@ -135,7 +135,8 @@ def _probe_spec(point: Point, path: str):
         if "form" in fields:  # the verifier's key forms (header, query, Authorization)
             from workbench.verify.forms import KeyForm  # type: ignore[import-not-found]
 
-            extra = {"form": KeyForm.header(cred.header), "secret": cred.secret}
+            form = KeyForm(f"header {cred.header}", "header", cred.header or "")
+            extra = {"form": form, "secret": cred.secret}
         else:
             extra = {"header_name": cred.header, "header_value": cred.secret}
     return ProbeSpec("drill", "refused", cred.context, cred.label, path, **extra)
