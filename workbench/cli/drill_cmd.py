@@ -246,11 +246,12 @@ def _ticket(args: argparse.Namespace) -> int:
     from workbench.drill.store import get_drill
     from workbench.drill.ticket import render_ticket
     from workbench.migration import open_campaign
+    from workbench.workspace import chain_head
 
     with open_campaign(args.workspace) as campaign:
         doc = get_drill(campaign.workspace, args.id)
-        head = campaign.workspace.audit_records(limit=1)
-    chain = (head[0].seq, head[0].hash) if head else None
+        head = chain_head(campaign.workspace)
+    chain = (head.seq, head.hash)
     text = render_ticket(doc, fmt=args.format, chain_head=chain)
     if args.output:
         from pathlib import Path
