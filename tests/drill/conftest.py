@@ -1,19 +1,17 @@
 """Fixtures for the drill tests: a workspace with the lab running on a free port, step
 pay-key-prod issued and in dual (its consumers' certificates are accepted)."""
 
-import json
-
 import pytest
-from drill_support import PASSPHRASE, copy_inventory, ensure_gateway_available, free_port, pid_alive
+from drill_support import (
+    PASSPHRASE,
+    copy_inventory,
+    ensure_gateway_available,
+    free_port,
+    pid_alive,
+    run_json,
+)
 
 from workbench.cli import main
-
-
-def run_json(capsys, argv):
-    capsys.readouterr()
-    code = main([*argv, "--json"])
-    out = capsys.readouterr().out
-    return code, json.loads(out) if out.strip() else None
 
 
 @pytest.fixture

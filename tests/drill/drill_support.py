@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import ssl
 import urllib.error
 import urllib.request
@@ -46,3 +47,13 @@ def cert_files(ws: Path, service: str, status: str = "active"):
         certs = [c for c in w.certificates(service=service, status=status) if c.kind == "client"]
     c = certs[-1]
     return ws / c.chain_path, ws / c.key_path, c.serial
+
+
+def run_json(capsys, argv):
+    """Run the CLI with --json: (exit status, parsed stdout or None)."""
+    from workbench.cli import main
+
+    capsys.readouterr()
+    code = main([*argv, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out.strip() else None

@@ -2,8 +2,7 @@
 everywhere; no authorisation is left behind; its figures land in the workspace."""
 
 import pytest
-from conftest import run_json
-from drill_support import GATEWAYS, call_with_cert
+from drill_support import GATEWAYS, call_with_cert, run_json
 
 from workbench.cli import main
 

@@ -2,8 +2,7 @@
 entry point, proven two-sided by the verifier; it names who would break and wants --force."""
 
 import pytest
-from conftest import run_json
-from drill_support import GATEWAYS
+from drill_support import GATEWAYS, run_json
 
 from workbench.cli import main
 

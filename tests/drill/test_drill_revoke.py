@@ -3,8 +3,7 @@ revoked certificate is refused at every entry point, a reload that does not pick
 CRL fails the drill at the deadline naming the entry point, bad input is one line, exit 2."""
 
 import pytest
-from conftest import run_json
-from drill_support import GATEWAYS, call_with_cert, cert_files
+from drill_support import GATEWAYS, call_with_cert, cert_files, run_json
 
 from workbench.cli import main
 
