@@ -7,7 +7,7 @@ from a clean sample environment: the previous one is stopped and ``demo-out/`` (
 inventory copy, its key files and gateway state, the workspace) is made anew.
 
 A thin front end: every step is a ``workbench`` command, except the simulated consumer
-traffic and the graph picture.
+traffic.
 """
 
 from __future__ import annotations
@@ -172,8 +172,8 @@ def demo(gateway: str) -> int:
     for fmt, ext in (("json", "json"), ("graphml", "graphml"), ("dot", "dot"), ("mermaid", "mmd")):
         target = rel(OUT / f"graph.{ext}")
         run("graph", inventory, "--format", fmt, "-o", target, save=f"graph-{ext}.log", show=False)
-    picture = graph_picture(INVENTORY, OUT)
-    say(f"picture: {rel(picture)}; exports: {rel(OUT)}/graph.{{json,graphml,dot,mmd}}")
+    run("graph", inventory, "--format", "svg", "-o", rel(OUT / "graph.svg"), save="graph-svg.log")
+    say(f"picture: {rel(OUT)}/graph.svg; exports: {rel(OUT)}/graph.{{json,graphml,dot,mmd}}")
 
     chapter("3. Migration plan: every key ranked by risk, grouped into waves")
     plan = run_json("plan", inventory, save="plan.json")
@@ -345,53 +345,6 @@ def wave_one(ws: list[str]) -> int:
         say(f"{rel(where):<32} {what}")
     say(f"browse it all in the TUI: .venv/bin/workbench tui --workspace {rel(WS)}")
     return 0
-
-
-def graph_picture(inventory: Path, out_dir: Path) -> Path:
-    """A picture of the dependency graph: ``workbench graph --format svg`` when the CLI has
-    it, else drawn here with matplotlib (services and APIs, edges labelled by key)."""
-    from workbench.cli import build_parser
-
-    target = out_dir / "graph.svg"
-    graph_cmd = build_parser()._subparsers._group_actions[0].choices["graph"]  # noqa: SLF001
-    formats = next(a.choices for a in graph_cmd._actions if a.dest == "format")  # noqa: SLF001
-    if "svg" in formats:
-        run("graph", rel(inventory), "--format", "svg", "-o", rel(target), save="graph.log")
-        return target
-    return draw_graph(inventory, target)
-
-
-def draw_graph(inventory: Path, target: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import networkx as nx
-
-    from workbench.inventory import load_inventory
-
-    inv = load_inventory(inventory)
-    g = nx.DiGraph()
-    for api in inv.apis:
-        g.add_node(api.id, kind="api")
-    for svc in inv.services:
-        g.add_node(svc.id, kind="service")
-    for i in inv.integrations:
-        g.add_edge(i.consumer, inv.key(i.key).api)
-    for api in inv.apis:
-        if api.provided_by:
-            g.add_edge(api.id, api.provided_by)
-    fig, ax = plt.subplots(figsize=(14, 10))
-    pos = nx.spring_layout(g, seed=7, k=0.9)
-    colors = ["#f4a261" if g.nodes[n]["kind"] == "api" else "#8ecae6" for n in g]
-    nx.draw_networkx(g, pos, ax=ax, node_color=colors, node_size=900, font_size=7, arrowsize=10)
-    ax.set_title(
-        f"{inventory.name}: services (blue) call APIs (orange); APIs point to their service"
-    )
-    ax.axis("off")
-    fig.savefig(target, format="svg", bbox_inches="tight")
-    plt.close(fig)
-    return target
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -87,3 +87,21 @@ async def test_findings_and_audit_views(tmp_path, quiet_env):
         await pilot.press("3")
         await pilot.pause()
         assert "open a workspace" in screen_text(app)
+
+
+def test_narrow_tables_keep_step_state_verdict_and_cut_long_ids():
+    from workbench.tui.snapshot import StepRow
+    from workbench.tui.widgets.steps import _fit, choose_columns, natural_widths
+
+    long_id = "a-very-long-key-identifier-that-goes-on-and-on"
+    rows = [StepRow(12, long_id, "some-api", ("x",), 50.0, "cut_over", "INCONCLUSIVE")]
+    natural = natural_widths(rows)
+    assert natural["step"] == 32  # capped: an id never takes the whole line
+    wide = choose_columns(natural, 160)
+    assert wide.columns == ("wave", "step", "API", "consumers", "score", "state", "verdict")
+    narrow = choose_columns(natural, 40)
+    assert narrow.columns[:1] == ("step",) and {"state", "verdict"} <= set(narrow.columns)
+    assert sum(w + 2 for w in narrow.widths) <= 40
+    step_width = narrow.widths[narrow.columns.index("step")]
+    cut = _fit(long_id, step_width)
+    assert len(cut) == step_width and cut.endswith("…") and long_id.startswith(cut[:-1])
