@@ -5,8 +5,9 @@ Pure reads of the workspace; the pictures are matplotlib figures (no pyplot stat
 as SVG by `workbench report` and shown inline by the notebooks.
 """
 
+from workbench.report.collect import program_report
 from workbench.report.drills import DrillSummary, read_drills
-from workbench.report.program import ProgramReport, program_report
+from workbench.report.program import ProgramReport
 from workbench.report.review import CutoverReview, cutover_review
 
 __all__ = [
