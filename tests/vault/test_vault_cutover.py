@@ -88,3 +88,50 @@ def test_cutover_passes_with_openbao_certificates(kind, tmp_path, vault_env, cap
         _json(capsys, ["sample-env", "down", *w])
         for pid in (status["gateway_pid"], status["backend_pid"]):
             assert not pid_alive(pid), f"process {pid} left behind"
+
+
+@pytest.mark.parametrize("kind", [gateway_param("python"), gateway_param("nginx")])
+def test_local_server_ca_and_bound_tokens_with_openbao_client_certs(
+    kind, tmp_path, vault_env, capsys, monkeypatch
+):
+    """No server role: the gateway's TLS certificate comes from the local server CA, which
+    consumers, the verifier and the token client trust, while client certificates (and the
+    gateway's client CA bundle) stay OpenBao's; mtls+token then passes with bound tokens."""
+    ensure_gateway_available(kind)
+    monkeypatch.setenv("WORKBENCH_CA_PASSPHRASE", "local-server-ca-passphrase")
+    inventory = copy_inventory(tmp_path, free_port())
+    ws = tmp_path / "ws"
+    w = ["--workspace", str(ws)]
+    argv = ["init", str(inventory), *w, "--issuer", "vault"]
+    assert main([*argv, "--vault-mount", "pki", "--vault-role", CLIENT_ROLE]) == 0
+    code, status = _json(capsys, ["sample-env", "up", "--gateway", kind, *w])
+    assert code == 0, status
+    try:
+        root = x509.load_pem_x509_certificate(vault_env.root_pem.encode())
+        server_chain = x509.load_pem_x509_certificates(
+            (ws / "ca" / "server-ca" / "chain.pem").read_bytes()
+        )
+        assert root not in server_chain
+        from workbench.workspace import Workspace
+
+        with Workspace.open(ws) as opened:
+            [server] = opened.active_certificates(kind="server")
+        served = x509.load_pem_x509_certificate((ws / server.cert_path).read_bytes())
+        served.verify_directly_issued_by(server_chain[0])  # the local server CA signed it
+        assert main(["issue", "--step", "claims-key", *w]) == 0
+        assert main(["gateway", "set-mode", "dual", "--step", "claims-key", *w]) == 0
+        code, out = _json(capsys, ["cutover", "--step", "claims-key", "--force", *w])
+        assert code == 0 and out["verdict"] == "PASS", out
+        code, change = _json(
+            capsys, ["gateway", "set-mode", "mtls+token", "--step", "claims-key", *w]
+        )
+        assert code == 0 and change["to_mode"] == "mtls+token"
+        code, out = _json(capsys, ["verify", "--step", "claims-key", *w])
+        assert code == 0 and out["verdict"] == "PASS", out.get("reasons")
+        probes = {p["name"]: p for p in out["probes"]}
+        for name in ("cert-without-token", "token-without-cert", "foreign-ca-cert"):
+            assert probes[name]["outcome"] == "pass", (name, probes[name])
+    finally:
+        _json(capsys, ["sample-env", "down", *w])
+        for pid in (status["gateway_pid"], status["backend_pid"]):
+            assert not pid_alive(pid), f"process {pid} left behind"
