@@ -55,19 +55,28 @@ def revoke(
     done = []
     with ws.transaction():
         for cert in targets:
-            tell_issuer(campaign, cert.serial, reason)
+            tell_issuer(campaign, cert.serial, reason, kind=cert.kind)
             done.append(ws.revoke_certificate(cert.serial, reason, now=now))
         audit_receipts(campaign)
         outcome = publish_crls(campaign) if publish else None
     return done, outcome
 
 
-def tell_issuer(campaign: Campaign, serial: str, reason: str) -> None:
+def tell_issuer(campaign: Campaign, serial: str, reason: str, *, kind: str = "client") -> None:
     """A remote CA (Vault) revokes first: if it refuses, the workspace does not record a
     revocation that its CRLs will not show. A local CA signs CRLs from the workspace's own
-    records, so there is nothing to tell it."""
-    if campaign.issuer_kind == "vault":
+    records, so there is nothing to tell it; nor is there for a gateway certificate that a
+    Vault workspace's local server CA signed."""
+    if campaign.issuer_kind == "vault" and _signed_by_issuer(campaign, kind):
         campaign.ca().revoke(int(serial, 16), reason)
+
+
+def _signed_by_issuer(campaign: Campaign, kind: str) -> bool:
+    """False for a gateway certificate of a Vault workspace without a server role (its
+    local server CA signed it; Vault neither knows nor lists it)."""
+    if campaign.issuer_kind != "vault" or kind != "server":
+        return True
+    return bool(campaign.ca().config.server_role)
 
 
 def publish_crls(campaign: Campaign) -> CrlOutcome:
@@ -81,6 +90,7 @@ def publish_crls(campaign: Campaign) -> CrlOutcome:
         revoked = [
             Revoked(int(c.serial, 16), c.revoked_at or now, parse_reason(c.reason))
             for c in ws.revoked_certificates()
+            if _signed_by_issuer(campaign, c.kind)
         ]
         crls = ca.crls(revoked, ws.next_crl_number(), now, next_update_after=CRL_VALIDITY)
         number = crls.crl_number  # a remote CA numbers its own CRLs
