@@ -134,7 +134,7 @@ def canary_drill(
 def _prove_nothing_left(campaign, report: DrillReport, identity, apis, control) -> DrillReport:
     """No route lists the identity, and its valid control certificate is refused everywhere."""
     failures, errors = list(report.failures), list(report.errors)
-    left = gws.authorised_on(campaign, identity)
+    left = gws.authorised_on(campaign, [a.id for a in campaign.inventory.apis], identity)
     if left:
         failures.append(f"the canary is still authorised on {', '.join(left)}")
     refs = {a: r.id for r in gws.gateways_for(campaign, [a.id for a in apis]) for a in r.apis}

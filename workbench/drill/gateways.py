@@ -1,24 +1,29 @@
 """The one place the drills meet the gateways: which gateway fronts an API, push the CRLs
 to it, read the CRL it serves, and (for the canary) authorise an identity on a route.
 
-Everything gateway-specific the drills do goes through this module, so moving to another
-gateway interface is a change here only. Today the gateway is the workspace's managed one
-(reached through :mod:`workbench.migration.gateway_ops`, no lab import here).
+Gateways are reached through the migration layer's gateway handles
+(:func:`workbench.migration.gateway_ops.gateway_for`: the lab, nginx, HAProxy, manual); no
+lab import here. A workbench without handles (older main) reaches the one managed gateway
+through ``running_gateway``; both paths live here only, so the switch is one place.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from workbench.errors import GatewayError
+from workbench.migration import gateway_ops
 from workbench.migration.campaign import Campaign
 
 __all__ = [
     "GatewayRef",
+    "PushFn",
     "PushResult",
+    "all_gateways",
     "authorise_identity",
     "authorised_on",
     "crl_file_of",
@@ -28,17 +33,19 @@ __all__ = [
     "revoke_authorisation",
 ]
 
+HANDLES = hasattr(gateway_ops, "gateway_for")
+
 
 @dataclass(frozen=True)
 class GatewayRef:
     """A gateway in front of some of the drill's APIs."""
 
     id: str
-    """Gateway id (``lab`` for the workspace's managed gateway)."""
+    """Gateway id (``lab`` for the workspace's lab)."""
     kind: str
     """``lab``, ``nginx``, ``haproxy`` or ``manual``."""
     server: str
-    """The server software answering (``python``, ``nginx``, ``haproxy``, ``manual``)."""
+    """The software answering (``python``, ``nginx``, ``haproxy``; ``manual``: unknown)."""
     apis: tuple[str, ...]
     """The drill's APIs it fronts."""
 
@@ -50,15 +57,35 @@ class PushResult:
     gateway: str
     """Gateway id."""
     seconds: float
-    """Write + validate + reload, as the gateway reported it done."""
+    """Write + validate + reload, until the gateway confirmed it (0 when not applied)."""
     applied: bool
-    """False when a person must apply it (manual gateway): the drill waits for the probes."""
+    """False for a manual gateway: a person reloads it (``instructions``); the probes show
+    when it took effect."""
+    instructions: tuple[str, ...] = ()
 
 
-def _managed(campaign: Campaign):
-    from workbench.migration.gateway_ops import running_gateway
+PushFn = Callable[[Campaign, GatewayRef], PushResult]
 
-    return running_gateway(campaign)
+
+def _handle(campaign: Campaign, api_id: str):
+    return gateway_ops.gateway_for(campaign, api_id)
+
+
+def _lab_adapters(campaign: Campaign, ref: GatewayRef) -> list:
+    """The lab's running gateway processes serving ``ref``'s APIs (one per port)."""
+    if not HANDLES:
+        return [gateway_ops.running_gateway(campaign)]
+    env = _handle(campaign, ref.apis[0]).env
+    out = []
+    for api in ref.apis:
+        gw = env.gateway_of(api)
+        if gw is None or not gw.is_running():
+            raise GatewayError(
+                "no lab gateway is running for this workspace: `workbench sample-env up`"
+            )
+        if all(g.state_dir != gw.state_dir for g in out):
+            out.append(gw)
+    return out
 
 
 def gateways_for(campaign: Campaign, api_ids: Iterable[str]) -> list[GatewayRef]:
@@ -66,97 +93,142 @@ def gateways_for(campaign: Campaign, api_ids: Iterable[str]) -> list[GatewayRef]
     apis = tuple(dict.fromkeys(api_ids))
     if not apis:
         return []
-    gw = _managed(campaign)
-    return [GatewayRef("lab", "lab", gw.name, apis)]
+    if not HANDLES:
+        return [GatewayRef("lab", "lab", gateway_ops.running_gateway(campaign).name, apis)]
+    grouped: dict[str, list[str]] = {}
+    kinds: dict[str, str] = {}
+    for api in apis:
+        h = _handle(campaign, api)
+        grouped.setdefault(h.id, []).append(api)
+        kinds[h.id] = h.kind
+    refs = []
+    for gid, mine in grouped.items():
+        kind = kinds[gid]
+        server = kind
+        if kind == "lab":
+            ref = GatewayRef(gid, kind, "lab", tuple(mine))
+            server = ",".join(sorted({g.name for g in _lab_adapters(campaign, ref)}))
+        refs.append(GatewayRef(gid, kind, server, tuple(mine)))
+    return refs
 
 
-PushFn = Callable[[Campaign, GatewayRef], PushResult]
+def all_gateways(campaign: Campaign) -> list[GatewayRef]:
+    """Every gateway the workspace drives (for CRL health); the lab only once it ran."""
+    inv = campaign.inventory
+    refs = []
+    for g in getattr(inv, "gateways", ()):
+        server = g.kind if g.kind != "manual" else "manual"
+        refs.append(GatewayRef(g.id, g.kind, server, tuple(g.apis)))
+    behind = {a for r in refs for a in r.apis}
+    lab_apis = tuple(a.id for a in inv.apis if a.id not in behind)
+    if lab_apis:
+        # The lab never ran (or is down): nothing to report for it.
+        with contextlib.suppress(GatewayError):
+            refs.extend(gateways_for(campaign, lab_apis))
+    return refs
 
 
 def push_crls(campaign: Campaign, ref: GatewayRef) -> PushResult:
-    """Make ``ref`` re-read the workspace CRLs: render + validate + write + reload."""
+    """Make ``ref`` re-read the workspace CRLs (render + write + validate + reload +
+    confirm); a manual gateway gets instructions instead."""
     started = time.monotonic()
-    gw = _managed(campaign)
-    rendered = gw.render(gw.spec)
-    gw.validate(rendered)
-    gw.apply(rendered)
+    if ref.kind == "manual":
+        crl = (campaign.crl_dir / "crl.pem").resolve()
+        return PushResult(
+            ref.id,
+            0.0,
+            False,
+            (
+                f"copy {crl} to where gateway {ref.id} reads its CRL and reload it",
+                "the drill's probes show when the reload took effect",
+            ),
+        )
+    if HANDLES and ref.kind != "lab":
+        _handle(campaign, ref.apis[0]).push_crls()
+    else:
+        for gw in _lab_adapters(campaign, ref):
+            rendered = gw.render(gw.spec)
+            gw.validate(rendered)
+            gw.apply(rendered)
     return PushResult(ref.id, round(time.monotonic() - started, 4), True)
 
 
 def crl_file_of(campaign: Campaign, ref: GatewayRef) -> Path | None:
-    """The CRL file the gateway is configured to serve (None: it checks no CRL)."""
-    from workbench.migration.gateway_ops import sample_env
-
-    gw = sample_env(campaign).current_gateway()
-    if gw is None or not gw.spec.crl_file:
+    """The CRL file the gateway is configured with (None: it checks none, or a person
+    manages it: a manual gateway)."""
+    if ref.kind == "manual":
         return None
-    return Path(gw.spec.crl_file)
-
-
-def all_gateways(campaign: Campaign) -> list[GatewayRef]:
-    """Every gateway the workspace knows (for CRL health); empty when none ever ran."""
-    from workbench.migration.gateway_ops import sample_env
-
-    gw = sample_env(campaign).current_gateway()
-    if gw is None:
-        return []
-    return [GatewayRef("lab", "lab", gw.name, tuple(r.api_id for r in gw.spec.routes))]
+    if ref.kind != "lab":
+        crl = campaign.crl_dir / "crl.pem"  # operator gateways name the workspace's CRL
+        return crl if crl.exists() else None
+    files = {gw.spec.crl_file for gw in _lab_adapters(campaign, ref)}
+    if None in files or not files:
+        return None
+    return Path(sorted(files)[0])
 
 
 def modes_of(campaign: Campaign, api_ids: Iterable[str]) -> dict[str, str]:
     """API id -> the mode its gateway serves it in now."""
-    gw = _managed(campaign)
-    return {a: gw.spec.route(a).mode for a in api_ids}
+    if not HANDLES:
+        gw = gateway_ops.running_gateway(campaign)
+        return {a: gw.spec.route(a).mode for a in api_ids}
+    return {a: _handle(campaign, a).current_mode(a) for a in api_ids}
 
 
 def _set_allowed(campaign: Campaign, api_ids: Iterable[str], change) -> str:
-    gw = _managed(campaign)
-    wanted = set(api_ids)
-    old_spec = gw.spec
-    routes = tuple(
-        replace(r, allowed_identities=tuple(change(r.allowed_identities)))
-        if r.api_id in wanted
-        else r
-        for r in old_spec.routes
-    )
-    if routes == old_spec.routes:
-        return ""
-    new_spec = replace(old_spec, routes=routes)
-    rendered = gw.render(new_spec)
-    gw.validate(rendered)
-    try:
-        gw.spec = new_spec
-        gw.apply(rendered)
-    except BaseException:
-        gw.spec = old_spec
-        gw.apply(gw.render(old_spec))
-        raise
-    return rendered.sha256
+    """Change the allow lists of ``api_ids`` on the lab's gateways (one reload each)."""
+    wanted = tuple(dict.fromkeys(api_ids))
+    refs = gateways_for(campaign, wanted)
+    for ref in refs:
+        if ref.kind != "lab":
+            raise GatewayError(
+                f"gateway {ref.id} ({ref.kind}) authorises the identities the inventory names: "
+                "the canary drill needs a gateway that can allow one more (the lab); name "
+                "lab APIs with --api"
+            )
+    sha = ""
+    for ref in refs:
+        for gw in _lab_adapters(campaign, ref):
+            old_spec = gw.spec
+            routes = tuple(
+                replace(r, allowed_identities=tuple(change(r.allowed_identities)))
+                if r.api_id in wanted
+                else r
+                for r in old_spec.routes
+            )
+            if routes == old_spec.routes:
+                continue
+            new_spec = replace(old_spec, routes=routes)
+            rendered = gw.render(new_spec)
+            gw.validate(rendered)
+            try:
+                gw.spec = new_spec
+                gw.apply(rendered)
+            except BaseException:
+                gw.spec = old_spec
+                gw.apply(gw.render(old_spec))
+                raise
+            sha = rendered.sha256
+    return sha
 
 
 def authorise_identity(campaign: Campaign, api_ids: Iterable[str], identity: str) -> str:
-    """Let ``identity`` call ``api_ids`` with a certificate (one reload); returns the
-    config's SHA-256 ("" when nothing changed)."""
+    """Let ``identity`` call ``api_ids`` with a certificate; returns the last config's
+    SHA-256 ("" when nothing changed)."""
     return _set_allowed(campaign, api_ids, lambda ids: ids if identity in ids else (*ids, identity))
 
 
 def revoke_authorisation(campaign: Campaign, api_ids: Iterable[str], identity: str) -> str:
-    """Take ``identity`` off the allow lists of ``api_ids`` (one reload; "" when absent)."""
+    """Take ``identity`` off the allow lists of ``api_ids`` ("" when it was on none)."""
     return _set_allowed(campaign, api_ids, lambda ids: tuple(i for i in ids if i != identity))
 
 
-def authorised_on(campaign: Campaign, identity: str) -> list[str]:
-    """Every API whose gateway lets ``identity`` in with a certificate."""
-    from workbench.migration.gateway_ops import sample_env
-
-    gw = sample_env(campaign).current_gateway()
-    if gw is None:
-        return []
-    return [r.api_id for r in gw.spec.routes if identity in r.allowed_identities]
-
-
-def require_driven(refs: Iterable[GatewayRef]) -> None:
-    """Refuse gateways the drill cannot push to by itself (none today)."""
-    for ref in refs:
-        if ref.kind not in ("lab", "nginx", "haproxy", "manual"):
-            raise GatewayError(f"gateway {ref.id}: unknown kind {ref.kind}")
+def authorised_on(campaign: Campaign, api_ids: Iterable[str], identity: str) -> list[str]:
+    """The APIs among ``api_ids`` whose gateway lets ``identity`` in with a certificate."""
+    out = []
+    for ref in gateways_for(campaign, api_ids):
+        if ref.kind != "lab":
+            continue  # operator gateways allow only the inventory's identities
+        for gw in _lab_adapters(campaign, ref):
+            out += [r.api_id for r in gw.spec.routes if identity in r.allowed_identities]
+    return sorted(set(out))

@@ -23,7 +23,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from workbench.drill import gateways as gws
 from workbench.drill.probing import (
@@ -139,10 +139,12 @@ def run_revocation_drill(
     push: gws.PushFn = gws.push_crls,
     stable_after: int = DEFAULT_STABLE_AFTER,
     clock: Callable[[], float] = time.monotonic,
+    wallclock: Callable[[], datetime] = lambda: datetime.now(UTC),
     progress: Callable[[str], None] | None = None,
     resolver=None,
 ) -> DrillReport:
-    """Run steps 1-5 of the module docstring and judge them."""
+    """Run steps 1-5 of the module docstring and judge them. ``clock`` times the probes;
+    ``wallclock`` is the gateways' time, against which a CRL's nextUpdate is judged."""
     say = progress or (lambda _msg: None)
     failures: list[str] = []
     errors: list[str] = []
@@ -195,15 +197,25 @@ def run_revocation_drill(
         say(f"pushing the CRLs to gateway {ref.id}")
         try:
             res = push(campaign, ref)
-            pushes[ref.id] = {"push_s": res.seconds, "applied": res.applied}
+            pushes[ref.id] = {
+                "push_s": res.seconds,
+                "applied": res.applied,
+                "instructions": list(res.instructions),
+            }
+            for line in res.instructions:
+                say(f"gateway {ref.id}: {line}")
         except WorkbenchError as exc:
             failures.append(f"gateway {ref.id}: the CRL push failed: {exc}")
             pushes[ref.id] = {"push_s": None, "applied": False}
     crls = {}
-    now = campaign.now()
+    # A gateway judges a CRL by its own clock, not by the signer's: a CRL signed by a clock
+    # that runs behind can be past its nextUpdate the moment it arrives.
+    now = wallclock()
     for ref in refs:
         state = _crl_state(campaign, ref)
         crls[ref.id] = state
+        if ref.kind == "manual":
+            continue  # a person manages its CRL file: the probes are the only evidence
         if state is None:
             failures.append(f"gateway {ref.id} checks no CRL: a revoked certificate stays valid")
         elif state["number"] < outcome.crl_number or state["next_update"] <= now:

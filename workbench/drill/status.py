@@ -32,7 +32,14 @@ def crl_status(campaign: Campaign) -> list[CrlHealth]:
         return []
     published = published_crl_number(campaign)
     now = campaign.now()
-    return [
-        crl_health(ref.id, ref.server, gws.crl_file_of(campaign, ref), now=now, published=published)
-        for ref in refs
-    ]
+    out = []
+    for ref in refs:
+        if ref.kind == "manual":
+            out.append(CrlHealth(ref.id, "manual", None, None, None, None, "manual", None))
+            continue
+        try:
+            path = gws.crl_file_of(campaign, ref)
+        except WorkbenchError:
+            continue  # stopped since: it serves nothing now
+        out.append(crl_health(ref.id, ref.server, path, now=now, published=published))
+    return out
