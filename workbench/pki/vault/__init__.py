@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from workbench.pki.vault.client import VaultClient, VaultReply
 from workbench.pki.vault.config import ISSUER_FILE, SERVER_CA_DIR, VaultConfig
-from workbench.pki.vault.issuer import VaultIssuer, colon_serial, issued_from_certificate
+from workbench.pki.vault.issuer import VaultIssuer
+from workbench.pki.vault.response import colon_serial, issued_from_certificate
 from workbench.pki.vault.settings import VaultSettings
 from workbench.pki.vault.setup import VaultConnection, VaultTarget, connect_vault, open_vault_issuer
 

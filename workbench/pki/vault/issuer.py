@@ -23,9 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from workbench.errors import PKIError
 from workbench.pki.certs import (
@@ -37,61 +35,16 @@ from workbench.pki.certs import (
 from workbench.pki.crl import CRLSet, Revoked, parse_reason
 from workbench.pki.issuer import make_csr
 from workbench.pki.keys import DEFAULT_ALGORITHM, check_public_key, generate_private_key
-from workbench.pki.thumbprint import x5t_s256_from_digest
 from workbench.pki.vault.client import VaultClient
 from workbench.pki.vault.config import SERVER_CA_DIR, VaultConfig
+from workbench.pki.vault.response import (
+    check_signed,
+    colon_serial,
+    issued_from_certificate,
+    pem_certs,
+)
 
-__all__ = ["VaultCRLSet", "VaultIssuer", "colon_serial", "issued_from_certificate"]
-
-LIFETIME_SLACK = timedelta(minutes=5)  # Vault backdates notBefore by 30 s and rounds TTLs
-_EKU = {"client": ExtendedKeyUsageOID.CLIENT_AUTH, "server": ExtendedKeyUsageOID.SERVER_AUTH}
-
-
-def colon_serial(serial: int) -> str:
-    """Vault's spelling of a serial: lower-case hex bytes joined by colons."""
-    raw = serial.to_bytes((serial.bit_length() + 7) // 8 or 1, "big")
-    return ":".join(f"{b:02x}" for b in raw)
-
-
-def issued_from_certificate(
-    cert: x509.Certificate, kind: str, private_key: Any = None
-) -> IssuedCertificate:
-    """The IssuedCertificate facts of a certificate signed elsewhere."""
-    der = cert.public_bytes(Encoding.DER)
-    digest = hashlib.sha256(der).digest()
-    hex_serial = format(cert.serial_number, "x")
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        uris = san.get_values_for_type(x509.UniformResourceIdentifier)
-    except x509.ExtensionNotFound:
-        uris = []
-    spiffe = next((u for u in uris if u.startswith("spiffe://")), None)
-    return IssuedCertificate(
-        serial=cert.serial_number,
-        serial_hex=hex_serial if len(hex_serial) % 2 == 0 else "0" + hex_serial,
-        certificate=cert,
-        pem=cert.public_bytes(Encoding.PEM),
-        der=der,
-        not_before=cert.not_valid_before_utc,
-        not_after=cert.not_valid_after_utc,
-        spiffe_id=spiffe,
-        x5t_s256=x5t_s256_from_digest(digest),
-        sha256_fingerprint=digest.hex(),
-        kind=kind,
-        private_key=private_key,
-    )
-
-
-def _pem_certs(text: str | Sequence[str], what: str) -> list[x509.Certificate]:
-    blob = "\n".join(text) if isinstance(text, list | tuple) else str(text)
-    try:
-        return x509.load_pem_x509_certificates(blob.encode())
-    except ValueError:
-        raise PKIError(f"Vault returned no readable PEM certificate in {what}") from None
-
-
-def _chain_pem(certs: Sequence[x509.Certificate]) -> bytes:
-    return b"".join(c.public_bytes(Encoding.PEM) for c in certs)
+__all__ = ["VaultCRLSet", "VaultIssuer"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,11 +150,12 @@ class VaultIssuer:
         started = datetime.now(UTC)
         reply = self.client.call("POST", path, body)
         data = reply.data if isinstance(reply.data, dict) else {}
-        [cert, *_] = _pem_certs(data.get("certificate") or "", f"{path} certificate")
-        chain = _pem_certs(data.get("ca_chain") or data.get("issuing_ca") or "", f"{path} ca_chain")
+        [cert, *_] = pem_certs(data.get("certificate") or "", f"{path} certificate")
+        chain = pem_certs(data.get("ca_chain") or data.get("issuing_ca") or "", f"{path} ca_chain")
         issued = issued_from_certificate(cert, request.kind)
+        where = f"Vault POST /v1/{path}"
         try:
-            self._check(cert, chain, csr, request, started, reply.warnings)
+            check_signed(where, self._chain_pem, cert, chain, csr, request, started, reply.warnings)
         except PKIError:
             self._revoke_quietly(cert.serial_number)
             raise
@@ -353,62 +307,6 @@ class VaultIssuer:
         details = {"issuer": "vault", "path": f"/v1/{path}", "request_id": request_id, **kw}
         with self._lock:
             self._receipts.append((action, serial, details))
-
-    def _check(
-        self,
-        cert: x509.Certificate,
-        chain: Sequence[x509.Certificate],
-        csr: x509.CertificateSigningRequest,
-        request: IssueRequest,
-        started: datetime,
-        warnings: Sequence[str],
-    ) -> None:
-        where = f"Vault POST /v1/{self.config.mount}/sign/{self._role_for(request.kind)}"
-        if cert.public_key() != csr.public_key():
-            raise PKIError(f"{where} certified another key than the CSR's: refusing it")
-        if _chain_pem(chain) != self._chain_pem:
-            raise PKIError(
-                f"{where} signed with another CA chain than the workspace's chain.pem (was the "
-                "mount's issuer rotated?): make a new workspace with "
-                "`workbench init --issuer vault`"
-            )
-        try:
-            cert.verify_directly_issued_by(chain[0])
-        except (ValueError, TypeError, InvalidSignature):
-            raise PKIError(f"{where}: the certificate is not signed by its issuing CA") from None
-        try:
-            san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-            uris = san.get_values_for_type(x509.UniformResourceIdentifier)
-        except x509.ExtensionNotFound:
-            uris = []
-        wanted = [request.spiffe_id] if request.spiffe_id else []
-        if sorted(uris) != wanted:
-            raise PKIError(
-                f"{where} returned URI SANs {uris} instead of {wanted}: set the role's "
-                "use_csr_sans=false"
-            )
-        try:
-            ekus = set(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
-        except x509.ExtensionNotFound:
-            ekus = set()
-        other = "server" if request.kind == "client" else "client"
-        if _EKU[request.kind] not in ekus:
-            raise PKIError(
-                f"{where} issued no {request.kind}Auth EKU: set {request.kind}_flag=true on "
-                "the role"
-            )
-        if request.kind == "client" and _EKU[other] in ekus:
-            raise PKIError(
-                f"{where} also issued serverAuth on a client certificate: set server_flag=false "
-                "on the client role"
-            )
-        asked = started + request.lifetime
-        if cert.not_valid_after_utc < asked - LIFETIME_SLACK:
-            capped = "; ".join(warnings) or f"notAfter {cert.not_valid_after_utc:%Y-%m-%d %H:%M}Z"
-            raise PKIError(
-                f"{where} shortened the lifetime ({capped}): ask for a shorter --lifetime or "
-                "raise the role's max_ttl"
-            )
 
     def _revoke_quietly(self, serial: int) -> None:
         # The refusal is what the caller must see; a stray certificate expires on its own.
