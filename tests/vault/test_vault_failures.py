@@ -83,6 +83,12 @@ def test_unreachable_vault(ws, capsys, monkeypatch, vault_env):
     assert "VAULT_ADDR" in line
     monkeypatch.setenv("VAULT_ADDR", vault_env.addr)
     _converges(capsys, ws)
+    # Revocation and CRLs go to Vault first: unreachable, the workspace records nothing.
+    monkeypatch.setenv("VAULT_ADDR", f"http://127.0.0.1:{free_port()}")
+    _fails_cleanly(capsys, ws, ["revoke", "--service", "checkout-web"], "/v1/pki/revoke")
+    _fails_cleanly(capsys, ws, ["crl"], "/v1/pki/crl/pem", "unreachable")
+    monkeypatch.setenv("VAULT_ADDR", vault_env.addr)
+    assert main(["revoke", "--service", "checkout-web", "--workspace", str(ws)]) == 0
 
 
 def test_unreachable_at_init_leaves_no_workspace(tmp_path, vault_env, capsys, monkeypatch):
