@@ -157,7 +157,9 @@ def test_review_and_report_rehearse_the_sample_when_given_no_workspace(name, tmp
     else:
         total = db(ws, "SELECT count(*) FROM steps")[0][0]
         assert f"| keys retired | {verified} | {total} |" in md
-        assert "no drill yet" in text
+        drills = db(ws, "SELECT count(*), sum(verdict = 'PASS') FROM drills")[0]
+        assert drills[0] >= 1, "the report's rehearsal ends with a canary drill"
+        assert f"{drills[0]} drill(s), {drills[1]} PASS" in text and "no drill yet" not in text
 
 
 @pytest.mark.parametrize("name", ["cutover_review", "program_report"])
@@ -187,6 +189,7 @@ def test_review_and_report_on_another_teams_workspace(name, tmp_path, team_ws):
             assert "None open." in md
         verified = len(inv.keys) - len(not_retired)
         assert f"| keys retired | {verified} | {len(inv.keys)} |" in md
+        assert "no drill yet" in text
 
 
 @pytest.mark.parametrize(

@@ -100,6 +100,7 @@ def rehearse(
     *,
     waves: int = 1,
     gateway: str = "python",
+    drill: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Take the first ``waves`` waves of ``inventory`` through a real migration on the lab.
@@ -109,9 +110,10 @@ def rehearse(
     cut-over with verification; the first single-key API of the first wave is also moved to
     ``mtls+token``, and the wave's last step is cut over with the old key left enabled (a
     FAIL, rolled back), so a review has every kind of result to show. The lab is stopped
-    before returning, whatever happens.
+    before returning, whatever happens. With ``drill``, a canary revocation drill runs last
+    (`workbench drill canary`), so a program report has time-to-refusal figures.
     """
-    kwargs = {"waves": waves, "gateway": gateway, "progress": progress}
+    kwargs = {"waves": waves, "gateway": gateway, "drill": drill, "progress": progress}
     if _loop_running():
         # In a Jupyter kernel an event loop runs in this thread, and the verifier starts its
         # own (asyncio.run): rehearse in a worker thread and wait for it.
@@ -138,6 +140,7 @@ def _rehearse(
     *,
     waves: int,
     gateway: str,
+    drill: bool,
     progress: Callable[[str], None] | None,
 ) -> Path:
     from workbench.cli import main as workbench
@@ -180,6 +183,9 @@ def _rehearse(
         try:
             for number in plan_waves[:waves]:
                 _wave(number, ws, run, say, first=number == plan_waves[0])
+            if drill:
+                say("a canary revocation drill: time to refusal at every entry point")
+                run("drill", "canary", ok=(0, 1, 2))
         finally:
             run("sample-env", "down")
     return ws

@@ -44,10 +44,10 @@ integrations: []
 """
 
 
-def rehearsed(directory: Path, inventory: Path | None) -> Path:
+def rehearsed(directory: Path, inventory: Path | None, *, drill: bool = False) -> Path:
     import workbench as wb
 
-    return wb.rehearse(inventory, directory)
+    return wb.rehearse(inventory, directory, drill=drill)
 
 
 def db_rows(workspace: Path, sql: str, args: tuple = ()) -> list[tuple]:

@@ -35,13 +35,14 @@ def test_report_writes_document_figures_and_pictures(sample_ws, tmp_path, capsys
     verified = db_rows(sample_ws, "SELECT count(*) FROM steps WHERE state='verified'")[0][0]
     total = db_rows(sample_ws, "SELECT count(*) FROM steps")[0][0]
     assert figures["keys"]["retired"] == verified and figures["keys"]["total"] == total
-    assert figures["revocation_drills"] == "no drill yet"
+    drills = db_rows(sample_ws, "SELECT count(*) FROM drills")[0][0]
+    assert drills >= 1 and figures["revocation_drills"]["drills"] == drills
     assert f"{verified} of {total}" in doc
     for name in CHARTS:
         assert (out / f"{name}.svg").is_file()
         assert f"{name}.svg" in doc  # the document shows its pictures
     assert "retired" in _svg_texts(out / "data-classes.svg")
-    assert "no drill yet" in _svg_texts(out / "revocation-drills.svg")
+    assert "lab (python)" in _svg_texts(out / "revocation-drills.svg")
     everything = "".join(p.read_text() for p in out.iterdir())
     for value in key_values(sample_ws):
         assert value not in everything  # req 11

@@ -1,71 +1,54 @@
-"""The revocation-drill slot: figures read from the workspace, or "no drill yet"."""
-
-import json
-import shutil
+"""The revocation-drill slot: time-to-refusal from the drills stored in the workspace, or
+"no drill yet"; checked against the drill tables read directly."""
 
 import pytest
+from report_support import db_rows
 
 import workbench as wb
+from workbench.report.charts import drill_chart
 from workbench.report.document import render
 from workbench.report.drills import read_drills
 
 
-def _drill(path, verdict, finished, points):
-    path.write_text(
-        json.dumps(
-            {"kind": "canary", "finished_at": finished, "verdict": verdict, "entry_points": points}
-        )
-    )
+def _report(ws):
+    with wb.open_campaign(ws) as campaign:
+        return wb.program_report(campaign)
 
 
-def test_no_drills_directory_means_no_drill_yet(tmp_path):
-    summary = read_drills(tmp_path)
+def test_a_workspace_without_drills_says_no_drill_yet(team_ws):
+    with wb.open_campaign(team_ws) as campaign:
+        summary = read_drills(campaign.workspace)
     assert not summary.any and summary.gateways == () and summary.last_verdict is None
+    report = _report(team_ws)
+    assert report.figures()["revocation_drills"] == "no drill yet"
+    assert "No drill yet" in render(report, "md")
+    texts = [t.get_text() for t in drill_chart(report).axes[0].texts]
+    assert "no drill yet" in texts
 
 
-def test_drill_times_per_gateway(tmp_path):
-    d = tmp_path / "drills"
-    d.mkdir()
-    _drill(d / "a.json", "PASS", "2026-11-30T10:00:00+00:00", [
-        {"gateway": "edge", "url": "https://a", "time_to_refusal_s": 1.0},
-        {"gateway": "edge", "url": "https://b", "time_to_refusal_s": 3.0},
-        {"gateway": "lab", "url": "https://c", "time_to_refusal_s": 0.5},
-    ])  # fmt: skip
-    _drill(d / "b.json", "FAIL", "2026-12-01T10:00:00+00:00", [
-        {"gateway": "edge", "url": "https://a", "time_to_refusal_s": 2.0},
-        {"gateway": "lab", "url": "https://c", "time_to_refusal_s": None},
-    ])  # fmt: skip
-    (d / "broken.json").write_text("{not json")
-    (d / "other.json").write_text(json.dumps({"kind": "canary"}))  # no entry_points
-    summary = read_drills(tmp_path)
-    assert (summary.drills, summary.passed, summary.skipped_files) == (2, 1, 2)
-    assert summary.last_verdict == "FAIL"
-    assert summary.last_at.isoformat() == "2026-12-01T10:00:00+00:00"
+def test_drill_figures_are_the_stored_ones(sample_ws):
+    runs = db_rows(sample_ws, "SELECT id, kind, verdict FROM drills ORDER BY id")
+    gateways = db_rows(
+        sample_ws,
+        "SELECT drill_id, gateway, server, entry_points, refused, median_s, worst_s "
+        "FROM drill_gateways ORDER BY drill_id",
+    )
+    assert runs and gateways, "the rehearsal ran a canary drill"
+    with wb.open_campaign(sample_ws) as campaign:
+        summary = read_drills(campaign.workspace)
+    assert summary.drills == len(runs)
+    assert summary.passed == sum(1 for r in runs if r[2] == "PASS")
+    assert (summary.last_kind, summary.last_verdict) == (runs[-1][1], runs[-1][2])
     by = {g.gateway: g for g in summary.gateways}
-    assert (by["edge"].median_s, by["edge"].worst_s, by["edge"].entry_points) == (2.0, 3.0, 3)
-    assert (by["lab"].median_s, by["lab"].never_refused) == (0.5, 1)
-    assert summary.gateways[0].gateway == "lab"  # a gateway that never refused comes first
-
-
-@pytest.fixture
-def ws_copy(sample_ws, tmp_path):
-    """A copy of the rehearsed workspace this test may write drills into."""
-    dst = tmp_path / "rehearsal"
-    shutil.copytree(sample_ws.parent, dst, symlinks=True)
-    return dst / "workspace"
-
-
-def test_the_report_reads_drills_from_the_workspace(ws_copy):
-    with wb.open_campaign(ws_copy) as campaign:
-        before = wb.program_report(campaign)
-    assert before.figures()["revocation_drills"] == "no drill yet"
-    assert "No drill yet" in render(before, "md")
-    (ws_copy / "drills").mkdir()
-    _drill(ws_copy / "drills" / "d.json", "PASS", "2026-12-01T10:00:00+00:00",
-           [{"gateway": "lab", "url": "https://x", "time_to_refusal_s": 1.25}])  # fmt: skip
-    with wb.open_campaign(ws_copy) as campaign:
-        after = wb.program_report(campaign)
-    figures = after.figures()["revocation_drills"]
-    assert figures["drills"] == 1
-    assert figures["gateways"][0]["median_time_to_refusal_s"] == 1.25
-    assert "No drill yet" not in render(after, "md")
+    latest = gateways[-1]
+    mine = by[f"{latest[1]} ({latest[2]})"]
+    assert mine.entry_points == latest[3] and mine.never_refused == latest[3] - latest[4]
+    assert mine.median_s == pytest.approx(latest[5])
+    assert mine.worst_s == pytest.approx(max(g[6] for g in gateways if g[1] == latest[1]))
+    figures = _report(sample_ws).figures()["revocation_drills"]
+    assert figures["drills"] == len(runs)
+    assert figures["gateways"][0]["median_time_to_refusal_s"] == pytest.approx(
+        summary.gateways[0].median_s
+    )
+    md = render(_report(sample_ws), "md")
+    assert "No drill yet" not in md and "lab \\(python\\)" in md

@@ -154,7 +154,7 @@ def program_report(
         bound_tokens_at_risk=at_risk,
         tokens_known=tokens_known,
         open_findings=open_findings,
-        drills=read_drills(ws.directory),
+        drills=read_drills(ws),
         integrations_total=len(inv.integrations),
         integrations_on_certificates=on_certs,
         notes=tuple(notes),

@@ -40,6 +40,10 @@ def _pct(part: int, whole: int) -> str:
     return f"{part / whole:.0%}" if whole else "n/a"
 
 
+def _secs(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def _days(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
@@ -149,21 +153,30 @@ def report_sections(report: ProgramReport) -> list[Section]:
             Section(
                 "Revocation drills (time to refusal)",
                 (
-                    f"{d.drills} drill(s), {d.passed} PASS; latest "
+                    f"{d.drills} drill(s), {d.passed} PASS; latest: {d.last_kind or '?'} "
                     f"{d.last_verdict or '?'}"
                     + (f" at {d.last_at:%Y-%m-%d %H:%M}Z." if d.last_at else "."),
+                    "Time to refusal: from the revocation to a stable refusal at an entry point.",
                 ),
-                ("gateway", "entry points", "median s", "worst s", "never refused"),
+                (
+                    "gateway",
+                    "drills",
+                    "entry points",
+                    "median s (latest)",
+                    "worst s (any drill)",
+                    "never refused (latest)",
+                ),
                 tuple(
                     (
                         g.gateway,
+                        g.drills,
                         g.entry_points,
-                        _days(g.median_s),
-                        _days(g.worst_s),
+                        _secs(g.median_s),
+                        _secs(g.worst_s),
                         g.never_refused,
                     )
                     for g in d.gateways
-                ),  # fmt: skip
+                ),
                 picture="revocation-drills",
             )
         )

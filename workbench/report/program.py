@@ -239,9 +239,11 @@ def _drill_figures(d: DrillSummary) -> dict[str, Any] | str:
         "passed": d.passed,
         "last_at": d.last_at,
         "last_verdict": d.last_verdict,
+        "last_kind": d.last_kind,
         "gateways": [
             {
                 "gateway": g.gateway,
+                "drills": g.drills,
                 "entry_points": g.entry_points,
                 "median_time_to_refusal_s": g.median_s,
                 "worst_time_to_refusal_s": g.worst_s,
