@@ -27,11 +27,6 @@
     worst_s      REAL     worst time-to-refusal (s) (NULL: none)
     push_s       REAL     how long the CRL push (write + validate + reload) took (NULL: failed)
 
-Each drill is also written to ``<workspace>/drills/<id>.json`` (0600, in the same
-transaction: removed if it rolls back): the same report document, whose ``entry_points``
-rows also carry ``url``, ``time_to_refusal_s`` (the first refusal) and ``stable_after_s``
-(when refusals stayed; null when never refused), the shape the program report reads.
-
 Time-to-refusal is measured from the moment the revocation started to the first refusal of
 the run of refusals that stayed (``stable_after`` probes in a row, each on a fresh TLS
 connection). :func:`drill_figures` reads the latest figures per gateway. The tables are
@@ -52,7 +47,6 @@ from workbench.workspace import Workspace
 __all__ = ["DRILL_KINDS", "drill_figures", "get_drill", "list_drills", "record_drill"]
 
 DRILL_KINDS = ("revoke", "canary", "kill-key")
-DRILLS_DIR = "drills"
 
 _DDL = (
     """CREATE TABLE IF NOT EXISTS drills (
@@ -109,16 +103,12 @@ def record_drill(ws: Workspace, report: DrillReport) -> DrillReport:
         conn = ws.connection
         for statement in _DDL:
             conn.execute(statement)
-        drill_id = _next_id(conn)
-        file_sha = _write_file(ws, drill_id, doc)
         record = ws.audit(
             f"drill.{report.kind.replace('-', '_')}",
             report.subject,
             {
                 "verdict": report.verdict,
                 "evidence_sha256": sha,
-                "file": f"{DRILLS_DIR}/{drill_id}.json",
-                "file_sha256": file_sha,
                 "revoked": list(report.revoked),
                 "crl_number": report.crl_number,
                 "deadline_s": report.deadline_s,
@@ -130,12 +120,11 @@ def record_drill(ws: Workspace, report: DrillReport) -> DrillReport:
                 ],
             },
         )
-        conn.execute(
-            "INSERT INTO drills (id, kind, subject, verdict, started_at, finished_at, deadline_s, "
+        cur = conn.execute(
+            "INSERT INTO drills (kind, subject, verdict, started_at, finished_at, deadline_s, "
             "slowest_s, evidence, evidence_sha256, audit_seq, recorded_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                drill_id,
                 report.kind,
                 report.subject,
                 report.verdict,
@@ -149,6 +138,7 @@ def record_drill(ws: Workspace, report: DrillReport) -> DrillReport:
                 _iso(ws.now()),
             ),
         )
+        drill_id = int(cur.lastrowid)
         for g in report.gateways:
             mine = [e for e in report.entry_points if e["gateway"] == g["id"]]
             conn.execute(
@@ -167,34 +157,6 @@ def record_drill(ws: Workspace, report: DrillReport) -> DrillReport:
                 ),
             )
     return replace(report, id=drill_id)
-
-
-def _next_id(conn: sqlite3.Connection) -> int:
-    row = conn.execute("SELECT max(id) FROM drills").fetchone()
-    return int(row[0] or 0) + 1
-
-
-def _write_file(ws: Workspace, drill_id: int, doc: dict) -> str:
-    """``drills/<id>.json`` (0600 in a 0700 dir); removed again if the transaction rolls back."""
-    from workbench.workspace import atomic_write
-    from workbench.workspace.paths import ensure_private_dir
-
-    directory = ws.directory / DRILLS_DIR
-    ensure_private_dir(directory)
-    rows = [
-        dict(
-            e,
-            url=e["entry_point"],
-            time_to_refusal_s=e["first_refusal_s"],
-            stable_after_s=e["stable_s"],
-        )
-        for e in doc["entry_points"]
-    ]
-    data = json.dumps(dict(doc, id=drill_id, entry_points=rows), indent=1, sort_keys=True)
-    path = directory / f"{drill_id}.json"
-    atomic_write(path, data.encode(), mode=0o600)
-    ws.on_rollback(lambda: path.unlink(missing_ok=True))
-    return hashlib.sha256(data.encode()).hexdigest()
 
 
 def _rows(ws: Workspace, sql: str, params=()) -> list[sqlite3.Row]:
