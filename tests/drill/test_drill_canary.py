@@ -52,6 +52,15 @@ def test_canary_drill_twice_leaves_no_authorisation(lab, capsys):
         assert f["gateway"] == "lab" and f["entry_points"] == f["refused"] == 1
         assert 0 < f["median_s"] <= f["worst_s"] and f["push_s"] > 0
     assert main(["audit", "verify", *w]) == 0
+    # The program report reads the same figures from the drill tables.
+    from workbench.report.drills import read_drills
+
+    with Workspace.open(ws) as wsp:
+        summary = read_drills(wsp)
+    assert summary.drills == summary.passed == 2 and summary.last_kind == "canary"
+    [lab_times] = summary.gateways
+    assert lab_times.gateway.startswith("lab") and lab_times.drills == 2
+    assert lab_times.never_refused == 0 and 0 < lab_times.median_s <= lab_times.worst_s
 
 
 @pytest.mark.parametrize("lab", [GATEWAYS[0]], indirect=True)
