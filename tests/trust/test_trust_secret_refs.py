@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -60,3 +61,28 @@ def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
     os.mkfifo(tmp_path / "k.key", 0o600)
     with pytest.raises(SecretRefError, match="not a regular file"):
         resolve_secret_ref("file:k.key", tmp_path)
+
+
+def test_inventory_check_warns_about_unsafe_key_files_before_any_probe(tmp_path, capsys):
+    from workbench.cli import main
+
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    _key(keys / "loose.key", 0o644)
+    _key(keys / "good.key")
+    (keys / "link.key").symlink_to(keys / "good.key")
+    text = INVENTORY.format(ref="file:keys/loose.key").replace("  - {id: k,", "  - {id: k1,")
+    for n, name in ((2, "good.key"), (3, "link.key"), (4, "missing.key")):
+        text += f'  - {{id: k{n}, api: a, secret_ref: "file:keys/{name}"}}\n'
+    inv = tmp_path / "inv.yaml"
+    inv.write_text(text)
+    assert main(["inventory", "check", str(inv), "--json"]) == 1
+    found = {
+        f["subject"]: f["message"]
+        for f in json.loads(capsys.readouterr().out)["findings"]
+        if f["code"] == "secret-file-unsafe"
+    }
+    assert set(found) == {"k1", "k3"}
+    assert "mode 0644" in found["k1"] and "chmod 600" in found["k1"]
+    assert "symlink" in found["k3"]
+    assert CANARY not in json.dumps(found)

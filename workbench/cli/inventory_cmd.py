@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
+from pathlib import Path
 
 from workbench.cli._common import add_json_arg, add_max_bytes_arg, eprint, print_json, to_jsonable
 
@@ -118,6 +119,10 @@ def _check(args: argparse.Namespace) -> int:
         shared_threshold=args.shared_threshold,
         stale_days=args.stale_days,
     )
+    from workbench.inventory.secretfiles import secret_file_findings
+
+    # file: refs are relative to the inventory (as the verifier resolves them)
+    findings += secret_file_findings(inv, Path(args.file).resolve().parent)
     by_severity = {"high": 0, "warning": 0, "info": 0}
     for f in findings:
         by_severity[f.severity.value] += 1
