@@ -89,6 +89,18 @@ async def test_issue_dual_usage_cutover_verify(running_env):
         await settle(app, pilot)
         assert app.last_result.ok and state_of(app, STEP) == "verified"
 
+        # A gateway change on a verified step voids its proof: the dialog says so, and
+        # confirming it is the CLI's --force.
+        await pilot.press("1", "d")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert f"gateway set-mode dual --step {STEP} --force" in app.screen.question
+        assert "is verified: this change voids that proof" in app.screen.question
+        assert app.screen.confirm_label == "gateway set-mode dual --force"
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert state_of(app, STEP) == "verified"
+
 
 async def test_blocked_cutover_offers_since_and_force(running_env):
     """Consumers still send the old key: the cut-over is refused with the reason and the

@@ -22,6 +22,7 @@ from workbench.tui.operations import (
     ActionResult,
     BlockedCutover,
     CutoverRefused,
+    Preview,
     cutover_preview,
     missing_old_keys,
     preview,
@@ -259,16 +260,18 @@ class ActionFlow:
 
         self.push_screen(OldKeyScreen(step, variable), given)
 
-    def _confirm(self, req: Request, what: str) -> None:
+    def _confirm(self, req: Request, what: Preview) -> None:
         self._set_busy(None)
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._start(replace(req, checked=True))
+                params = {**req.params, "force": True} if what.force else req.params
+                self._start(replace(req, params=params, checked=True))
             else:
                 self.notify(f"{req.title} cancelled: nothing changed")
 
-        self.push_screen(ConfirmScreen(what, req.spec.command), answered)
+        label = req.spec.command + (" --force" if what.force else "")
+        self.push_screen(ConfirmScreen(what.text, label), answered)
 
     def _blocked(self, req: Request, blocked: BlockedCutover) -> None:
         self._set_busy(None)

@@ -19,6 +19,7 @@ from workbench.tui.actions import MODE_MEANING
 __all__ = [
     "ActionResult",
     "BlockedCutover",
+    "Preview",
     "Progress",
     "cutover_preview",
     "missing_old_keys",
@@ -42,6 +43,15 @@ class ActionResult:
     """The view to switch to afterwards (``evidence``, ``audit``), if any."""
     files: tuple[str, ...] = ()
     """Files written (exports, renders)."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a confirmed action will do, in words, and whether confirming it is a ``--force``."""
+
+    text: str
+    force: bool = False
+    """The dialog warned that the change voids a verified step's proof (``--force``)."""
 
 
 @dataclass(frozen=True)
@@ -112,13 +122,13 @@ def _current_mode(campaign: Any, api: str) -> str:
     return mode or "its current mode (no managed gateway is running: the change will fail)"
 
 
-def cutover_preview(campaign: Any, step: str, since: datetime | None) -> BlockedCutover | str:
+def cutover_preview(campaign: Any, step: str, since: datetime | None) -> BlockedCutover | Preview:
     """What a cut-over will do, or why its usage pre-check would refuse it."""
     blocked = _usage_block(campaign, step, since)
     if blocked is not None:
         return blocked
     api = campaign.inventory.key(step).api
-    return (
+    return Preview(
         f"cutover --step {step}\n\n"
         f"1. The old key was not accepted since the window start: the pre-check passes.\n"
         f"2. The gateway for {api} goes from {_current_mode(campaign, api)} to mtls: "
@@ -129,17 +139,25 @@ def cutover_preview(campaign: Any, step: str, since: datetime | None) -> Blocked
     )
 
 
-def preview(campaign: Any, action: str, step: str | None, params: Mapping[str, Any]) -> str:
+def preview(campaign: Any, action: str, step: str | None, params: Mapping[str, Any]) -> Preview:
     """What a confirmed action will do, in a few sentences."""
     if action.startswith("set-mode:"):
         mode = action.split(":", 1)[1]
         api = campaign.inventory.key(step).api
         current = _current_mode(campaign, api)
-        return (
-            f"gateway set-mode {mode} --step {step}\n\n"
+        verified = campaign.workspace.step(step).state == "verified"
+        warning = (
+            f"\n\n{step} is verified: this change voids that proof (the step leaves verified "
+            "and needs a new PASS). Confirming is `--force`."
+            if verified
+            else ""
+        )
+        return Preview(
+            f"gateway set-mode {mode} --step {step}{' --force' if verified else ''}\n\n"
             f"The managed gateway's route for {api} goes from {current} to {mode}: it "
             f"{MODE_MEANING[mode]}. The config is rendered, validated, audited, applied and "
-            "reloaded without dropping requests."
+            f"reloaded without dropping requests.{warning}",
+            force=verified,
         )
     if action == "revoke":
         what = (
@@ -147,12 +165,12 @@ def preview(campaign: Any, action: str, step: str | None, params: Mapping[str, A
             if params.get("serial")
             else f"every active certificate of {params['service']}"
         )
-        return (
+        return Preview(
             f"revoke {what} --reason {params['reason']}\n\n"
             "It is marked revoked in the workspace (audited) and fresh CRLs are published; "
             "a gateway that loads them refuses it from then on. This cannot be undone."
         )
-    return action
+    return Preview(action)
 
 
 # --- the actions --------------------------------------------------------------------------
@@ -170,7 +188,7 @@ def run_action(
 ) -> ActionResult:
     """Run one action; raises ``WorkbenchError`` for domain errors."""
     if action.startswith("set-mode:"):
-        return _set_mode(campaign, step, action.split(":", 1)[1])
+        return _set_mode(campaign, step, action.split(":", 1)[1], force=bool(params.get("force")))
     handler = _HANDLERS.get(action)
     if handler is None:
         raise ValueError(f"unknown action {action!r}")
@@ -197,9 +215,15 @@ def _issue(campaign, step, wave, params, progress, timeout) -> ActionResult:
     return ActionResult(f"{where}: {new} new certificate(s), {active} active; step {states}")
 
 
-def _set_mode(campaign, step: str, mode: str) -> ActionResult:
+def _set_mode(campaign, step: str, mode: str, *, force: bool) -> ActionResult:
+    from workbench.migration import verification
     from workbench.migration.gateway_ops import set_step_mode
 
+    # `gateway set-mode` on a verified step needs --force (the CLI's guard, where the core has
+    # it): the TUI's confirmation said so before setting ``force``.
+    guard = getattr(verification, "guard_verified_change", None)
+    if guard is not None:
+        guard(campaign, step, force=force)
     change = set_step_mode(campaign, step, mode)
     state = campaign.workspace.step(step).state
     kept = ", ".join(change.keys_accepted) or "none"

@@ -7,7 +7,8 @@ from textual.widgets import DataTable, Static
 
 from workbench.tui.snapshot import Evidence
 
-COLUMNS = ("probe", "expected", "observed", "outcome", "IP", "TLS", "ms")
+COLUMNS = ("probe", "outcome", "expected", "observed", "IP", "TLS", "ms")
+"""The outcome early: at 80 columns the table scrolls sideways after ``observed``."""
 VERDICT_CLASSES = ("verdict-pass", "verdict-fail", "verdict-other")
 
 
@@ -46,9 +47,9 @@ class EvidenceView(Vertical):
         for p in evidence.probes:
             table.add_row(
                 p.name,
+                p.outcome,
                 p.expected,
                 p.observed,
-                p.outcome,
                 p.ip or "-",
                 p.tls_version or "-",
                 "-" if p.elapsed_ms is None else f"{p.elapsed_ms:.1f}",
