@@ -36,6 +36,7 @@ KEY_MAP_DIR = "/etc/nginx/workbench/keys"
 _HEADER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 PLACEHOLDER_SERVER_CERT = "/etc/workbench/tls/server.chain.pem"
 PLACEHOLDER_SERVER_KEY = "/etc/workbench/tls/server.key"
+PLACEHOLDER_SERVER_LEAF = "/etc/workbench/tls/server.crt"
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,8 @@ class GatewayContext:
     """Serial of the workspace's gateway certificate, if any."""
     server_not_after: datetime | None
     """Its expiry, if any."""
+    server_cert_leaf: str = PLACEHOLDER_SERVER_LEAF
+    """The leaf alone (``<name>.crt`` beside ``<name>.key``): HAProxy finds the key by name."""
 
     @property
     def var(self) -> str:
@@ -321,6 +324,7 @@ def gateway_context(
         if rec
         else PLACEHOLDER_SERVER_CERT,
         server_key=_abs(ws.directory, rec.key_path) if rec else PLACEHOLDER_SERVER_KEY,  # type: ignore[arg-type]
+        server_cert_leaf=_abs(ws.directory, rec.cert_path) if rec else PLACEHOLDER_SERVER_LEAF,  # type: ignore[arg-type]
         server_serial=rec.serial if rec else None,
         server_not_after=rec.not_after if rec else None,
     )
