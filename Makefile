@@ -11,7 +11,7 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test lint bench setup clean
+.PHONY: demo test lint bench setup clean system-deps
 
 setup: $(STAMP)
 
@@ -23,10 +23,14 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --quiet
 	@touch $@
 
-demo: $(STAMP)
+# nginx, HAProxy, openssl, curl: installed with apt when missing (same script as .ci/run).
+system-deps:
+	@bash .ci/system-deps
+
+demo: $(STAMP) system-deps
 	$(VENV)/bin/python -m workbench.demo $(DEMO_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)

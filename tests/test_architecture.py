@@ -7,7 +7,13 @@ import sys
 
 import workbench
 
-FRONT_ENDS = ("workbench.cli", "workbench.tui", "workbench.demo", "workbench.__main__")
+FRONT_ENDS = (
+    "workbench.cli",
+    "workbench.tui",
+    "workbench.demo",
+    "workbench.__main__",
+    "workbench.lab",
+)
 UI_PACKAGES = ("textual", "rich", "click")
 
 
@@ -50,3 +56,26 @@ def test_import_workbench_stays_light():
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []
+
+
+def test_layer_contracts_hold_and_cover_every_core_package():
+    """import-linter (contracts in pyproject.toml): the core imports no lab and no front end,
+    the lab no front end; every top-level package other than those is in the core list."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["importlinter"]
+    core = set(config["contracts"][0]["source_modules"])
+    above = {"workbench.lab", "workbench.cli", "workbench.tui", "workbench.demo"}
+    top = {
+        f"workbench.{info.name}"
+        for info in pkgutil.iter_modules(workbench.__path__)
+        if info.name not in ("__main__", "jsonable")
+    }
+    assert top - above - core == set(), "a new package must join a layer contract"
+    assert set(config["contracts"][0]["forbidden_modules"]) == above
+    lint = Path(sys.executable).with_name("lint-imports")
+    proc = subprocess.run([str(lint)], capture_output=True, text=True, cwd=root)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert proc.stdout.count(" KEPT") == len(config["contracts"])

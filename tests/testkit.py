@@ -30,6 +30,15 @@ def copy_inventory(dst_dir: Path, port: int | None = None) -> Path:
     return dst
 
 
+def lab_state(workspace: Path) -> Path:
+    """The state directory of the lab that belongs to ``workspace`` (modes, logs, PIDs)."""
+    from workbench.lab.workspace import lab_state_dir
+    from workbench.migration import open_campaign
+
+    with open_campaign(workspace, passphrase=lambda: None) as campaign:
+        return lab_state_dir(campaign)
+
+
 def nginx_available() -> bool:
     return bool(shutil.which("nginx") or os.path.exists("/usr/sbin/nginx"))
 

@@ -200,8 +200,8 @@ def demo(gateway: str) -> int:
 
 
 def wave_one(ws: list[str]) -> int:
+    from workbench.lab.traffic import consumer_calls
     from workbench.migration import open_campaign
-    from workbench.migration.traffic import consumer_calls
 
     with open_campaign(WS) as campaign:
         steps = [s.key for s in campaign.workspace.steps(wave=1)]

@@ -15,7 +15,7 @@ from gateway_support import ensure_gateway_available, gateway_param, spiffe
 from workbench.gateway import read_usage
 from workbench.gateway.proc import free_port, wait_until
 from workbench.inventory.model import Api, Integration, Inventory, Key, Service
-from workbench.sample_env import SampleEnv
+from workbench.lab import SampleEnv
 from workbench.secrets import key_fingerprint
 
 APIS = {"key-api": "key", "dual-api": "dual", "mtls-api": "mtls"}

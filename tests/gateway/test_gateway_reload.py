@@ -11,7 +11,7 @@ from gateway_support import ensure_gateway_available, gateway_param
 from test_gateway_modes import make_inventory
 
 from workbench.gateway.proc import children_of, free_port, pid_alive
-from workbench.sample_env import SampleEnv
+from workbench.lab import SampleEnv
 
 
 @pytest.fixture(params=[gateway_param("python"), gateway_param("nginx")])

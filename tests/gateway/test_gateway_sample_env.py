@@ -19,7 +19,7 @@ from workbench.gateway import GatewaySpec, Route, read_usage
 from workbench.gateway.authz import PeerCert, decide
 from workbench.gateway.nginx import render_nginx
 from workbench.gateway.proc import children_of, free_port, pid_alive
-from workbench.sample_env import SampleEnv
+from workbench.lab import SampleEnv
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -158,7 +158,9 @@ def test_spec_round_trips_and_rejects_bad_input(tmp_path):
     with pytest.raises(GatewayError):
         spec.with_mode("a", "open")
     with pytest.raises(GatewayError):
-        Route(api_id="a", path_prefix="/b", mode="key")
+        Route(api_id="a", path_prefix="/a/../b", mode="key")  # no dot segments
+    with pytest.raises(GatewayError):
+        Route(api_id="a", path_prefix='/a"; evil', mode="key")
     with pytest.raises(GatewayError):
         Route(api_id="../x", path_prefix="/../x", mode="key")
 

@@ -12,6 +12,7 @@ from migration_support import (
     gateway_param,
     pid_alive,
 )
+from testkit import lab_state
 
 from workbench.cli import main
 
@@ -94,7 +95,7 @@ def test_renew_names_the_live_tokens_it_invalidates(token_env, capsys):
     capsys.readouterr()
     assert main(["renew", "--all", "--step", "claims-key", *w]) == 0
     err = capsys.readouterr().err
-    events = (ws.parent / "state" / "authserver" / "events.log").read_text().splitlines()
+    events = (lab_state(ws) / "authserver" / "events.log").read_text().splitlines()
     issued = [json.loads(e) for e in events if '"endpoint":"token"' in e and '"status":200' in e]
     assert issued
     assert f"jti={issued[-1]['jti']}" in err and "stops working" in err

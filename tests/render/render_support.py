@@ -86,9 +86,9 @@ class Setup:
 def world(tmp_path_factory):
     from workbench.cli import main
     from workbench.inventory import load_inventory
+    from workbench.lab import SampleEnv
     from workbench.migration import issue_gateway_certificate, issue_step, publish_crls
     from workbench.render import render_step
-    from workbench.sample_env import SampleEnv
 
     tmp = tmp_path_factory.mktemp("render")
     port = free_port()

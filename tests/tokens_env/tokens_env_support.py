@@ -30,7 +30,7 @@ from gateway_support import (  # noqa: E402
 
 from workbench.gateway.proc import free_port  # noqa: E402
 from workbench.inventory.model import Api, Integration, Inventory, Key, Service  # noqa: E402
-from workbench.sample_env import SampleEnv  # noqa: E402
+from workbench.lab import SampleEnv  # noqa: E402
 from workbench.tokens import ASSERTION_TYPE  # noqa: E402
 
 __all__ = [

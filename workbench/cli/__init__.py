@@ -85,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     global _JSON_ERRORS
     from workbench.cli._ids import check_ids, report_error
 
+    from workbench.lab.plugin import plug_in
+
+    plug_in()  # the lab is a gateway kind the CLI brings; the core never imports it
     parser = build_parser()
     _JSON_ERRORS = "--json" in (sys.argv[1:] if argv is None else argv)
     try:

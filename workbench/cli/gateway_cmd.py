@@ -1,4 +1,4 @@
-"""Managed-gateway commands: ``gateway set-mode`` and ``usage``."""
+"""Gateway commands: ``gateway set-mode``, ``gateway applied`` (manual gateways), ``usage``."""
 
 from __future__ import annotations
 
@@ -14,11 +14,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this module's commands to the top-level parser."""
     gw = sub.add_parser(
         "gateway",
-        help="change the managed gateway's mode for a step (key, dual, mtls)",
+        help="change the mode of a step's API on its gateway (key, dual, mtls)",
         description=(
-            "Change the mode of a step's API on the managed gateway: key (static key only), "
-            "dual (certificate or key: the overlap), mtls (the step's key retired). The config "
-            "is rendered, validated, audited, applied and reloaded without dropping requests."
+            "Change the mode of a step's API on the gateway that fronts it (the lab, or the "
+            "inventory's nginx / HAProxy / manual gateway): key (static key only), dual "
+            "(certificate or key: the overlap), mtls (the step's key retired). The owned "
+            "config is rendered, written, validated, reloaded and confirmed, then audited; "
+            "on any failure the previous file is restored. A manual gateway gets written "
+            "instructions instead; record their application with `gateway applied`."
         ),
     )
     gw_sub = gw.add_subparsers(dest="gateway_command", metavar="ACTION")
@@ -35,6 +38,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_workspace_arg(p)
     add_json_arg(p)
     p.set_defaults(func=_set_mode)
+    a = gw_sub.add_parser(
+        "applied",
+        help="record that an operator applied a manual gateway's change",
+        description=(
+            "For an API behind a manual gateway: record that the operator applied the "
+            "instructions `gateway set-mode` (or `cutover`) wrote, so the step moves on and "
+            "`cutover` can verify it."
+        ),
+    )
+    a.add_argument("--step", required=True, metavar="KEY", help="the step (key id)")
+    a.add_argument(
+        "--mode",
+        required=True,
+        choices=("key", "dual", "mtls", "mtls+token"),
+        help="the mode now in force",
+    )
+    add_workspace_arg(a)
+    add_json_arg(a)
+    a.set_defaults(func=_applied)
 
     u = sub.add_parser(
         "usage",
@@ -78,15 +100,36 @@ def _set_mode(args: argparse.Namespace) -> int:
 
     with _open(args) as campaign:
         change = set_step_mode(campaign, args.step, args.mode)
-    if args.json:
-        print_json(change)
-    else:
-        kept = ", ".join(change.keys_accepted) or "none"
-        print(
-            f"{change.api}: {change.from_mode} -> {change.to_mode} "
-            f"(keys still accepted: {kept}; config {change.config_sha256[:12]})"
-        )
+    _show_change(change, args.json)
     return 0
+
+
+def _applied(args: argparse.Namespace) -> int:
+    from workbench.migration.gateway_ops import record_applied
+
+    with _open(args) as campaign:
+        change = record_applied(campaign, args.step, args.mode)
+    _show_change(change, args.json)
+    return 0
+
+
+def _show_change(change, as_json: bool) -> None:  # noqa: ANN001
+    if as_json:
+        print_json(change)
+        return
+    kept = ", ".join(change.keys_accepted) or "none"
+    if not change.applied:
+        print(
+            f"{change.api} on manual gateway {change.gateway}: "
+            f"{change.from_mode} -> {change.to_mode} NOT applied yet"
+        )
+        for line in change.instructions:
+            print(f"  {line}")
+        return
+    print(
+        f"{change.api} ({change.gateway}): {change.from_mode} -> {change.to_mode} "
+        f"(keys still accepted: {kept}; config {change.config_sha256[:12]})"
+    )
 
 
 def _usage(args: argparse.Namespace) -> int:

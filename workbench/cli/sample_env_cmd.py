@@ -26,9 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "up",
         help="start backend and gateway (idempotent)",
         description=(
-            "Generate the static keys (0600) where the inventory's secret_ref points, start "
-            "the backend and the gateway, and wait until they answer. Running 'up' again is a "
-            "no-op and keeps the routes' current modes."
+            "Give every key a value the gateway and the workbench share (a secret_ref that "
+            "resolves is used as it is; a missing file: is generated where it points; an unset "
+            "env: gets a generated value and up says what to export), start the backend and a "
+            "gateway per port, and wait until they answer. The lab's state belongs to the "
+            "workspace. Running 'up' again is a no-op and keeps the routes' current modes."
         ),
     )
     _common(up)
@@ -82,7 +84,10 @@ def _common(p: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="state directory: keys, PID files, logs (default: 'state' next to the inventory)",
+        help=(
+            "state directory: keys, PID files, logs (default: the workspace's own, under "
+            "'state/' next to the inventory; without a workspace 'state' itself)"
+        ),
     )
     add_workspace_arg(p)
     add_json_arg(p)
@@ -99,10 +104,26 @@ def _inventory_path(args: argparse.Namespace) -> Path:
     return DEFAULT_INVENTORY
 
 
-def _env(args: argparse.Namespace, **kw):
-    from workbench.inventory.loader import load_inventory
-    from workbench.sample_env import SampleEnv
+def _standalone(args: argparse.Namespace) -> bool:
+    """No workspace to belong to: an explicit inventory or state dir, or no workspace here."""
+    return (
+        args.inventory is not None
+        or args.state_dir is not None
+        or not (args.workspace / "state.db").is_file()
+    )
 
+
+def _env(args: argparse.Namespace, **kw):
+    """The lab of the workspace (its own state), or a standalone one next to the inventory."""
+    from workbench.inventory.loader import load_inventory
+    from workbench.lab import SampleEnv
+
+    if not _standalone(args):
+        from workbench.lab.workspace import lab_env
+        from workbench.migration import open_campaign
+
+        with open_campaign(args.workspace, passphrase=lambda: None) as campaign:
+            return lab_env(campaign, **kw)
     inv = load_inventory(_inventory_path(args))
     return SampleEnv(inv, args.state_dir, **kw)
 
@@ -118,11 +139,11 @@ def _up(args: argparse.Namespace) -> int:
     if len(missing) == 3 and args.inventory is None and args.state_dir is None:
         # The usual way: certificates, CA and CRLs from the workspace's own CA.
         from workbench.cli._secrets import passphrase_source
+        from workbench.lab.workspace import lab_up
         from workbench.migration import open_campaign
-        from workbench.migration.gateway_ops import env_up
 
         with open_campaign(args.workspace, passphrase=passphrase_source()) as campaign:
-            st = env_up(campaign, gateway=args.gateway, port=args.port)
+            st = lab_up(campaign, gateway=args.gateway, port=args.port)
         _show(st, args.json)
         return 0
     if missing:
@@ -166,6 +187,8 @@ def _show(st, as_json: bool) -> None:  # noqa: ANN001
             "modes": st.modes,
             "auth_server_pid": st.auth_server_pid,
             "token_url": st.token_url,
+            "gateways": [{"port": p, "pid": pid} for p, pid in st.gateways],
+            "exports": [{"key": k, "variable": v, "file": f} for k, v, f in st.exports],
         }
         print_json(data)
         return
@@ -174,7 +197,14 @@ def _show(st, as_json: bool) -> None:  # noqa: ANN001
         f"sample env {state}: gateway={st.gateway or '-'} port={st.port or '-'} "
         f"gateway_pid={st.gateway_pid or '-'} backend_pid={st.backend_pid or '-'}"
     )
+    if len(st.gateways) > 1:
+        print("gateways: " + ", ".join(f"port {p} pid {pid or '-'}" for p, pid in st.gateways))
     if st.token_url:
         print(f"token server: {st.token_url} (pid {st.auth_server_pid})")
+    for key, var, path in st.exports:
+        # The value is never printed: the user reads it from the 0600 file into the variable.
+        print(
+            f'key {key}: {var} is not set; the lab generated a value: export {var}="$(cat {path})"'
+        )
     if st.modes:
         print_table(["api", "mode"], sorted(st.modes.items()))

@@ -89,7 +89,7 @@ def render_nginx(
                 "header_var": "$http_" + r.key_header.lower().replace("-", "_"),
                 "key_map": sorted(keys.items(), key=lambda kv: kv[1]),
                 "cn_map": sorted(cn_map.items()),
-                "prefix_re": re.sub(r"\.", "[.]", r.path_prefix),
+                "prefix_re": "" if r.path_prefix == "/" else re.sub(r"\.", "[.]", r.path_prefix),
                 "token_audience": r.token_audience,
             }
         )

@@ -91,7 +91,7 @@ class _State:
 
     def route_for(self, path: str) -> Route | None:
         for r in self.spec.routes:
-            if path == r.path_prefix or path.startswith(r.path_prefix + "/"):
+            if r.matches(path):
                 return r
         return None
 

@@ -30,6 +30,7 @@ __all__ = [
     "RenderedConfig",
     "Route",
     "allowed_identities_for",
+    "api_path_prefix",
     "service_of_identity",
     "spec_from_inventory",
 ]
@@ -40,6 +41,7 @@ access token bound to it (see :mod:`workbench.gateway.tokenauth`)."""
 TOKEN_MODE = "mtls+token"  # noqa: S105  (a mode name, not a secret)
 
 _API_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+_PATH_PREFIX = re.compile(r"^(/(?!\.\.?(/|$))[A-Za-z0-9._~-]+){1,16}$")
 _HEADER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 _SPIFFE = re.compile(r"^spiffe://[a-z0-9.-]+(/[A-Za-z0-9._-]+)+$")
 _AUDIENCE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9._~:/?#@!&'()*+,;=%-]{1,500}$")
@@ -53,7 +55,8 @@ class Route:
     api_id: str
     """Inventory API id; also the log's ``api`` field."""
     path_prefix: str
-    """URL path prefix, ``/<api-id>``; matches the prefix itself and anything below ``prefix/``."""
+    """URL path prefix: the path of the API's URL (``/`` when it has none); matches the
+    prefix itself and anything below ``prefix/``."""
     mode: str
     """``key`` (static key only), ``dual`` (key or allowed cert), ``mtls`` (allowed cert only),
     ``mtls+token`` (allowed cert and an access token bound to it)."""
@@ -69,8 +72,11 @@ class Route:
     def __post_init__(self) -> None:
         if not _API_ID.fullmatch(self.api_id):
             raise GatewayError(f"route api id {self.api_id!r} is not a safe name: use [a-z0-9._-]")
-        if self.path_prefix != f"/{self.api_id}":
-            raise GatewayError(f"route {self.api_id}: path_prefix must be /{self.api_id}")
+        if self.path_prefix != "/" and not _PATH_PREFIX.match(self.path_prefix):
+            raise GatewayError(
+                f"route {self.api_id}: path_prefix {self.path_prefix!r} must be / or /seg[/seg] "
+                "of [A-Za-z0-9._~-]"
+            )
         if self.mode not in MODES:
             raise GatewayError(
                 f"route {self.api_id}: mode {self.mode!r} unknown: use one of {MODES}"
@@ -92,6 +98,11 @@ class Route:
             raise GatewayError(
                 f"route {self.api_id}: mode {TOKEN_MODE} needs token_audience (the API's URL)"
             )
+
+    def matches(self, path: str) -> bool:
+        """True for the prefix itself and anything below it."""
+        p = self.path_prefix
+        return p == "/" or path == p or path.startswith(p + "/")
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,13 @@ class GatewaySpec:
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
             raise GatewayError(f"duplicate routes for {sorted(dup)}: one route per API")
+        prefixes = [r.path_prefix for r in self.routes]
+        clash = {p for p in prefixes if prefixes.count(p) > 1}
+        if clash or ("/" in prefixes and len(prefixes) > 1):
+            raise GatewayError(
+                f"APIs on port {self.port} share the path {sorted(clash) or ['/']}: give each "
+                "API its own URL path (or its own port)"
+            )
         object.__setattr__(self, "routes_by_api", {r.api_id: r for r in self.routes})
         if self.token_introspect_url and not _LOOPBACK_HTTPS.fullmatch(self.token_introspect_url):
             raise GatewayError(
@@ -268,14 +286,28 @@ class RenderedConfig:
         return f"RenderedConfig(sha256={self.sha256[:12]}, secret={self.secret})"
 
 
+def api_path_prefix(url: str) -> str:
+    """The route prefix of an API URL: its path without a trailing slash, ``/`` if none."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path.rstrip("/") or "/"
+
+
 def service_of_identity(spiffe_id: str) -> str:
     """The service name a SPIFFE id names: its last path segment (the expected CN)."""
     return spiffe_id.rstrip("/").rsplit("/", 1)[-1]
 
 
-def allowed_identities_for(inventory: Any, api_id: str) -> tuple[str, ...]:
-    """SPIFFE ids of every consumer of any key of ``api_id`` (who may call it after cut-over)."""
-    td = inventory.trust_domain or "example.test"
+def allowed_identities_for(
+    inventory: Any, api_id: str, trust_domain: str | None = None
+) -> tuple[str, ...]:
+    """SPIFFE ids of every consumer of any key of ``api_id`` (who may call it after cut-over).
+
+    ``trust_domain``: the workspace's (authoritative once a CA exists); default: the
+    inventory's, else the one project-wide default."""
+    from workbench.inventory.model import DEFAULT_TRUST_DOMAIN
+
+    td = trust_domain or inventory.trust_domain or DEFAULT_TRUST_DOMAIN
     out: list[str] = []
     for key in inventory.keys:
         if key.api != api_id:
@@ -304,6 +336,8 @@ def spec_from_inventory(
     allowed: Mapping[str, Iterable[str]] | None = None,
     access_log: str | Path | None = None,
     token: Mapping[str, str | None] | None = None,
+    apis: Iterable[Any] | None = None,
+    trust_domain: str | None = None,
 ) -> GatewaySpec:
     """One route per inventory API, keys from ``key_file_of`` (key id -> file), mode ``key``.
 
@@ -312,11 +346,12 @@ def spec_from_inventory(
     """
     modes = modes or {}
     allowed = allowed or {}
+    apis = list(apis) if apis is not None else None
     unknown = set(modes) - {a.id for a in inventory.apis}
     if unknown:
         raise GatewayError(f"modes name unknown APIs {sorted(unknown)}: use inventory API ids")
     routes = []
-    for api in inventory.apis:
+    for api in apis if apis is not None else inventory.apis:
         keys = [k for k in inventory.keys if k.api == api.id]
         headers = {k.header for k in keys} or {"X-API-Key"}
         if len(headers) > 1:
@@ -324,12 +359,12 @@ def spec_from_inventory(
         routes.append(
             Route(
                 api_id=api.id,
-                path_prefix=f"/{api.id}",
+                path_prefix=api_path_prefix(api.url),
                 mode=modes.get(api.id, "key"),
                 key_header=headers.pop(),
                 key_files=tuple(str(key_file_of[k.id]) for k in keys if k.id in key_file_of),
                 allowed_identities=tuple(
-                    allowed.get(api.id, allowed_identities_for(inventory, api.id))
+                    allowed.get(api.id, allowed_identities_for(inventory, api.id, trust_domain))
                 ),
                 token_audience=api.url,
             )

@@ -2,7 +2,7 @@
 
 The Python gateway calls :func:`check_bound_token` in-process. nginx cannot verify a JWT
 without njs, so its ``auth_request`` subrequest asks the authorization server's
-``/introspect-bound`` endpoint (:mod:`workbench.sample_env.authserver`), passing the
+``/introspect-bound`` endpoint (:mod:`workbench.lab.authserver`), passing the
 ``Authorization`` header, the verified client certificate (``$ssl_client_escaped_cert``) and
 the route's audience; that endpoint calls this same function. Both therefore decide with
 :func:`workbench.tokens.verify_bound_token`: signature by the authorization server's key,

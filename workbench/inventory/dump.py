@@ -15,7 +15,13 @@ from typing import Any
 
 import yaml
 
-from workbench.inventory.loader import API_FIELDS, INTEGRATION_FIELDS, KEY_FIELDS, SERVICE_FIELDS
+from workbench.inventory.loader import (
+    API_FIELDS,
+    GATEWAY_FIELDS,
+    INTEGRATION_FIELDS,
+    KEY_FIELDS,
+    SERVICE_FIELDS,
+)
 from workbench.inventory.model import Inventory
 from workbench.inventory.yamlsafe import gc_paused
 
@@ -45,8 +51,13 @@ def inventory_to_dict(inv: Inventory) -> dict[str, Any]:
     data["services"] = [_entity(s, SERVICE_FIELDS, {"third_party": False}) for s in inv.services]
     for s, d in zip(inv.services, data["services"], strict=True):
         d.setdefault("exposure", s.exposure)
-    data["keys"] = [_entity(k, KEY_FIELDS, {}) for k in inv.keys]
+    data["keys"] = [_entity(k, KEY_FIELDS, {"checked_by": "gateway"}) for k in inv.keys]
     data["integrations"] = [_entity(i, INTEGRATION_FIELDS, {}) for i in inv.integrations]
+    if inv.gateways:
+        data["gateways"] = [_entity(g, GATEWAY_FIELDS, {}) for g in inv.gateways]
+        for g, d in zip(inv.gateways, data["gateways"], strict=True):
+            if g.upstreams:
+                d["upstreams"] = dict(g.upstreams)
     return data
 
 

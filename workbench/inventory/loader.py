@@ -29,9 +29,12 @@ from typing import Any
 from workbench.errors import InventoryError, Problem
 from workbench.inventory.ids import SAFE_ID_RULE, explain_unsafe_id, is_safe_id
 from workbench.inventory.model import (
+    CHECKED_BY,
     EXPOSURES,
     FORMAT_VERSION,
+    GATEWAY_KINDS,
     Api,
+    Gateway,
     Integration,
     Inventory,
     Key,
@@ -64,7 +67,7 @@ from workbench.secrets import (
 
 __all__ = ["MAX_PROBLEMS", "load_inventory", "loads_inventory", "read_tree"]
 
-TOP_FIELDS = ("version", "trust_domain", "apis", "services", "keys", "integrations")
+TOP_FIELDS = ("version", "trust_domain", "apis", "services", "keys", "integrations", "gateways")
 API_FIELDS = (
     "id",
     "url",
@@ -97,6 +100,20 @@ KEY_FIELDS = (
     "fingerprint",
     "tags",
     "notes",
+    "checked_by",
+)
+GATEWAY_FIELDS = (
+    "id",
+    "kind",
+    "apis",
+    "listen",
+    "config",
+    "validate",
+    "reload",
+    "access_log",
+    "upstreams",
+    "server_cert",
+    "server_key",
 )
 INTEGRATION_FIELDS = ("consumer", "key", "calls_per_day")
 
@@ -239,15 +256,25 @@ class _Reader:
             self.err(
                 tree["trust_domain"], "trust_domain must be a lowercase DNS name like acme.test"
             )
-        return Inventory(
+        inv = Inventory(
             apis=self.section(tree, "apis", self.api),
             services=self.section(tree, "services", self.service),
             keys=self.section(tree, "keys", self.key),
             integrations=self.section(tree, "integrations", self.integration),
             version=version or FORMAT_VERSION,
             trust_domain=td,
+            gateways=self.section(tree, "gateways", self.gateway),
             source=self.file,
         )
+        if inv.gateways:
+            from workbench.inventory.gateways import check_gateways
+
+            check_gateways(inv, self.err_at)
+        return inv
+
+    def err_at(self, where: Location | None, message: str) -> None:
+        line, col = (where.line, where.col) if where else (0, 0)
+        self.problems.append(Problem(self.file, line, col, message))
 
     def section(self, tree: YMap, name: str, build: Callable[[YMap], Any]) -> tuple:
         node = tree.get(name)
@@ -358,9 +385,23 @@ class _Reader:
             fingerprint=fp,
             tags=self.texts(m, "tags"),
             notes=self.text(m, "notes"),
+            checked_by=self.choice(m, "checked_by", CHECKED_BY) or "gateway",
             location=Location(self.file, m.line, m.col),
         )
         return key
+
+    def gateway(self, m: YMap) -> Gateway:
+        from workbench.inventory.gateways import read_gateway
+
+        self.fields(m, GATEWAY_FIELDS, "a gateway")
+        return read_gateway(self, m, GATEWAY_KINDS)
+
+    def choice(self, m: YMap, name: str, allowed: tuple[str, ...]) -> str | None:
+        value = self.text(m, name)
+        if value is not None and value not in allowed:
+            self.err(m[name], f"{name} must be one of {', '.join(allowed)}")
+            return None
+        return value
 
     def integration(self, m: YMap) -> Integration:
         if len(m) > 3 or not m.keys() <= _INTEGRATION_SET:

@@ -16,10 +16,12 @@ from types import MappingProxyType
 from workbench.errors import UnknownIdError
 
 __all__ = [
+    "DEFAULT_TRUST_DOMAIN",
     "EXPOSURES",
     "FORMAT_VERSION",
     "Api",
     "Finding",
+    "Gateway",
     "Integration",
     "Inventory",
     "Key",
@@ -29,7 +31,12 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
+DEFAULT_TRUST_DOMAIN = "workbench.local"
+"""The one trust domain used when an inventory names none: the workspace's CA, the gateways'
+allow-lists and the lab's token server all derive identities from it (req. 34)."""
 EXPOSURES = ("internet", "partner", "internal")
+GATEWAY_KINDS = ("nginx", "haproxy", "manual", "lab")
+CHECKED_BY = ("gateway", "backend")
 
 
 @dataclass(frozen=True, order=True)
@@ -121,8 +128,44 @@ class Key:
     """Free labels."""
     notes: str | None = None
     """Free text for humans."""
+    checked_by: str = "gateway"
+    """Who checks the key today: ``gateway`` (the rendered config) or ``backend`` (the backend
+    itself; in dual/mtls the edge presents the key upstream for an authorised certificate)."""
     location: Location | None = field(default=None, compare=False, repr=False)
     """Where it was declared."""
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """A gateway the workbench drives: it owns one config file the operator's config includes."""
+
+    id: str
+    """Unique id across gateways."""
+    kind: str
+    """``nginx``, ``haproxy``, ``manual`` or ``lab`` (the built-in sample)."""
+    apis: tuple[str, ...]
+    """The APIs it fronts."""
+    listen: str | None = None
+    """``host:port`` of the TLS listener the workbench renders."""
+    config: str | None = None
+    """The one file the workbench owns and rewrites (relative: to the inventory file)."""
+    validate: tuple[str, ...] = ()
+    """argv run before every change; a non-zero exit refuses the change."""
+    reload: tuple[str, ...] = ()
+    """argv run once the new file is in place."""
+    access_log: str | None = None
+    """Where the rendered config logs, in the workbench's JSON Lines format."""
+    upstreams: tuple[tuple[str, str], ...] = ()
+    """(API id, ``http(s)://host:port``) pairs: where each API's backend listens."""
+    server_cert: str | None = None
+    """Optional listener certificate (chain); default: issued from the workspace CA."""
+    server_key: str | None = None
+    """Its private key."""
+    location: Location | None = field(default=None, compare=False, repr=False)
+    """Where it was declared."""
+
+    def upstream(self, api_id: str) -> str | None:
+        return dict(self.upstreams).get(api_id)
 
 
 @dataclass(frozen=True)
@@ -179,6 +222,8 @@ class Inventory:
     """Format version of the file it came from."""
     trust_domain: str | None = None
     """SPIFFE trust domain for client identities (``spiffe://<trust_domain>/<env>/<service>``)."""
+    gateways: tuple[Gateway, ...] = ()
+    """Gateways the workbench drives; an API no gateway names is served by the ``lab``."""
     source: str | None = field(default=None, compare=False)
     """Path it was loaded from."""
 
@@ -202,6 +247,18 @@ class Inventory:
         for i in self.integrations:
             out.setdefault(i.key, {})[i.consumer] = None
         return MappingProxyType({k: tuple(v) for k, v in out.items()})
+
+    @property
+    def effective_trust_domain(self) -> str:
+        """``trust_domain``, or :data:`DEFAULT_TRUST_DOMAIN` when the inventory names none."""
+        return self.trust_domain or DEFAULT_TRUST_DOMAIN
+
+    def gateway_of(self, api_id: str) -> Gateway | None:
+        """The declared gateway fronting ``api_id`` (None: the built-in lab)."""
+        for g in self.gateways:
+            if api_id in g.apis:
+                return g
+        return None
 
     def api(self, api_id: str) -> Api:
         """The API ``api_id``; ``UnknownIdError`` (a KeyError) naming the nearest ids."""

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from workbench.errors import PKIError
+from workbench.gateway.handle import GatewayFactory, registered_kinds
 from workbench.inventory.model import Inventory
 from workbench.workspace import Workspace
 
@@ -37,6 +38,10 @@ class Campaign:
     """Values for ``env:`` secret references given in this session (the TUI's masked prompt),
     looked up before ``os.environ``; memory only, never written or logged."""
     _ca: object | None = None
+    gateway_kinds: Mapping[str, GatewayFactory] = field(default_factory=registered_kinds)
+    """Gateway kind -> handle factory (the core's kinds plus what the front end plugged in)."""
+    gateway_handles: dict[str, object] = field(default_factory=dict)
+    """Handles made so far, by gateway id (one per gateway and campaign)."""
 
     @property
     def directory(self) -> Path:
@@ -118,6 +123,7 @@ def open_campaign(
     *,
     passphrase: PassphraseSource = passphrase_from_env,
     clock: Callable[[], datetime] | None = None,
+    gateway_kinds: Mapping[str, GatewayFactory] | None = None,
 ) -> Campaign:
     """Open the workspace at ``directory`` and reload its inventory (validated again)."""
     from workbench.inventory import load_inventory
@@ -128,5 +134,7 @@ def open_campaign(
     except BaseException:
         ws.close()
         raise
-    kwargs = {"clock": clock} if clock else {}
+    kwargs: dict = {"clock": clock} if clock else {}
+    if gateway_kinds is not None:
+        kwargs["gateway_kinds"] = gateway_kinds
     return Campaign(ws, inventory, passphrase, **kwargs)

@@ -1,24 +1,27 @@
-"""The managed gateway (the sample environment's): start it from the workspace, change modes.
+"""Gateway changes for a step, on whatever gateway fronts its API (a handle passed in).
 
 The unit of retirement is a key, but gateway modes are per API and an API may accept several
 keys (payments-api takes pay-key-prod and fraud-key). So cutting over one step removes only
 its key from the route: the route becomes ``mtls`` once no key is left, and stays ``dual``
 for the other keys' consumers until then.
 
-Every change is audited in the same transaction as it is applied: the audit record is
-written first, and if validation, the write or the reload fails the transaction rolls back
-and the previous config is re-applied (req. 25).
+The gateway is reached through a :class:`~workbench.gateway.handle.GatewayHandle` made by the
+campaign's ``gateway_kinds`` (nginx, haproxy and manual from the core; the lab is plugged in
+by the front ends). A handle applies a change all-or-nothing and calls back ``commit`` once
+the running gateway serves it: the audit record and the step state are written in that
+callback's transaction; if it fails, the handle restores the previous config (req. 25). A
+refused change (validate, reload or confirmation failed) is audited as
+``gateway.change_failed`` and re-raised.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.errors import GatewayError, InputError
-from workbench.migration.campaign import CRL_DIR, Campaign
-from workbench.migration.issuance import issue_gateway_certificate
-from workbench.migration.revocation import publish_crls
+from workbench.gateway.handle import AppliedChange, GatewayHandle, ManualApplication
+from workbench.migration.campaign import Campaign
 
 # Step states in which the step's key is retired at its gateway.
 RETIRED_STATES = ("cut_over", "verified")
@@ -28,7 +31,7 @@ FAULTS = ("old-key-left-enabled",)
 
 @dataclass(frozen=True)
 class ModeChange:
-    """One applied gateway change."""
+    """One gateway change for a step (applied, or written as instructions for a person)."""
 
     step: str
     api: str
@@ -37,62 +40,87 @@ class ModeChange:
     keys_accepted: tuple[str, ...]
     """Key ids the route still accepts after the change."""
     config_sha256: str
+    gateway: str = "lab"
+    """Id of the gateway that fronts the API."""
+    applied: bool = True
+    """False for a ``manual`` gateway: ``instructions`` say what to do, then run
+    ``workbench gateway applied --step K --mode M``."""
+    instructions: tuple[str, ...] = ()
 
 
-def sample_env(campaign: Campaign, *, gateway: str = "python", port: int | None = None):
-    """The sample environment of the campaign's inventory (state next to the inventory)."""
-    from workbench.sample_env import SampleEnv
-
-    return SampleEnv(campaign.inventory, gateway=gateway, port=port)
-
-
-def env_up(campaign: Campaign, *, gateway: str = "python", port: int | None = None):
-    """Start backend + gateway with the workspace's server certificate, CA and CRLs."""
-    ws = campaign.workspace
-    from workbench.migration.verification import prepare_revocation_canaries
-
-    server = issue_gateway_certificate(campaign)
-    crl = campaign.directory / CRL_DIR / "crl.pem"
-    # Revoked canaries must be in the CRL the gateway loads at start: the verifier's
-    # "revoked certificate is refused" probe depends on it.
-    if prepare_revocation_canaries(campaign) or not crl.exists():
-        publish_crls(campaign)
-    env = sample_env(campaign, gateway=gateway, port=port)
-    previous = env.current_gateway()
-    modes = None if previous else {a.id: "key" for a in campaign.inventory.apis}
-    status = env.up(
-        ws.directory / (server.chain_path or server.cert_path),
-        ws.directory / server.key_path,
-        campaign.ca_dir / "chain.pem",  # client CA bundle: the issuer's chain (local or Vault)
-        crl=crl,
-        modes=modes,
-        token_server=True,  # ready for `mtls+token`: certificate-bound access tokens
-        token_server_ca=campaign.server_ca_file,  # the token server serves the gateway's cert
-    )
-    with ws.transaction():
-        ws.audit(
-            "gateway.start",
-            gateway,
-            {
-                "port": status.port,
-                "server_certificate": server.serial,
-                "modes": dict(status.modes),
-            },
+def gateway_for(campaign: Campaign, api_id: str) -> GatewayHandle:
+    """The handle of the gateway fronting ``api_id`` (the lab unless the inventory says)."""
+    cfg = campaign.inventory.gateway_of(api_id)
+    kind, gid = (cfg.kind, cfg.id) if cfg else ("lab", "lab")
+    cached = campaign.gateway_handles.get(gid)
+    if cached is not None:
+        return cached
+    factory = campaign.gateway_kinds.get(kind)
+    if factory is None:
+        raise GatewayError(
+            f"API {api_id} is behind a {kind} gateway, which this front end does not provide: "
+            "use the workbench CLI (it plugs the lab in), or declare the API's gateway in the "
+            "inventory's gateways: section"
         )
-    return status
+    handle = factory(campaign, cfg)
+    campaign.gateway_handles[gid] = handle
+    return handle
 
 
-def running_gateway(campaign: Campaign):
-    env = sample_env(campaign)
-    gw = env.current_gateway()
-    if gw is None or not gw.is_running():
-        raise GatewayError("no managed gateway is running: start it with `workbench sample-env up`")
-    return gw
+def current_mode(campaign: Campaign, api_id: str) -> str | None:
+    """The mode ``api_id`` is served in now (None when its gateway has never run)."""
+    try:
+        return gateway_for(campaign, api_id).current_mode(api_id)
+    except GatewayError:
+        return None
 
 
-def _key_file(campaign: Campaign, key_id: str) -> str:
-    env = sample_env(campaign)
-    return str(env.key_path(campaign.inventory.key(key_id)))
+def access_log(campaign: Campaign, api_id: str | None = None) -> Path:
+    """The access log of the gateway fronting ``api_id`` (default: the lab's)."""
+    if api_id is None:
+        api_id = campaign.inventory.apis[0].id if campaign.inventory.apis else ""
+    return gateway_for(campaign, api_id).access_log()
+
+
+def push_crls(campaign: Campaign) -> list[str]:
+    """Every driven gateway re-reads the workspace CRLs (write + validate + reload); returns
+    the ids of the gateways that did. A manual gateway is skipped (its ticket says how)."""
+    done: list[str] = []
+    seen: set[str] = set()
+    for api in campaign.inventory.apis:
+        cfg = campaign.inventory.gateway_of(api.id)
+        gid = cfg.id if cfg else "lab"
+        if gid in seen or (cfg is not None and cfg.kind == "manual"):
+            continue
+        seen.add(gid)
+        try:
+            handle = gateway_for(campaign, api.id)
+        except GatewayError:
+            continue
+        handle.push_crls()
+        done.append(gid)
+    return done
+
+
+def _route_after(campaign: Campaign, step_key: str, mode: str, fault: str | None):
+    ws, inv = campaign.workspace, campaign.inventory
+    api = inv.key(step_key).api
+    api_keys = [k.id for k in inv.keys if k.api == api]
+    retired = {s.key for s in ws.steps() if s.key in api_keys and s.state in RETIRED_STATES}
+    if mode in ("mtls", "mtls+token"):
+        retired.add(step_key)
+    else:
+        retired.discard(step_key)
+    if fault == "old-key-left-enabled":
+        retired.discard(step_key)
+    remaining = tuple(k for k in api_keys if k not in retired)
+    if mode == "mtls+token" and remaining:
+        raise GatewayError(
+            f"{api} still accepts {', '.join(remaining)}: retire those keys before requiring "
+            "bound tokens (mtls+token)"
+        )
+    route_mode = mode if mode in ("key", "mtls+token") else ("dual" if remaining else "mtls")
+    return api, route_mode, remaining
 
 
 def set_step_mode(
@@ -113,55 +141,73 @@ def set_step_mode(
         raise InputError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     if fault is not None and fault not in FAULTS:
         raise InputError(f"unknown fault {fault!r}: use one of {', '.join(FAULTS)}")
-    ws, inv = campaign.workspace, campaign.inventory
+    ws = campaign.workspace
     step = ws.step(step_key)
-    api = inv.key(step_key).api
-    gw = running_gateway(campaign)
-    old_spec = gw.spec
-    route = old_spec.route(api)
-
-    api_keys = [k.id for k in inv.keys if k.api == api]
-    retired = {s.key for s in ws.steps() if s.key in api_keys and s.state in RETIRED_STATES}
-    if mode in ("mtls", "mtls+token"):
-        retired.add(step_key)
-    else:
-        retired.discard(step_key)
-    if fault == "old-key-left-enabled":
-        retired.discard(step_key)
-    remaining = [k for k in api_keys if k not in retired]
-    if mode == "mtls+token" and remaining:
-        raise GatewayError(
-            f"{api} still accepts {', '.join(remaining)}: retire those keys before requiring "
-            "bound tokens (mtls+token)"
-        )
-    route_mode = mode if mode in ("key", "mtls+token") else ("dual" if remaining else "mtls")
-    new_route = replace(
-        route, mode=route_mode, key_files=tuple(_key_file(campaign, k) for k in remaining)
-    )
-    new_spec = replace(
-        old_spec, routes=tuple(new_route if r.api_id == api else r for r in old_spec.routes)
-    )
-    rendered = gw.render(new_spec)
-    gw.validate(rendered)
+    api, route_mode, remaining = _route_after(campaign, step_key, mode, fault)
     target_state = _target_state(step.state, mode)
-    try:
+    handle = gateway_for(campaign, api)
+    from_mode = handle.current_mode(api)
+
+    def commit(sha256: str) -> None:
         with ws.transaction():
-            ws.record_gateway_change(
-                api, route.mode, route_mode, rendered.sha256, step_key=step_key
-            )
+            ws.record_gateway_change(api, from_mode, route_mode, sha256, step_key=step_key)
             if target_state and step.state != target_state:
                 ws.set_step_state(
                     step_key,
                     target_state,
-                    reason=reason or f"gateway {api}: {route.mode} -> {route_mode}",
+                    reason=reason or f"gateway {api}: {from_mode} -> {route_mode}",
                 )
-            gw.spec = new_spec
-            gw.apply(rendered)
-    except BaseException:
-        gw.spec = old_spec
-        gw.apply(gw.render(old_spec))
+
+    try:
+        applied: AppliedChange = handle.change_route(api, route_mode, remaining, commit=commit)
+    except ManualApplication:
         raise
-    return ModeChange(step_key, api, route.mode, route_mode, tuple(remaining), rendered.sha256)
+    except GatewayError as exc:
+        _audit_failure(campaign, handle, api, from_mode, route_mode, step_key, exc)
+        raise
+    return ModeChange(
+        step_key,
+        api,
+        applied.from_mode,
+        applied.to_mode,
+        remaining,
+        applied.config_sha256,
+        gateway=handle.id,
+        applied=not applied.instructions,
+        instructions=applied.instructions,
+    )
+
+
+def record_applied(campaign: Campaign, step_key: str, mode: str) -> ModeChange:
+    """``workbench gateway applied``: the operator applied a manual gateway's change by hand."""
+    if mode not in MODES:
+        raise InputError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+    api = campaign.inventory.key(step_key).api
+    handle = gateway_for(campaign, api)
+    if handle.kind != "manual":
+        raise InputError(
+            f"{api} is behind the {handle.kind} gateway {handle.id}, which the workbench "
+            f"changes itself: use `workbench gateway set-mode {mode} --step {step_key}`"
+        )
+    handle.mark_applied(api, step_key, mode)  # type: ignore[attr-defined]
+    return set_step_mode(campaign, step_key, mode, reason=f"applied by hand: {mode}")
+
+
+def _audit_failure(campaign, handle, api, from_mode, to_mode, step_key, exc) -> None:
+    ws = campaign.workspace
+    with ws.transaction():
+        ws.audit(
+            "gateway.change_failed",
+            api,
+            {
+                "gateway": handle.id,
+                "kind": handle.kind,
+                "step": step_key,
+                "from_mode": from_mode,
+                "to_mode": to_mode,
+                "error": str(exc)[:500],
+            },
+        )
 
 
 def _target_state(current: str, mode: str) -> str | None:
@@ -186,8 +232,18 @@ def _target_state(current: str, mode: str) -> str | None:
     return None
 
 
-def access_log(campaign: Campaign) -> Path:
-    gw = sample_env(campaign).current_gateway()
-    if gw is None:
-        raise GatewayError("no managed gateway has run here: no access log to read")
-    return Path(gw.spec.access_log)
+def token_endpoint(campaign: Campaign, api_id: str) -> str:
+    """The token endpoint of the authorization server in front of ``api_id``'s gateway."""
+    return gateway_for(campaign, api_id).token_endpoint()
+
+
+def token_events_log(campaign: Campaign) -> Path | None:
+    """The lab authorization server's event log, if there is one."""
+    for api in campaign.inventory.apis:
+        try:
+            log = gateway_for(campaign, api.id).token_events_log()
+        except GatewayError:
+            continue
+        if log is not None:
+            return log
+    return None

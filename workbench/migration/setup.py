@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import PKIError, WorkspaceError
+from workbench.inventory.model import DEFAULT_TRUST_DOMAIN
 from workbench.migration.campaign import CA_DIR, ISSUER_FILE, SERVER_CA_DIR
 from workbench.workspace import Workspace
 from workbench.workspace.paths import ensure_private_dir
-
-DEFAULT_TRUST_DOMAIN = "workbench.local"
 
 
 @dataclass(frozen=True)

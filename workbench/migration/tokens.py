@@ -12,7 +12,6 @@ import json
 import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from workbench.errors import GatewayError
 from workbench.migration.campaign import Campaign
@@ -32,15 +31,15 @@ class BoundToken:
     expires: datetime
 
 
-def token_url(campaign: Campaign) -> str:
-    from workbench.migration.gateway_ops import sample_env
+def token_url(campaign: Campaign, api_id: str | None = None) -> str:
+    """The token endpoint in front of ``api_id``'s gateway (default: the first API's)."""
+    from workbench.migration.gateway_ops import token_endpoint
 
-    status = sample_env(campaign).status()
-    if not status.token_url:
-        raise GatewayError(
-            "the sample environment's token server is not running: `workbench sample-env up`"
-        )
-    return status.token_url
+    if api_id is None:
+        if not campaign.inventory.apis:
+            raise GatewayError("the inventory has no APIs: no token server to ask")
+        api_id = campaign.inventory.apis[0].id
+    return token_endpoint(campaign, api_id)
 
 
 def fetch_bound_token(campaign: Campaign, service: str, api_id: str, *, step: str) -> SecretValue:
@@ -57,7 +56,7 @@ def fetch_bound_token(campaign: Campaign, service: str, api_id: str, *, step: st
     form = {"grant_type": "client_credentials", "resource": campaign.inventory.api(api_id).url}
     try:
         with httpx.Client(verify=ctx, timeout=5.0) as client:
-            resp = client.post(token_url(campaign), data=form)
+            resp = client.post(token_url(campaign, api_id), data=form)
     except httpx.HTTPError as exc:
         raise GatewayError(f"token server unreachable ({type(exc).__name__})") from None
     if resp.status_code != 200:
@@ -68,10 +67,10 @@ def fetch_bound_token(campaign: Campaign, service: str, api_id: str, *, step: st
 
 def issued_tokens(campaign: Campaign, *, live_at: datetime | None = None) -> list[BoundToken]:
     """Tokens the token server issued (still valid at ``live_at`` when given)."""
-    from workbench.migration.gateway_ops import sample_env
+    from workbench.migration.gateway_ops import token_events_log
 
-    log = Path(sample_env(campaign).state_dir) / "authserver" / "events.log"
-    if not log.exists():
+    log = token_events_log(campaign)
+    if log is None or not log.exists():
         return []
     out = []
     for line in log.read_text(encoding="utf-8", errors="replace").splitlines():

@@ -33,7 +33,7 @@ def step_usage(campaign: Campaign, step_key: str, *, since: datetime | None = No
     secret = old_key(campaign, step_key)
     api = campaign.inventory.key(step_key).api
     return read_usage(
-        access_log(campaign),
+        access_log(campaign, api),
         api=api,
         key_fingerprint=secret.fingerprint,
         since=since,

@@ -193,11 +193,10 @@ def step_job(campaign: Campaign, step_key: str, *, allow_cross_environment: bool
 
 
 def route_mode(campaign: Campaign, api_id: str) -> str | None:
-    """The managed gateway's current mode for an API (None without a managed gateway)."""
-    from workbench.migration.gateway_ops import sample_env
+    """The current mode of the gateway fronting an API (None when it never ran)."""
+    from workbench.migration.gateway_ops import current_mode
 
-    gw = sample_env(campaign).current_gateway()
-    return gw.spec.route(api_id).mode if gw is not None else None
+    return current_mode(campaign, api_id)
 
 
 def _token_identities(campaign: Campaign, step_key: str, api_id: str, service: str):

@@ -1,6 +1,6 @@
 """The sample environment's OAuth authorization server: certificate-bound tokens over mTLS.
 
-``python -m workbench.sample_env.authserver --config AS.json`` runs a threaded stdlib TLS
+``python -m workbench.lab.authserver --config AS.json`` runs a threaded stdlib TLS
 server on loopback (``CERT_OPTIONAL`` against the client CA bundle, CRLs when given):
 
 - ``POST /token`` with ``grant_type=client_credentials``. The client authenticates either
@@ -437,7 +437,7 @@ def serve(config_path: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m workbench.sample_env.authserver",
+        prog="python -m workbench.lab.authserver",
         description="Sample OAuth authorization server issuing certificate-bound tokens.",
     )
     p.add_argument("--config", required=True, type=Path, help="authorization server JSON config")

@@ -1,14 +1,19 @@
-"""Run the sample company for real: a backend process and a gateway process in front of it.
+"""Run the sample company for real: a backend process and gateway processes in front of it.
 
-``SampleEnv(inventory, state_dir).up(server_cert, server_key, client_ca)`` generates the
-static keys (0600, ``state/keys/<key-id>.key``, where the inventory's ``secret_ref`` points),
-starts the backend on a kernel-chosen loopback port, and starts the chosen gateway on the
-inventory's port (8443 for the sample). ``up`` again is a no-op when everything runs, and
-keeps the routes' current modes (cut-over state) unless ``modes`` says otherwise. ``down``
-stops every process it started, by PID, and removes the PID files.
+``SampleEnv(inventory, state_dir).up(server_cert, server_key, client_ca)`` makes sure every
+key has a value the gateway and the workbench agree on (:meth:`SampleEnv.ensure_keys`: a
+``secret_ref`` that resolves is used as it is; a missing ``file:`` is generated where it
+points; an unset ``env:`` gets a generated value whose file :attr:`EnvStatus.exports` names),
+starts the backend on a kernel-chosen loopback port, and one gateway per port the APIs' URLs
+use (8443 for the sample). ``up`` again is a no-op when everything runs, and keeps the
+routes' current modes (cut-over state) unless ``modes`` says otherwise. ``down`` stops every
+process it started, by PID, and removes the PID files.
+
+The state directory belongs to one workspace (see :mod:`workbench.lab.workspace`): a second
+workspace on the same inventory gets its own, in ``key`` mode with an empty access log.
 
 With ``token_server=True`` it also runs the OAuth authorization server
-(:mod:`workbench.sample_env.authserver`) on a kernel-chosen loopback port with the gateway's
+(:mod:`workbench.lab.authserver`) on a kernel-chosen loopback port with the gateway's
 server certificate, and points the gateway at it, so routes can be set to ``mtls+token``
 (``adapter.set_mode(api, "mtls+token")``). Its clients are the inventory's services
 (client_id = service id, SPIFFE id ``spiffe://<td>/<env>/<service>``); register a service's
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import secrets
 import socket
 import sys
@@ -30,14 +36,16 @@ from urllib.parse import urlsplit
 from workbench.errors import GatewayError, SampleEnvError, UnsafePathError
 from workbench.gateway.adapter import GatewayAdapter, load_gateway, make_gateway
 from workbench.gateway.proc import read_pid, start_process, stop_process, wait_until
-from workbench.gateway.spec import spec_from_inventory
+from workbench.gateway.spec import api_path_prefix, spec_from_inventory
+from workbench.inventory.model import DEFAULT_TRUST_DOMAIN
+from workbench.secrets import SecretRefError, resolve_secret_ref
 from workbench.workspace.atomic import atomic_write
 from workbench.workspace.paths import check_name, ensure_private_dir
 
 __all__ = ["EnvStatus", "SampleEnv", "inventory_port"]
 
-BACKEND_MARKER = "workbench.sample_env.backend"
-AUTH_MODULE = "workbench.sample_env.authserver"
+BACKEND_MARKER = "workbench.lab.backend"
+AUTH_MODULE = "workbench.lab.authserver"
 START_TIMEOUT = 15.0
 
 
@@ -67,22 +75,38 @@ class EnvStatus:
     """The authorization server's token endpoint (``https://127.0.0.1:PORT/token``) if running."""
     issuer: str | None = None
     """The authorization server's issuer URL (``aud`` of client assertions) if running."""
+    gateways: tuple[tuple[int, int | None], ...] = ()
+    """(port, PID or None) of every gateway (one per port the inventory's URLs use)."""
+    exports: tuple[tuple[str, str, str], ...] = ()
+    """(key id, variable, file) for ``env:`` refs that were unset: the lab generated a value
+    into the file; ``export VARIABLE="$(cat FILE)"`` lets the workbench probe with it."""
 
     @property
     def running(self) -> bool:
-        """Both processes run."""
-        return self.gateway_pid is not None and self.backend_pid is not None
+        """The backend and every gateway run."""
+        return (
+            self.gateway_pid is not None
+            and self.backend_pid is not None
+            and all(pid is not None for _, pid in self.gateways)
+        )
+
+
+def api_port(api: Any) -> int:
+    u = urlsplit(api.url)
+    return u.port or (443 if u.scheme == "https" else 80)
+
+
+def inventory_ports(inventory: Any) -> list[int]:
+    """The ports the APIs' URLs use, in order of first use (the lab runs a gateway on each)."""
+    return list(dict.fromkeys(api_port(a) for a in inventory.apis))
 
 
 def inventory_port(inventory: Any) -> int:
-    """The single port all API URLs share (8443 for the sample)."""
-    ports = set()
-    for api in inventory.apis:
-        u = urlsplit(api.url)
-        ports.add(u.port or (443 if u.scheme == "https" else 80))
-    if len(ports) != 1:
-        raise SampleEnvError(f"API URLs use ports {sorted(ports)}: the sample env serves one port")
-    return ports.pop()
+    """The first port the API URLs use (8443 for the sample)."""
+    ports = inventory_ports(inventory)
+    if not ports:
+        raise SampleEnvError("the inventory has no APIs: nothing for the lab to serve")
+    return ports[0]
 
 
 class SampleEnv:
@@ -96,6 +120,8 @@ class SampleEnv:
         gateway: str = "python",
         port: int | None = None,
         inventory_dir: str | Path | None = None,
+        trust_domain: str | None = None,
+        environ: Any = None,
     ) -> None:
         self.inventory = inventory
         if inventory_dir is None:
@@ -108,8 +134,18 @@ class SampleEnv:
         self.inventory_dir = Path(inventory_dir).resolve()
         self.state_dir = Path(state_dir) if state_dir else self.inventory_dir / "state"
         self.gateway_name = gateway
+        self.trust_domain = trust_domain or inventory.trust_domain or DEFAULT_TRUST_DOMAIN
+        self.environ = environ  # None: os.environ (where the workbench resolves env: refs too)
+        ports = inventory_ports(inventory)
+        if port is not None and len(ports) > 1:
+            raise SampleEnvError(
+                f"the APIs use ports {ports}: --port can only move a single-port inventory"
+            )
         self.port = port if port is not None else inventory_port(inventory)
+        # inventory port -> port actually served (differs only with an explicit --port)
+        self.ports = {ports[0]: self.port} if port is not None else {p: p for p in ports}
         self.gateway_dir = self.state_dir / "gateway"
+        self.keys_dir = self.state_dir / "keys"
         self.backend_pid_path = self.state_dir / "backend.pid"
         self.backend_port_path = self.state_dir / "backend.port"
         self.backend_marker = str(self.backend_port_path)  # unique per env
@@ -121,7 +157,11 @@ class SampleEnv:
 
     # ---- keys
     def key_path(self, key: Any) -> Path:
-        """Where a key's value lives: its ``file:`` secret_ref (inside the inventory dir)."""
+        """The file the lab gateway reads a key's value from.
+
+        ``file:`` refs: the referenced file itself (inside the inventory dir). ``env:`` refs
+        and keys without a ref: ``<state>/keys/<key-id>.key`` (0600), holding the variable's
+        value when it is set, else a generated one."""
         check_name(key.id)
         ref = key.secret_ref or ""
         if ref.startswith("file:"):
@@ -129,18 +169,46 @@ class SampleEnv:
             if not path.is_relative_to(self.inventory_dir):
                 raise UnsafePathError(f"key {key.id}: secret_ref leaves {self.inventory_dir}")
             return path
-        return self.state_dir.resolve() / "keys" / f"{key.id}.key"
+        return self.keys_dir.resolve() / f"{key.id}.key"
 
     def ensure_keys(self) -> dict[str, Path]:
-        """Create missing key files (token_urlsafe(32), 0600 in 0700 dirs); key id -> path."""
+        """Give every key a value the gateway and the workbench share; key id -> file.
+
+        A reference that resolves is used as it is (the gateway accepts exactly what the
+        workbench will probe with). A missing ``file:`` gets a generated value where it points
+        (so the workbench resolves it too). An unset ``env:`` gets a generated value in the
+        lab's key file and is listed by :meth:`unset_env_refs` (what to export)."""
+        env = os.environ if self.environ is None else self.environ
         out = {}
         for key in self.inventory.keys:
             path = self.key_path(key)
             ensure_private_dir(path.parent)
-            if not path.exists():
+            ref = key.secret_ref or ""
+            if ref.startswith("env:") and ref[4:] in env:
+                value = resolve_secret_ref(ref, self.inventory_dir, environ=env).reveal()
+                current = path.read_text().strip() if path.exists() else None
+                if current != value:
+                    atomic_write(path, (value + "\n").encode(), mode=0o600)
+            elif not path.exists():
                 atomic_write(path, (secrets.token_urlsafe(32) + "\n").encode(), mode=0o600)
+            elif ref.startswith("file:"):
+                try:
+                    resolve_secret_ref(ref, self.inventory_dir, environ=env)
+                except SecretRefError as exc:
+                    raise SampleEnvError(f"key {key.id}: {exc}") from None
             out[key.id] = path
         return out
+
+    def unset_env_refs(self) -> tuple[tuple[str, str, str], ...]:
+        """(key id, variable, file) of ``env:`` refs not set: the lab serves the generated
+        value in the file; export the variable from it so the workbench probes the same."""
+        env = os.environ if self.environ is None else self.environ
+        out = []
+        for key in self.inventory.keys:
+            ref = key.secret_ref or ""
+            if ref.startswith("env:") and ref[4:] not in env:
+                out.append((key.id, ref[4:], str(self.key_path(key))))
+        return tuple(out)
 
     # ---- backend
     def _backend_port(self) -> int | None:
@@ -162,7 +230,12 @@ class SampleEnv:
             "-m",
             BACKEND_MARKER,
             "--apis",
-            ",".join(a.id for a in self.inventory.apis),
+            json.dumps(
+                [
+                    {"id": a.id, "prefix": api_path_prefix(a.url), "health": a.health_path}
+                    for a in self.inventory.apis
+                ]
+            ),
             "--port-file",
             str(self.backend_port_path),
         ]
@@ -191,7 +264,7 @@ class SampleEnv:
             old = json.loads(self.clients_path.read_text())["clients"]
         except (OSError, ValueError, KeyError, TypeError):
             old = {}
-        td = self.inventory.trust_domain or "example.test"
+        td = self.trust_domain
         clients = {}
         for svc in self.inventory.services:
             files = list(old.get(svc.id, {}).get("cert_files", []))
@@ -266,12 +339,33 @@ class SampleEnv:
         )
         return self._auth_ready()  # type: ignore[return-value]
 
-    # ---- gateway
+    # ---- gateways (one per port)
+    def gateway_dir_for(self, inventory_port: int) -> Path:
+        """The first port's gateway lives in ``gateway/``, any other in ``gateway-<port>/``."""
+        first = next(iter(self.ports))
+        return (
+            self.gateway_dir
+            if inventory_port == first
+            else (self.state_dir / f"gateway-{inventory_port}")
+        )
+
+    def gateways(self) -> dict[int, GatewayAdapter]:
+        """inventory port -> the adapter recorded for it (ports never started are left out)."""
+        out = {}
+        for p in self.ports:
+            d = self.gateway_dir_for(p)
+            if (d / "gateway.json").exists():
+                out[p] = load_gateway(d)
+        return out
+
+    def gateway_of(self, api_id: str) -> GatewayAdapter | None:
+        """The adapter serving ``api_id``, or None when its gateway never ran."""
+        api = self.inventory.api(api_id)
+        return self.gateways().get(api_port(api))
+
     def current_gateway(self) -> GatewayAdapter | None:
-        """The adapter recorded in the state dir, or None."""
-        if not (self.gateway_dir / "gateway.json").exists():
-            return None
-        return load_gateway(self.gateway_dir)
+        """The first port's adapter (the only one for a single-port inventory), or None."""
+        return self.gateways().get(next(iter(self.ports)))
 
     def up(
         self,
@@ -283,22 +377,22 @@ class SampleEnv:
         token_server: bool | None = None,
         token_server_ca: str | Path | None = None,
     ) -> EnvStatus:
-        """Start (or keep) backend and gateway; idempotent. Returns the status.
+        """Start (or keep) backend and gateways; idempotent. Returns the status.
 
         ``token_server``: run the authorization server too (None: keep it if it runs or a
         route is in ``mtls+token``). ``token_server_ca`` is the CA nginx trusts for its TLS
         certificate (the gateway's own server certificate; default ``client_ca``).
         """
         ensure_private_dir(self.state_dir)
-        ensure_private_dir(self.gateway_dir)
         key_files = self.ensure_keys()
-        previous = self.current_gateway()
-        if previous is not None and previous.is_running() and previous.name != self.gateway_name:
-            raise SampleEnvError(
-                f"a {previous.name} gateway is running here: run 'workbench sample-env down' first"
-            )
-        if modes is None and previous is not None:
-            modes = {r.api_id: r.mode for r in previous.spec.routes}
+        previous = self.gateways()
+        for gw in previous.values():
+            if gw.is_running() and gw.name != self.gateway_name:
+                raise SampleEnvError(
+                    f"a {gw.name} gateway is running here: run 'workbench sample-env down' first"
+                )
+        if modes is None and previous:
+            modes = {r.api_id: r.mode for gw in previous.values() for r in gw.spec.routes}
         if token_server is None:
             token_server = read_pid(self.auth_pid_path, self.auth_marker) is not None or any(
                 m == "mtls+token" for m in (modes or {}).values()
@@ -320,34 +414,46 @@ class SampleEnv:
                     "token_introspect_url": f"https://127.0.0.1:{ready['port']}/introspect-bound",
                     "token_server_ca": str(Path(token_server_ca or client_ca).resolve()),
                 }
-            spec = spec_from_inventory(
-                self.inventory,
-                port=self.port,
-                server_cert=Path(server_cert).resolve(),
-                server_key=Path(server_key).resolve(),
-                client_ca_bundle=Path(client_ca).resolve(),
-                crl_file=Path(crl).resolve() if crl else None,
-                backend_url=f"http://127.0.0.1:{backend_port}",
-                state_dir=self.gateway_dir.resolve(),
-                key_file_of=key_files,
-                modes=modes,
-                access_log=self.state_dir.resolve() / "access.log",
-                token=token,
-            )
-            make_gateway(self.gateway_name, spec).start()
+            for inv_port, port in self.ports.items():
+                gw_dir = self.gateway_dir_for(inv_port)
+                ensure_private_dir(gw_dir)
+                apis = [a for a in self.inventory.apis if api_port(a) == inv_port]
+                spec = spec_from_inventory(
+                    self.inventory,
+                    port=port,
+                    server_cert=Path(server_cert).resolve(),
+                    server_key=Path(server_key).resolve(),
+                    client_ca_bundle=Path(client_ca).resolve(),
+                    crl_file=Path(crl).resolve() if crl else None,
+                    backend_url=f"http://127.0.0.1:{backend_port}",
+                    state_dir=gw_dir.resolve(),
+                    key_file_of=key_files,
+                    modes={a.id: m for a, m in ((a, (modes or {}).get(a.id)) for a in apis) if m},
+                    access_log=self.state_dir.resolve() / "access.log",
+                    token=token,
+                    apis=apis,
+                    trust_domain=self.trust_domain,
+                )
+                gw = make_gateway(self.gateway_name, spec)
+                if not gw.is_running() and _port_open(port):
+                    raise SampleEnvError(
+                        f"port {port} is in use by another process (another workspace's lab? "
+                        "run `workbench sample-env down --workspace THAT`), or pick --port"
+                    )
+                gw.start()
         except (GatewayError, SampleEnvError):
             if started_backend:
-                stop_process(self.backend_pid_path, self.backend_marker)
+                self.down()
             raise
         return self.status()
 
     def down(self) -> list[int]:
-        """Stop the gateway and the backend (by PID); returns the PIDs that were stopped."""
+        """Stop the gateways and the backend (by PID); returns the PIDs that were stopped."""
         stopped = []
-        gw = None
+        gws: dict[int, GatewayAdapter] = {}
         with contextlib.suppress(GatewayError):
-            gw = self.current_gateway()
-        if gw is not None:
+            gws = self.gateways()
+        for gw in gws.values():
             pid = gw.stop()
             if pid is not None:
                 stopped.append(pid)
@@ -363,9 +469,10 @@ class SampleEnv:
 
     def status(self) -> EnvStatus:
         """Read PID files (stale ones are removed) and the recorded gateway state."""
-        gw = None
+        gws: dict[int, GatewayAdapter] = {}
         with contextlib.suppress(GatewayError):
-            gw = self.current_gateway()
+            gws = self.gateways()
+        gw = gws.get(next(iter(self.ports))) if gws else None
         backend_pid = read_pid(self.backend_pid_path, self.backend_marker)
         auth_pid = read_pid(self.auth_pid_path, self.auth_marker)
         ready = self._auth_ready() if auth_pid else None
@@ -376,11 +483,13 @@ class SampleEnv:
             gateway_pid=gw.pid() if gw else None,
             backend_pid=backend_pid,
             backend_port=self._backend_port() if backend_pid else None,
-            modes={r.api_id: r.mode for r in gw.spec.routes} if gw else {},
+            modes={r.api_id: r.mode for g in gws.values() for r in g.spec.routes},
             access_log=gw.spec.access_log if gw else None,
             auth_server_pid=auth_pid,
             token_url=f"{ready['issuer']}/token" if ready else None,
             issuer=ready["issuer"] if ready else None,
+            gateways=tuple((g.spec.port, g.pid()) for g in gws.values()),
+            exports=self.unset_env_refs(),
         )
 
 

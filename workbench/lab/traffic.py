@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workbench.lab.consumers import call_with_cert, call_with_key
 from workbench.migration.campaign import Campaign
 from workbench.migration.usage import old_key
 from workbench.migration.verification import probe_url
@@ -10,8 +11,6 @@ from workbench.migration.verification import probe_url
 def consumer_calls(campaign: Campaign, step_key: str, credential: str = "key") -> list:
     """Every consumer of ``step_key`` calls its API once: ``key`` (the old key), ``cert`` (its
     certificate) or ``cert+token`` (certificate and a freshly fetched bound access token)."""
-    from workbench.sample_env.consumers import call_with_cert, call_with_key
-
     inv, ws = campaign.inventory, campaign.workspace
     key = inv.key(step_key)
     url = probe_url(inv.api(key.api))
