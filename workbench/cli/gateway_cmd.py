@@ -57,6 +57,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_workspace_arg(a)
     add_json_arg(a)
     a.set_defaults(func=_applied)
+    y = gw_sub.add_parser(
+        "sync",
+        help="re-apply every driven gateway's current modes with the current CRLs",
+        description=(
+            "Render each nginx / HAProxy gateway of the inventory (and the running lab) with "
+            "its current modes and the workspace's current CRLs, then write, validate, reload "
+            "and confirm it. Use it once to put the owned file in place, and after `workbench "
+            "crl` so revocations take effect."
+        ),
+    )
+    add_workspace_arg(y)
+    add_json_arg(y)
+    y.set_defaults(func=_sync)
 
     u = sub.add_parser(
         "usage",
@@ -110,6 +123,18 @@ def _applied(args: argparse.Namespace) -> int:
     with _open(args) as campaign:
         change = record_applied(campaign, args.step, args.mode)
     _show_change(change, args.json)
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from workbench.migration.gateway_ops import push_crls
+
+    with _open(args) as campaign:
+        done = push_crls(campaign)
+    if args.json:
+        print_json({"gateways": done})
+    else:
+        print(f"re-applied: {', '.join(done) or 'no gateway'}")
     return 0
 
 

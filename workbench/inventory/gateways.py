@@ -35,9 +35,11 @@ def read_gateway(r: Any, m: YMap, kinds: tuple[str, ...]) -> Gateway:
         r.err(m["listen"], "listen must be host:port, e.g. 127.0.0.1:9443")
     paths = {}
     for name in ("config", "access_log", "server_cert", "server_key"):
-        value = r.text(m, name)
+        value = r.text(m, name, scan=False)
         if value is not None and not _PATH.match(value):
             r.err(m[name], f"{name} must be a plain path ([A-Za-z0-9_./@+-], no spaces or quotes)")
+        elif value is not None:
+            _scan_parts(r, m[name], name, value)
         paths[name] = value
     if (paths["server_cert"] is None) != (paths["server_key"] is None):
         r.err(m, "give server_cert and server_key together (or neither: the workspace CA issues)")
@@ -77,8 +79,25 @@ def _argv(r: Any, m: YMap, name: str) -> tuple[str, ...]:
         if type(item) is not Scalar or not _WORD.match(item.value):
             r.err(item, f"{name}: each word must be plain text without spaces or quotes")
             continue
+        _scan_parts(r, item, name, item.value)
         out.append(item.value)
     return tuple(out)
+
+
+def _scan_parts(r: Any, node: Any, name: str, value: str) -> None:
+    """Req. 23 for paths and argv: each path segment on its own (a long path of ordinary
+    segments is not a token, a pasted key as one segment still is)."""
+    from workbench.secrets import secret_kind
+
+    for part in re.split(r"[/=,:]", value):
+        kind = secret_kind(part) if part else None
+        if kind:
+            r.err(
+                node,
+                f"{name} looks like it holds a pasted secret ({kind}); remove it and put a "
+                "reference in secret_ref (env:NAME or file:PATH); value not shown",
+            )
+            return
 
 
 def _upstreams(r: Any, m: YMap) -> tuple[tuple[str, str], ...]:

@@ -1,0 +1,101 @@
+"""A gateway a person changes: the workbench writes what to do, the operator records it.
+
+``set-mode`` on a manual gateway writes the instructions (the rendered files to install, the
+commands to run, what to check) under ``<workspace>/manual/<gateway>/`` and into the step's
+ticket, and changes nothing. ``workbench gateway applied --step K --mode M`` records that
+the operator applied them; only then does the step move on. Tightening (to ``mtls``) is
+refused until that record exists, so ``cutover`` verifies a change that was made; loosening
+(a rollback to ``dual``) is written as instructions and recorded the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import GatewayError
+from workbench.gateway.handle import AppliedChange, Commit, ManualApplication
+from workbench.workspace.atomic import atomic_write
+
+__all__ = ["ManualGateway"]
+
+MANUAL_DIR = "manual"
+
+
+class ManualGateway:
+    """kind ``manual``: see the module doc."""
+
+    kind = "manual"
+
+    def __init__(self, campaign: Any, config: Any) -> None:
+        self.campaign = campaign
+        self.cfg = config
+        self.id = config.id
+        self._applied: set[tuple[str, str]] = set()
+
+    def current_mode(self, api_id: str) -> str:
+        changes = self.campaign.workspace.gateway_changes(api_id)
+        return changes[-1].to_mode if changes else "key"
+
+    def mark_applied(self, api_id: str, step_key: str, mode: str) -> None:
+        """The operator says the change to ``mode`` is in force (``gateway applied``)."""
+        self._applied.add((api_id, mode))
+
+    def instructions(self, api_id: str, mode: str, key_ids: tuple[str, ...]) -> list[str]:
+        inv = self.campaign.inventory
+        api = inv.api(api_id)
+        keys = ", ".join(key_ids) or "none"
+        steps = [k.id for k in inv.keys if k.api == api_id]
+        return [
+            f"gateway {self.id} (manual), API {api_id} at {api.url}: set mode {mode}",
+            f"keys the route must still accept: {keys}",
+            "render the configs: `workbench render --step "
+            f"{steps[0] if steps else '<step>'}` (nginx, HAProxy, Istio under rendered/)",
+            "install them, validate (nginx -t / haproxy -c) and reload your gateway",
+            f"check: a consumer certificate gets 2xx on {api.url}; "
+            + (
+                "the retired key gets 401/403"
+                if mode in ("mtls", "mtls+token")
+                else "the key still works"
+            ),
+            f"then record it: `workbench gateway applied --step <step> --mode {mode}`",
+        ]
+
+    def change_route(
+        self, api_id: str, mode: str, key_ids: tuple[str, ...], *, commit: Commit
+    ) -> AppliedChange:
+        before = self.current_mode(api_id)
+        lines = self.instructions(api_id, mode, key_ids)
+        text = ("\n".join(lines) + "\n").encode()
+        sha = hashlib.sha256(text).hexdigest()
+        path = self.campaign.directory / MANUAL_DIR / self.id / f"{api_id}-{mode}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, text, mode=0o644)
+        if (api_id, mode) in self._applied or (before == mode and mode != "key"):
+            commit(sha)
+            return AppliedChange(api_id, before, mode, sha)
+        if mode in ("mtls", "mtls+token") and before != mode:
+            raise ManualApplication(
+                f"API {api_id} is behind the manual gateway {self.id}: apply {path} by hand, "
+                f"then `workbench gateway applied --step <step> --mode {mode}`, then cut over"
+            )
+        return AppliedChange(api_id, before, mode, sha, instructions=(*lines, f"(saved in {path})"))
+
+    def access_log(self) -> Path:
+        if self.cfg.access_log:
+            base = Path(self.campaign.inventory.source or ".").resolve().parent
+            return (base / self.cfg.access_log).resolve()
+        raise GatewayError(
+            f"gateway {self.id} (manual) declares no access_log: usage cannot be read; add "
+            "access_log: to its inventory entry (the workbench's JSON Lines format)"
+        )
+
+    def push_crls(self) -> None:
+        raise GatewayError(f"gateway {self.id} is manual: install crl/crl.pem by hand and reload")
+
+    def token_endpoint(self) -> str:
+        raise GatewayError(f"gateway {self.id} (manual) runs no token server")
+
+    def token_events_log(self) -> Path | None:
+        return None
