@@ -185,3 +185,39 @@ def test_a_failing_validate_or_reload_leaves_the_owned_file_as_it_was(
     # and the CLI says it in one line, exit 2
     code = main(["gateway", "set-mode", "dual", "--step", "orders-key", *w])
     assert code == 0  # with the inventory's real commands the same change goes through
+
+
+def test_no_request_dropped_while_mode_changes_reload_the_gateway(operator_env):
+    """A client loop (a fresh TLS connection per request) runs through five mode changes,
+    each a real reload of the operator's gateway: every request gets its 200."""
+    import threading
+
+    from workbench.migration import open_campaign
+    from workbench.migration.gateway_ops import gateway_for
+
+    op, ws, port = operator_env
+    ca = ws / "ca" / "chain.pem"
+    url = f"https://127.0.0.1:{port}/orders-api/health"
+    results: list = []
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                results.append(_get(url, ca, key=ORDERS_KEY)[0])
+            except OSError as exc:  # refused, reset, TLS error: a dropped request
+                results.append(type(exc).__name__)
+
+    with open_campaign(ws) as campaign:
+        handle = gateway_for(campaign, "billing-api")
+        client = threading.Thread(target=loop)
+        client.start()
+        try:
+            for mode in ("dual", "key", "dual", "key", "dual"):
+                # billing-api changes; orders-api keeps taking the key throughout
+                handle.change_route("billing-api", mode, ("billing-key",), commit=lambda _: None)
+        finally:
+            stop.set()
+            client.join(timeout=30)
+    assert len(results) >= 10, "the client loop ran during the reloads"
+    assert set(results) == {200}, {r for r in results if r != 200}

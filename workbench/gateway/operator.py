@@ -309,17 +309,22 @@ class OperatorGateway:
     def _snapshot(self, paths: list[Path]) -> dict[Path, bytes | None]:
         return {p: (p.read_bytes() if p.exists() else None) for p in paths}
 
-    def _write_all(self, config: bytes, files: dict[Path, bytes]) -> None:
+    def _write_all(
+        self, config: bytes, files: dict[Path, bytes], saved: dict[Path, bytes | None]
+    ) -> None:
+        """Durable atomic writes of what changed only: a mode change touches one route's
+        map, and an fsync per unchanged file (hundreds of APIs) would dominate the change."""
         ensure_private_dir(self.keys_dir)
         for path, data in files.items():
-            atomic_write(path, data, mode=0o600)
+            if saved.get(path) != data:
+                atomic_write(path, data, mode=0o600)
         atomic_write(self.config_path, config, mode=0o600)
 
     def _restore(self, saved: dict[Path, bytes | None]) -> None:
         for path, data in saved.items():
             if data is None:
                 path.unlink(missing_ok=True)
-            else:
+            elif not path.exists() or path.read_bytes() != data:
                 atomic_write(path, data, mode=0o600)
 
     def _confirm(self, config_id: str) -> None:
@@ -356,7 +361,7 @@ class OperatorGateway:
         saved.update(self._snapshot([p for p in old_files if p not in saved]))
         reloaded = False
         try:
-            self._write_all(config, files)
+            self._write_all(config, files, saved)
             self._run(self.cfg.validate, "validate")
             reloaded = True
             self._run(self.cfg.reload, "reload")

@@ -26,7 +26,6 @@ import contextlib
 import json
 import os
 import secrets
-import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ from workbench.gateway.adapter import GatewayAdapter, load_gateway, make_gateway
 from workbench.gateway.proc import read_pid, start_process, stop_process, wait_until
 from workbench.gateway.spec import api_path_prefix, spec_from_inventory
 from workbench.inventory.model import DEFAULT_TRUST_DOMAIN
+from workbench.lab.auth_runtime import AuthServerRuntime, port_open
 from workbench.secrets import SecretRefError, resolve_secret_ref
 from workbench.workspace.atomic import atomic_write
 from workbench.workspace.paths import check_name, ensure_private_dir
@@ -45,7 +45,6 @@ from workbench.workspace.paths import check_name, ensure_private_dir
 __all__ = ["EnvStatus", "SampleEnv", "inventory_port"]
 
 BACKEND_MARKER = "workbench.lab.backend"
-AUTH_MODULE = "workbench.lab.authserver"
 START_TIMEOUT = 15.0
 
 
@@ -109,8 +108,8 @@ def inventory_port(inventory: Any) -> int:
     return ports[0]
 
 
-class SampleEnv:
-    """Process management for the sample environment (backend + one gateway)."""
+class SampleEnv(AuthServerRuntime):
+    """Process management for the sample environment (backend + gateways + token server)."""
 
     def __init__(
         self,
@@ -220,7 +219,7 @@ class SampleEnv:
     def _start_backend(self) -> int:
         pid = read_pid(self.backend_pid_path, self.backend_marker)
         port = self._backend_port()
-        if pid is not None and port is not None and _port_open(port):
+        if pid is not None and port is not None and port_open(port):
             return port
         if pid is not None:
             stop_process(self.backend_pid_path, self.backend_marker)
@@ -245,99 +244,10 @@ class SampleEnv:
             if read_pid(self.backend_pid_path, self.backend_marker) is None:
                 raise SampleEnvError(f"backend exited: see {self.state_dir / 'backend.log'}")
             p = self._backend_port()
-            return p is not None and _port_open(p)
+            return p is not None and port_open(p)
 
         wait_until(ready, timeout=START_TIMEOUT, what="the backend", error=SampleEnvError)
         return self._backend_port()  # type: ignore[return-value]
-
-    # ---- authorization server
-    def _auth_ready(self) -> dict[str, Any] | None:
-        try:
-            data = json.loads((self.auth_dir / "ready.json").read_text())
-            return data if isinstance(data, dict) else None
-        except (OSError, ValueError):
-            return None
-
-    def _write_clients(self, extra: dict[str, list[str]] | None = None) -> None:
-        """Every inventory service as a client; keeps certificates registered before."""
-        try:
-            old = json.loads(self.clients_path.read_text())["clients"]
-        except (OSError, ValueError, KeyError, TypeError):
-            old = {}
-        td = self.trust_domain
-        clients = {}
-        for svc in self.inventory.services:
-            files = list(old.get(svc.id, {}).get("cert_files", []))
-            for f in (extra or {}).get(svc.id, []):
-                if f not in files:
-                    files.append(f)
-            clients[svc.id] = {
-                "spiffe_id": f"spiffe://{td}/{svc.environment or 'prod'}/{svc.id}",
-                "cert_files": files,
-            }
-        data = json.dumps({"clients": clients}, indent=1, sort_keys=True).encode()
-        atomic_write(self.clients_path, data, mode=0o644, durable=False)
-
-    def register_client(self, client_id: str, cert_files: list[str | Path]) -> None:
-        """Register issued certificates of a service: their keys verify its private_key_jwt.
-
-        The running authorization server picks the change up on its next request.
-        """
-        if client_id not in self.inventory.services_by_id:
-            raise SampleEnvError(f"{client_id!r} is not a service of the inventory")
-        ensure_private_dir(self.auth_dir)
-        self._write_clients({client_id: [str(Path(f).resolve()) for f in cert_files]})
-
-    def _start_auth_server(
-        self,
-        server_cert: Path,
-        server_key: Path,
-        client_ca: Path,
-        crl: Path | None,
-    ) -> dict[str, Any]:
-        ensure_private_dir(self.auth_dir)
-        self._write_clients()
-        config = {
-            "listen_host": "127.0.0.1",
-            "port": 0,
-            "server_cert": str(server_cert),
-            "server_key": str(server_key),
-            "client_ca_bundle": str(client_ca),
-            "crl_file": str(crl) if crl else None,
-            "state_dir": str(self.auth_dir.resolve()),
-            "clients_file": str(self.clients_path.resolve()),
-            "event_log": str(self.auth_dir.resolve() / "events.log"),
-            "resources": [a.url for a in self.inventory.apis],
-            "token_lifetime": 300,
-        }
-        pid = read_pid(self.auth_pid_path, self.auth_marker)
-        ready = self._auth_ready()
-        if pid is not None and ready is not None and _port_open(int(ready["port"])):
-            try:
-                same = json.loads(self.auth_config_path.read_text()) == config
-            except (OSError, ValueError):
-                same = False
-            if same:
-                return ready
-        if pid is not None:
-            stop_process(self.auth_pid_path, self.auth_marker)
-        (self.auth_dir / "ready.json").unlink(missing_ok=True)
-        atomic_write(self.auth_config_path, json.dumps(config, indent=1).encode(), durable=False)
-        argv = [sys.executable, "-m", AUTH_MODULE, "--config", str(self.auth_config_path)]
-        start_process(argv, pid_path=self.auth_pid_path, log_path=self.auth_dir / "authserver.log")
-
-        def ready_now() -> bool:
-            if read_pid(self.auth_pid_path, self.auth_marker) is None:
-                raise SampleEnvError(
-                    f"authorization server exited: see {self.auth_dir / 'authserver.log'}"
-                )
-            r = self._auth_ready()
-            return r is not None and _port_open(int(r["port"]))
-
-        wait_until(
-            ready_now, timeout=START_TIMEOUT, what="the authorization server", error=SampleEnvError
-        )
-        return self._auth_ready()  # type: ignore[return-value]
 
     # ---- gateways (one per port)
     def gateway_dir_for(self, inventory_port: int) -> Path:
@@ -435,7 +345,7 @@ class SampleEnv:
                     trust_domain=self.trust_domain,
                 )
                 gw = make_gateway(self.gateway_name, spec)
-                if not gw.is_running() and _port_open(port):
+                if not gw.is_running() and port_open(port):
                     raise SampleEnvError(
                         f"port {port} is in use by another process (another workspace's lab? "
                         "run `workbench sample-env down --workspace THAT`), or pick --port"
@@ -491,11 +401,3 @@ class SampleEnv:
             gateways=tuple((g.spec.port, g.pid()) for g in gws.values()),
             exports=self.unset_env_refs(),
         )
-
-
-def _port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
