@@ -112,7 +112,7 @@ def _set_mode(args: argparse.Namespace) -> int:
     from workbench.migration.gateway_ops import set_step_mode
 
     with _open(args) as campaign:
-        change = set_step_mode(campaign, args.step, args.mode)
+        change = set_step_mode(campaign, args.step, args.mode, pending_ok=True)
     _show_change(change, args.json)
     return 0
 

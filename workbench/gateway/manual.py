@@ -5,17 +5,19 @@ commands to run, what to check) under ``<workspace>/manual/<gateway>/`` and into
 ticket, and changes nothing. ``workbench gateway applied --step K --mode M`` records that
 the operator applied them; only then does the step move on. Tightening (to ``mtls``) is
 refused until that record exists, so ``cutover`` verifies a change that was made; loosening
-(a rollback to ``dual``) is written as instructions and recorded the same way.
+(a rollback to ``dual``) is written as instructions and recorded the same way. The refusal
+itself is :func:`workbench.migration.gateway_ops.set_step_mode`'s (``ManualApplication``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import GatewayError
-from workbench.gateway.handle import AppliedChange, Commit, ManualApplication
+from workbench.gateway.handle import AppliedChange, Commit
 from workbench.workspace.atomic import atomic_write
 
 __all__ = ["ManualGateway"]
@@ -34,9 +36,19 @@ class ManualGateway:
         self.id = config.id
         self._applied: set[tuple[str, str]] = set()
 
+    @property
+    def _state_path(self) -> Path:
+        return self.campaign.directory / MANUAL_DIR / self.id / "applied.json"
+
+    def _applied_routes(self) -> dict[str, dict]:
+        try:
+            data = json.loads(self._state_path.read_text())
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
     def current_mode(self, api_id: str) -> str:
-        changes = self.campaign.workspace.gateway_changes(api_id)
-        return changes[-1].to_mode if changes else "key"
+        return self._applied_routes().get(api_id, {}).get("mode", "key")
 
     def mark_applied(self, api_id: str, step_key: str, mode: str) -> None:
         """The operator says the change to ``mode`` is in force (``gateway applied``)."""
@@ -72,14 +84,13 @@ class ManualGateway:
         path = self.campaign.directory / MANUAL_DIR / self.id / f"{api_id}-{mode}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, text, mode=0o644)
-        if (api_id, mode) in self._applied or (before == mode and mode != "key"):
+        routes = self._applied_routes()
+        wanted = {"mode": mode, "keys": sorted(key_ids)}
+        if (api_id, mode) in self._applied or routes.get(api_id) == wanted:
             commit(sha)
+            routes[api_id] = wanted
+            atomic_write(self._state_path, json.dumps(routes, indent=1).encode(), mode=0o644)
             return AppliedChange(api_id, before, mode, sha)
-        if mode in ("mtls", "mtls+token") and before != mode:
-            raise ManualApplication(
-                f"API {api_id} is behind the manual gateway {self.id}: apply {path} by hand, "
-                f"then `workbench gateway applied --step <step> --mode {mode}`, then cut over"
-            )
         return AppliedChange(api_id, before, mode, sha, instructions=(*lines, f"(saved in {path})"))
 
     def access_log(self) -> Path:

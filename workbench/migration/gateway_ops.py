@@ -130,12 +130,18 @@ def set_step_mode(
     *,
     fault: str | None = None,
     reason: str | None = None,
+    pending_ok: bool = False,
 ) -> ModeChange:
     """Put a step's API in ``mode`` for this step's key: key, dual (overlap), mtls (cut over) or
     mtls+token (certificate and a certificate-bound access token, once no key is left).
 
     ``fault="old-key-left-enabled"`` simulates the classic operator error (the key is not
     removed at cut-over) so the verifier's FAIL and the rollback can be rehearsed.
+
+    On a ``manual`` gateway nothing is applied: the change comes back as instructions
+    (``applied=False``). Tightening (to mtls) that way raises :class:`ManualApplication`
+    unless ``pending_ok`` (the CLI's ``gateway set-mode``): ``cutover`` must only verify a
+    change the operator recorded with ``gateway applied``.
     """
     if mode not in MODES:
         raise InputError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
@@ -165,6 +171,12 @@ def set_step_mode(
     except GatewayError as exc:
         _audit_failure(campaign, handle, api, from_mode, route_mode, step_key, exc)
         raise
+    if applied.instructions and mode in ("mtls", "mtls+token") and not pending_ok:
+        raise ManualApplication(
+            f"API {api} is behind the manual gateway {handle.id}: apply the instructions "
+            f"(`workbench gateway set-mode {mode} --step {step_key}` prints them), record them "
+            f"with `workbench gateway applied --step {step_key} --mode {mode}`, then cut over"
+        )
     return ModeChange(
         step_key,
         api,
