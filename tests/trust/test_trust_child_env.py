@@ -70,7 +70,7 @@ def world(tmp_path, monkeypatch):
 
 
 def test_python_gateway_backend_and_token_server_get_a_clean_environment(world):
-    from workbench.sample_env import SampleEnv
+    from workbench.lab import SampleEnv
 
     tmp, inv, port, (chain, key, ca) = world
     env = SampleEnv(load_inventory(inv), tmp / "state", gateway="python", port=port)
@@ -89,7 +89,7 @@ def test_python_gateway_backend_and_token_server_get_a_clean_environment(world):
 
 
 def test_nginx_validate_and_master_get_a_clean_environment(world, tmp_path, monkeypatch):
-    from workbench.sample_env import SampleEnv
+    from workbench.lab import SampleEnv
 
     if not nginx_available():
         pytest.fail("nginx is not installed: apt-get install -y nginx-light")

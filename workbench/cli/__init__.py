@@ -84,7 +84,6 @@ def _size_limit(limit: int | None):
 def main(argv: Sequence[str] | None = None) -> int:
     global _JSON_ERRORS
     from workbench.cli._ids import check_ids, report_error
-
     from workbench.lab.plugin import plug_in
 
     plug_in()  # the lab is a gateway kind the CLI brings; the core never imports it

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import re
 import subprocess
 import time
@@ -31,25 +30,16 @@ from urllib.parse import urlsplit
 from workbench.errors import GatewayError
 from workbench.gateway.handle import AppliedChange, Commit
 from workbench.gateway.proc import fetch_config_id
+from workbench.secrets import child_environ
 from workbench.workspace.atomic import atomic_write
 from workbench.workspace.paths import ensure_private_dir
 
-__all__ = ["OperatorGateway", "clean_env"]
+__all__ = ["OperatorGateway"]
 
 CONFIRM_TIMEOUT = 15.0
 CONFIRM_STREAK = 3
 """Consecutive answers with the new id: a connection may still land on an old worker."""
 _SAFE = re.compile(r"^[A-Za-z0-9_./@+:-]+$")
-
-
-def clean_env(secret_vars: tuple[str, ...] = ()) -> dict[str, str]:
-    """The environment for validate/reload commands: no WORKBENCH_* and no old-key variables
-    (req. 29)."""
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("WORKBENCH_") and k not in secret_vars
-    }
 
 
 @dataclass(frozen=True)
@@ -290,7 +280,7 @@ class OperatorGateway:
                 text=True,
                 timeout=60,
                 check=False,
-                env=clean_env(self._secret_vars()),
+                env=child_environ(drop=self._secret_vars()),
             )
         except FileNotFoundError:
             raise GatewayError(

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from workbench.errors import PKIError
 from workbench.pki.vault.diagnose import explain_http_error, explain_transport_error
 from workbench.pki.vault.settings import VaultSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["VaultClient", "VaultReply"]
 
@@ -43,6 +44,8 @@ class VaultClient:
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        import httpx  # here, not at import: httpx's package import loads click and rich
+
         self.settings = settings
         headers = {"X-Vault-Request": "true"}
         if settings.namespace:
@@ -105,6 +108,8 @@ class VaultClient:
     def token_is_valid(self) -> bool:
         """Whether the current token still works (``auth/token/lookup-self``, allowed to
         every token by Vault's default policy)."""
+        import httpx
+
         try:
             token = self._auth_token()
             resp = self._http.get("/v1/auth/token/lookup-self", headers={"X-Vault-Token": token})
@@ -126,6 +131,8 @@ class VaultClient:
     ) -> VaultReply:
         """``METHOD /v1/<path>``; the answer's ``data`` (``raw``: the body text; ``whole``:
         the whole JSON document). Raises PKIError with one line on any failure."""
+        import httpx
+
         headers = {"X-Vault-Token": self._auth_token()} if auth else {}
         url = f"/v1/{path.lstrip('/')}"
         try:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import ssl
 from typing import TYPE_CHECKING
 
-import httpx
-
 from workbench.pki.vault.settings import VaultSettings
 
 if TYPE_CHECKING:
+    import httpx
+
     from workbench.pki.vault.client import VaultClient
 
 __all__ = ["explain_http_error", "explain_transport_error"]
@@ -54,6 +54,8 @@ def explain_transport_error(
     settings: VaultSettings, method: str, path: str, exc: httpx.HTTPError
 ) -> str:
     """No HTTP answer at all: unreachable, TLS trouble or a timeout."""
+    import httpx  # here, not at import: httpx's package import loads click and rich
+
     where = f"Vault {method} {settings.addr}/v1/{path}"
     tls = _ssl_reason(exc)
     if tls == "verify":
