@@ -105,8 +105,8 @@ async def test_issue_dual_usage_cutover_verify(running_env):
 async def test_blocked_cutover_offers_since_and_force(running_env):
     """Consumers still send the old key: the cut-over is refused with the reason and the
     CLI's ways on; `--since` (after the last use found) then cuts over with proof."""
+    from workbench.lab.traffic import consumer_calls
     from workbench.migration import open_campaign
-    from workbench.migration.traffic import consumer_calls
     from workbench.tui.screens.blocked import BlockedCutoverScreen
 
     app = workspace_app(running_env, clock=False)
