@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from report_support import NO_KEYS, ORPHAN_ONLY, db_rows, parse
+from testkit import lab_state
 
 import workbench as wb
 from workbench.report.charts import program_charts
@@ -117,7 +118,7 @@ def test_bound_tokens_a_renewal_breaks_come_from_the_token_server_log(sample_ws)
             "SELECT x5t_s256, service FROM certificates WHERE kind='client' AND status='active'",
         )
     }
-    log = sample_ws.parent / "state" / "authserver" / "events.log"
+    log = lab_state(sample_ws) / "authserver" / "events.log"  # the workspace's own lab
     live = []
     for line in log.read_text().splitlines():
         rec = json.loads(line)
