@@ -8,12 +8,12 @@ from workbench.cli import main
 
 
 def _routes_listing(ws, identity):
+    from workbench.lab.workspace import lab_env
     from workbench.migration import open_campaign
-    from workbench.migration.gateway_ops import sample_env
 
     with open_campaign(ws) as campaign:
-        gw = sample_env(campaign).current_gateway()
-        return [r.api_id for r in gw.spec.routes if identity in r.allowed_identities]
+        gws = lab_env(campaign).gateways().values()  # the workspace's lab, one per port
+        return [r.api_id for gw in gws for r in gw.spec.routes if identity in r.allowed_identities]
 
 
 @pytest.mark.parametrize("lab", GATEWAYS, indirect=True)
