@@ -14,15 +14,14 @@ from cryptography.x509.verification import PolicyBuilder, Store, VerificationErr
 
 from workbench.pki import IssueRequest, LocalCA
 
-NOW = datetime.now(UTC)
-
 
 @pytest.fixture(scope="module")
 def leaves(ca: LocalCA, other_ca: LocalCA, leaf_writer, tmp_path_factory):
     """name -> (issued, files, issuing CA) for every case, plus the CRL file."""
+    now = datetime.now(UTC)  # not at import: a long suite would date the CRL before the leaves
     good = ca.issue_client("billing-worker", "prod", dns_names=["billing.acme.test"])
     expired = ca.issue_client(
-        "billing-worker", "prod", now=NOW - timedelta(days=30), lifetime=timedelta(days=1)
+        "billing-worker", "prod", now=now - timedelta(days=30), lifetime=timedelta(days=1)
     )
     foreign = other_ca.issue_client("billing-worker", "prod")
     server_only = ca.issue(
@@ -31,7 +30,7 @@ def leaves(ca: LocalCA, other_ca: LocalCA, leaf_writer, tmp_path_factory):
         )
     )
     revoked = ca.issue_client("refund-worker", "prod")
-    crls = ca.crls([ca.revoke(revoked.serial, "keyCompromise", NOW)], crl_number=1, now=NOW)
+    crls = ca.crls([ca.revoke(revoked.serial, "keyCompromise", now)], crl_number=1, now=now)
     crl_file = tmp_path_factory.mktemp("crl") / "crls.pem"
     crl_file.write_bytes(crls.combined_pem)
     cases = {
@@ -54,7 +53,8 @@ def openssl_verify(root: Path, leaf, *, crl_file: Path | None = None):
 
 
 def crypto_verify(root: x509.Certificate, issued, intermediate: x509.Certificate):
-    verifier = PolicyBuilder().store(Store([root])).time(NOW).build_client_verifier()
+    # Validated at the moment of the check, as a peer would, whenever the leaf was issued.
+    verifier = PolicyBuilder().store(Store([root])).time(datetime.now(UTC)).build_client_verifier()
     return verifier.verify(issued.certificate, [intermediate])
 
 
