@@ -90,7 +90,7 @@ def test_gateway_change_confirmation(snap_compare, tmp_path, quiet_env, size):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_blocked_cutover_choices(snap_compare, tmp_path, quiet_env, size):
-    from workbench.tui.operations import BlockedCutover
+    from workbench.tui.checks import BlockedCutover
     from workbench.tui.screens.blocked import BlockedCutoverScreen
 
     app = workspace_app(make_workspace(tmp_path))

@@ -18,15 +18,8 @@ from textual import work
 from workbench.errors import PKIError, WorkbenchError
 from workbench.migration.campaign import PASSPHRASE_ENV
 from workbench.tui.actions import ACTIONS, ActionSpec, palette_title
-from workbench.tui.operations import (
-    ActionResult,
-    BlockedCutover,
-    CutoverRefused,
-    Preview,
-    cutover_preview,
-    missing_old_keys,
-    preview,
-)
+from workbench.tui.checks import BlockedCutover, Preview, cutover_preview, missing_old_keys, preview
+from workbench.tui.operations import ActionResult, CutoverRefused
 from workbench.tui.screens.blocked import BlockedCutoverScreen
 from workbench.tui.screens.confirm import ConfirmScreen
 from workbench.tui.screens.form import Field, FormScreen

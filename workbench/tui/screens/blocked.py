@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from workbench.tui.operations import BlockedCutover
+from workbench.tui.checks import BlockedCutover
 
 
 class BlockedCutoverScreen(ModalScreen[str | None]):
