@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import io
 import os
+import shutil
 import socket
 import tempfile
 from collections.abc import Callable, Iterator
@@ -32,6 +33,7 @@ __all__ = ["REHEARSAL_PASSPHRASE", "rehearse", "sample_inventory_path"]
 REHEARSAL_PASSPHRASE = "rehearsal-only-passphrase"  # noqa: S105 - not a secret: a throwaway CA
 
 _PACKAGE = Path(__file__).resolve().parent
+START_ATTEMPTS = 3
 
 
 def sample_inventory_path() -> Path:
@@ -167,19 +169,32 @@ def _rehearse(
             say(f"`workbench {' '.join(argv)}` exited {code}: {detail[-1]}")
         return code
 
-    lab_file = lab_inventory(source, root, _free_port())
-    with _passphrase():
-        say(f"workspace {ws}")
-        run("init", str(lab_file))
-        from workbench.migration import open_campaign
+    from workbench.migration import open_campaign
 
-        with open_campaign(ws) as campaign:
-            plan_waves = sorted({s.wave for s in campaign.workspace.steps()})
-        if not plan_waves:
-            say("nothing to rehearse: the inventory has no keys")
-            return ws
-        say("starting the lab (gateway, backend, token server)")
-        run("sample-env", "up", "--gateway", gateway)
+    with _passphrase():
+        for attempt in range(1, START_ATTEMPTS + 1):
+            lab_file = lab_inventory(source, root, _free_port())
+            say(f"workspace {ws}")
+            run("init", str(lab_file))
+            with open_campaign(ws) as campaign:
+                plan_waves = sorted({s.wave for s in campaign.workspace.steps()})
+            if not plan_waves:
+                say("nothing to rehearse: the inventory has no keys")
+                return ws
+            say("starting the lab (gateway, backend, token server)")
+            try:
+                run("sample-env", "up", "--gateway", gateway)
+                break
+            except WorkbenchError:
+                # Another process can take the free port between choosing it and the lab
+                # binding it (test runs share machines): start over on another port.
+                run("sample-env", "down", ok=(0, 1, 2))
+                if attempt == START_ATTEMPTS:
+                    raise
+                say("the lab did not start; starting over on another port")
+                shutil.rmtree(ws, ignore_errors=True)
+                shutil.rmtree(root / "state", ignore_errors=True)
+                lab_file.unlink(missing_ok=True)
         try:
             for number in plan_waves[:waves]:
                 _wave(number, ws, run, say, first=number == plan_waves[0])
