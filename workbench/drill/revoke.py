@@ -9,7 +9,6 @@ consumers' certificates on the same APIs are the controls: they must still be ac
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 
 from workbench.drill import gateways as gws
@@ -30,12 +29,11 @@ MAX_CONTROLS_PER_API = 1
 
 def known_id(kind: str, wanted: str, known) -> None:
     """A one-line error naming the unknown id and the nearest known ones."""
+    from workbench.errors import UnknownIdError
+
     known = list(known)
-    if wanted in known:
-        return
-    near = difflib.get_close_matches(wanted, known, n=3)
-    hint = f"did you mean {', '.join(near)}?" if near else f"known: {', '.join(known[:8])}"
-    raise InputError(f"unknown {kind} {wanted!r}: {hint}")
+    if wanted not in known:
+        raise UnknownIdError(kind, wanted, known)
 
 
 def service_apis(campaign: Campaign, service: str) -> list:
