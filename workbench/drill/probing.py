@@ -247,7 +247,8 @@ async def watch(
         pending = [t for t in tracks if not t.stable(stable_after)]
         if progress is not None:
             progress(len(tracks) - len(pending), len(tracks))
-        if not pending or clock() >= end:
+        # At least one round, however late: the evidence then says what each point does.
+        if not pending or (clock() >= end and any(t.history for t in tracks)):
             break
         per_probe = max(0.2, min(timeout, end - clock()))
         outcomes = await _gather_bounded(

@@ -20,6 +20,7 @@ naming the entry point; an entry point that never answered decisively is ERROR.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -192,6 +193,11 @@ def run_revocation_drill(
     say("revoking and publishing the CRLs")
     outcome = revoke()
     revoke_s = round(clock() - t0, 4)
+    # The watch starts now, beside the pushes (it touches no workspace state, only sockets):
+    # a push that hangs or a gateway reloaded by hand must not eat the deadline unwatched.
+    say(f"watching {len(points)} point(s), deadline {deadline:g} s")
+    watcher = _Watcher(points, t0=t0, deadline=deadline, stable_after=stable_after, clock=clock)
+    watcher.start()
     pushes: dict[str, dict] = {}
     for ref in refs:
         say(f"pushing the CRLs to gateway {ref.id}")
@@ -224,10 +230,7 @@ def run_revocation_drill(
                 f"{state['next_update'].isoformat()}; published {outcome.crl_number})"
             )
 
-    say(f"watching {len(points)} point(s), deadline {deadline:g} s")
-    timings = asyncio.run(
-        watch(points, t0=t0, deadline=deadline, stable_after=stable_after, clock=clock)
-    )
+    timings = watcher.result()
     for t in timings:
         if t.refused:
             continue
@@ -279,6 +282,29 @@ def run_revocation_drill(
         checks=checks,
         revoke_s=revoke_s,
     )
+
+
+class _Watcher(threading.Thread):
+    """:func:`watch` on its own event loop in a thread; ``result()`` joins it."""
+
+    def __init__(self, points, **kwargs) -> None:
+        super().__init__(name="drill-watch", daemon=True)
+        self._points, self._kwargs = points, kwargs
+        self._timings: list[Timing] | None = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._timings = asyncio.run(watch(self._points, **self._kwargs))
+        except BaseException as exc:  # re-raised in the caller's thread
+            self._error = exc
+
+    def result(self) -> list[Timing]:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        assert self._timings is not None
+        return self._timings
 
 
 def _entry_rows(timings: Sequence[Timing]) -> list[dict]:
