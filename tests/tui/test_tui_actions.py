@@ -2,6 +2,7 @@
 loading worker, missing old-key values, forms (export playbook, revoke), 80x24."""
 
 import threading
+from pathlib import Path
 
 import pytest
 from textual.widgets import Input, Select
@@ -230,3 +231,46 @@ async def test_80x24_keeps_step_state_verdict_and_the_view_keys(tmp_path, quiet_
         await pilot.resize_terminal(160, 45)
         await pilot.pause()
         assert "API" in table.layout_shown.columns  # wider: the dropped column comes back
+
+
+async def test_render_renew_crl_and_audit_verify_from_the_palette(tmp_path, quiet_env):
+    quiet_env.setenv("WORKBENCH_CA_PASSPHRASE", PASSPHRASE)
+    ws = make_workspace(tmp_path)
+    app = workspace_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await select(app, pilot, STEP)
+        await pilot.press("i")
+        await settle(app, pilot)
+        before = {c.serial for c in app.snapshot.details[STEP].certificates}
+        assert len(before) == 4
+
+        app.request("render")
+        await settle(app, pilot)
+        assert app.last_result.ok, notifications(app)
+        assert app.last_result.files and all(
+            (ws / "rendered" / STEP) in p.parents for p in map(Path, app.last_result.files)
+        )
+        assert all(Path(p).is_file() for p in app.last_result.files)
+
+        app.request("renew")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen)
+        app.screen.query_one("#form-before", Select).value = "all"
+        app.screen.query_one("#form-scope", Select).value = "step"
+        await pilot.pause()
+        await pilot.click("#form-run")
+        await settle(app, pilot)
+        assert "4 certificate(s) renewed" in app.last_result.message, notifications(app)
+        after = {c.serial for c in app.snapshot.details[STEP].certificates}
+        assert len(after) == 4 and not after & before
+
+        app.request("crl")
+        await settle(app, pilot)
+        assert app.last_result.ok and "CRL #" in app.last_result.message
+        assert (ws / "crl" / "crl.pem").is_file()
+
+        app.request("audit-verify")
+        await settle(app, pilot)
+        assert app.last_result.ok and app.last_result.message.startswith("audit OK")
+        assert app.query_one("#tabs").active == "audit"
