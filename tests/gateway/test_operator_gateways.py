@@ -156,11 +156,15 @@ def _handle(ws: Path, **changes):
         ("validate", ("/nonexistent/bin/nginx", "-t"), "not found"),
         ("reload", ("false",), "reload command `false` exited 1"),
         ("reload", ("/nonexistent/reload",), "not found"),
+        ("reload", ("true",), "did not confirm the new config"),  # a reload that did nothing
     ],
 )
 def test_a_failing_validate_or_reload_leaves_the_owned_file_as_it_was(
-    operator_env, field, argv, message, capsys
+    operator_env, field, argv, message, capsys, monkeypatch
 ):
+    import workbench.gateway.operator as operator
+
+    monkeypatch.setattr(operator, "CONFIRM_TIMEOUT", 2.0)
     op, ws, port = operator_env
     w = ["--workspace", str(ws)]
     assert main(["issue", "--step", "orders-key", *w]) == 0
