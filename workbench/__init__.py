@@ -9,17 +9,16 @@ notebooks are thin front ends over the names exported here::
     plan = wb.make_plan(inv, strategy="pilot-first")
 
 Heavy modules (networkx, cryptography) load on first use of a name that needs them, so
-``import workbench`` and ``workbench --help`` stay fast.
+``import workbench`` and ``workbench --help`` stay fast. Type checkers and editors read the
+``TYPE_CHECKING`` block below, which imports the same names eagerly, so they see real types.
+tests/test_exported_members.py keeps ``__all__``, the lazy table and that block in step.
 """
 
-from __future__ import annotations
+import importlib as _importlib
+import typing as _typing
 
-import importlib
-from typing import Any
-
-# Re-exported (``__all__`` is computed below, which linters cannot follow).
-from workbench.errors import InputError, InventoryError, Problem, WorkbenchError  # noqa: F401
-from workbench.inventory.model import (  # noqa: F401
+from workbench.errors import InputError, InventoryError, Problem, WorkbenchError
+from workbench.inventory.model import (
     Api,
     Finding,
     Integration,
@@ -30,7 +29,71 @@ from workbench.inventory.model import (  # noqa: F401
     Severity,
 )
 
-__version__ = "0.1.0"
+if _typing.TYPE_CHECKING:  # the lazy names below, for type checkers and editors
+    __version__: str
+    from workbench.graph import (
+        DependencyGraph,
+        analyse,
+        build_graph,
+        export_graph,
+    )
+    from workbench.graph.picture import (
+        draw_graph,
+        save_picture,
+    )
+    from workbench.inventory import (
+        dump_inventory,
+        find_findings,
+        load_inventory,
+        loads_inventory,
+        merge_inventories,
+    )
+    from workbench.inventory.importers import import_report
+    from workbench.migration import (
+        init_workspace,
+        issue_step,
+        open_campaign,
+        status_report,
+    )
+    from workbench.migration.gateway_ops import set_step_mode
+    from workbench.migration.usage import step_usage
+    from workbench.migration.verification import (
+        cutover,
+        verify_steps,
+    )
+    from workbench.plan import (
+        Plan,
+        make_plan,
+    )
+    from workbench.policy import (
+        Policy,
+        load_policy,
+    )
+    from workbench.rehearsal import (
+        rehearse,
+        sample_inventory_path,
+    )
+    from workbench.report import (
+        CutoverReview,
+        ProgramReport,
+        cutover_review,
+        program_report,
+    )
+    from workbench.report.charts import program_charts
+    from workbench.report.document import (
+        markdown_table,
+        write_report,
+    )
+    from workbench.report.review_charts import (
+        probe_heatmap,
+        timing_chart,
+        usage_chart,
+    )
+    from workbench.verify import (
+        Identities,
+        Target,
+        run_verify,
+    )
 
 # name -> module that defines it (imported on first access)
 _LAZY = {
@@ -75,35 +138,84 @@ _LAZY = {
     "usage_chart": "workbench.report.review_charts",
 }
 
-__all__ = sorted(
-    [
-        "Api",
-        "Finding",
-        "InputError",
-        "Integration",
-        "Inventory",
-        "InventoryError",
-        "Key",
-        "Location",
-        "Problem",
-        "Service",
-        "Severity",
-        "WorkbenchError",
-        "__version__",
-        *_LAZY,
-    ],
-    key=str.lower,
-)
+__all__ = [
+    "__version__",
+    "analyse",
+    "Api",
+    "build_graph",
+    "cutover",
+    "cutover_review",
+    "CutoverReview",
+    "DependencyGraph",
+    "draw_graph",
+    "dump_inventory",
+    "export_graph",
+    "find_findings",
+    "Finding",
+    "Identities",
+    "import_report",
+    "init_workspace",
+    "InputError",
+    "Integration",
+    "Inventory",
+    "InventoryError",
+    "issue_step",
+    "Key",
+    "load_inventory",
+    "load_policy",
+    "loads_inventory",
+    "Location",
+    "make_plan",
+    "markdown_table",
+    "merge_inventories",
+    "open_campaign",
+    "Plan",
+    "Policy",
+    "probe_heatmap",
+    "Problem",
+    "program_charts",
+    "program_report",
+    "ProgramReport",
+    "rehearse",
+    "run_verify",
+    "sample_inventory_path",
+    "save_picture",
+    "Service",
+    "set_step_mode",
+    "Severity",
+    "status_report",
+    "step_usage",
+    "Target",
+    "timing_chart",
+    "usage_chart",
+    "verify_steps",
+    "WorkbenchError",
+    "write_report",
+]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+def _package_version() -> str:
+    # The installed distribution's metadata is the one source (pyproject.toml's version); a
+    # source tree that was never installed has none, and says so rather than guessing.
+    from importlib import metadata
+
+    try:
+        return metadata.version("workbench")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name == "__version__":
+        value: _typing.Any = _package_version()  # importlib.metadata costs ~80 ms cold: on demand
+    else:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+        value = getattr(_importlib.import_module(module), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return __all__
+    return list(__all__)
