@@ -1,18 +1,20 @@
 """How fast does a revocation take effect? Time-to-refusal per gateway kind, against the
 bare reload time of the same gateway measured in the same run.
 
-For each gateway kind (the Python reference gateway, and real nginx when installed), in a
-fresh workspace with the lab running and step pay-key-prod in dual:
+Gateway kinds: the lab's Python reference gateway and nginx (``lab/python``, ``lab/nginx``:
+canary drills on payments-api), and an operator's own nginx and HAProxy (``op/nginx``,
+``op/haproxy``: the gateway tests' operator set-up, its main config including the
+workbench's file and reloading through the inventory's argv; revoke drills on a service
+re-issued before each run). For each, in a fresh workspace:
 
-1. the bare reload: the gateway's CRL push (render + validate + write + reload, waiting until
-   the running gateway serves it) with nothing revoked, N times;
-2. the canary drill, N times: issue, authorise, revoke, publish, push, and probe (a fresh TLS
-   connection each) until refused 3 times in a row; its time-to-refusal is from the start of
-   the revocation to the first refusal of that final run.
+1. the bare reload: the gateway's CRL push (render + write + validate + reload, confirmed
+   served) with nothing revoked, N times;
+2. N drills: revoke, publish, push, and probe (a fresh TLS connection each) until refused 3
+   times in a row; time-to-refusal runs from the start of the revocation to the first
+   refusal of that final run.
 
-Prints the medians and the ratio time-to-refusal / bare reload: the overhead of the whole
-revocation (the workspace transaction, CRL signing, the push) and of proving it.
-Usage: .venv/bin/python bench/drill_time.py [--runs 5] [--kinds python,nginx]
+Prints medians and the ratio time-to-refusal / bare reload.
+Usage: .venv/bin/python bench/drill_time.py [--runs 5] [--kinds lab/python,op/haproxy]
 """
 
 from __future__ import annotations
@@ -47,9 +49,40 @@ def _quiet(argv: list[str]) -> None:
         raise SystemExit(f"workbench {' '.join(argv)} exited {code}")
 
 
-def bench_kind(kind: str, runs: int) -> dict:
-    from workbench.drill.canary import canary_drill
+def _figures(kind: str, reloads, reports, totals) -> dict:
+    for report in reports:
+        if report.verdict != "PASS":
+            raise SystemExit(f"{kind}: drill {report.verdict}: {report.reasons}")
+    entries = [r.entry_points[0] for r in reports]
+    refusals = [e["stable_s"] for e in entries]
+    med = statistics.median
+    return {
+        "kind": kind,
+        "reload_s": med(reloads),
+        "push_in_drill_s": med([r.gateways[0]["push_s"] for r in reports]),
+        "revoke_s": med([r.revoke_s for r in reports]),
+        "first_refusal_s": med([e["first_refusal_s"] for e in entries]),
+        "stable_refusal_s": med(refusals),
+        "worst_refusal_s": max(refusals),
+        "drill_total_s": med(totals),
+    }
+
+
+def _reloads(campaign, api: str, runs: int) -> list[float]:
     from workbench.drill.gateways import gateways_for, push_crls
+
+    [ref] = gateways_for(campaign, [api])
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        push_crls(campaign, ref)
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def bench_lab(kind: str, runs: int) -> dict:
+    """The lab's gateway (python or nginx): canary drills on payments-api."""
+    from workbench.drill.canary import canary_drill
     from workbench.migration import open_campaign
 
     tmp = Path(tempfile.mkdtemp(prefix=f"drill-bench-{kind}-"))
@@ -62,38 +95,69 @@ def bench_kind(kind: str, runs: int) -> dict:
         _quiet(["issue", "--step", "pay-key-prod", *w])
         _quiet(["gateway", "set-mode", "dual", "--step", "pay-key-prod", *w])
         with open_campaign(ws) as campaign:
-            [ref] = gateways_for(campaign, ["payments-api"])
-            reloads = []
+            reloads = _reloads(campaign, "payments-api", runs)
+            reports, totals = [], []
             for _ in range(runs):
                 t = time.perf_counter()
-                push_crls(campaign, ref)
-                reloads.append(time.perf_counter() - t)
-            refusals, firsts, pushes, totals, revokes = [], [], [], [], []
-            for _ in range(runs):
-                t = time.perf_counter()
-                report = canary_drill(campaign, apis=["payments-api"], deadline=30)
+                reports.append(canary_drill(campaign, apis=["payments-api"], deadline=30))
                 totals.append(time.perf_counter() - t)
-                if report.verdict != "PASS":
-                    raise SystemExit(f"{kind}: canary drill {report.verdict}: {report.reasons}")
-                [entry] = report.entry_points
-                refusals.append(entry["stable_s"])
-                firsts.append(entry["first_refusal_s"])
-                pushes.append(report.gateways[0]["push_s"])
-                revokes.append(report.revoke_s)
     finally:
         _quiet(["sample-env", "down", *w])
         shutil.rmtree(tmp, ignore_errors=True)
-    med = statistics.median
-    return {
-        "kind": kind,
-        "reload_s": med(reloads),
-        "push_in_drill_s": med(pushes),
-        "revoke_s": med(revokes),
-        "first_refusal_s": med(firsts),
-        "stable_refusal_s": med(refusals),
-        "worst_refusal_s": max(refusals),
-        "drill_total_s": med(totals),
-    }
+    return _figures(f"lab/{kind}", reloads, reports, totals)
+
+
+def bench_operator(kind: str, runs: int) -> dict:
+    """An operator's own nginx or HAProxy (tests/gateway/operator_support.py): revoke drills
+    on service shop (re-issued before each run; the canary needs the lab's allow lists)."""
+    sys.path.insert(0, str(ROOT / "tests" / "gateway"))
+    from operator_support import (
+        BILLING_KEY,
+        Backend,
+        OperatorHAProxy,
+        OperatorNginx,
+        operator_inventory,
+    )
+
+    from workbench.drill.revoke import revoke_drill
+    from workbench.migration import open_campaign
+
+    tmp = Path(tempfile.mkdtemp(prefix=f"drill-bench-op-{kind}-"))
+    os.environ["WBT_BILLING_KEY"] = BILLING_KEY
+    (tmp / "keys").mkdir(mode=0o700)
+    key_file = tmp / "keys" / "orders.key"
+    key_file.write_text("ordersBENCHkey-0123456789abcdefABCDEF\n")
+    key_file.chmod(0o600)
+    op = (OperatorNginx if kind == "nginx" else OperatorHAProxy)(tmp)
+    orders, billing = Backend(), Backend(required_key=BILLING_KEY)
+    inv = tmp / "inventory.yaml"
+    inv.write_text(
+        operator_inventory(
+            op, port=free_port(), orders_backend=orders.url, billing_backend=billing.url
+        )
+    )
+    ws = tmp / "ws"
+    w = ["--workspace", str(ws)]
+    try:
+        _quiet(["init", str(inv), *w])
+        _quiet(["gateway", "sync", *w])
+        _quiet(["issue", "--step", "orders-key", *w])
+        _quiet(["gateway", "set-mode", "dual", "--step", "orders-key", *w])
+        reports, totals = [], []
+        with open_campaign(ws) as campaign:
+            reloads = _reloads(campaign, "orders-api", runs)
+        for _ in range(runs):
+            _quiet(["issue", "--step", "orders-key", *w])  # a new certificate to revoke
+            with open_campaign(ws) as campaign:
+                t = time.perf_counter()
+                reports.append(revoke_drill(campaign, "shop", deadline=30))
+                totals.append(time.perf_counter() - t)
+    finally:
+        op.stop()
+        orders.close()
+        billing.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return _figures(f"op/{kind}", reloads, reports, totals)
 
 
 def main() -> None:
@@ -105,15 +169,18 @@ def main() -> None:
     ap.add_argument("--kinds", default=default)
     args = ap.parse_args()
     os.environ["WORKBENCH_CA_PASSPHRASE"] = PASSPHRASE
-    rows = [bench_kind(k, args.runs) for k in args.kinds.split(",")]
+    rows = []
+    for k in args.kinds.split(","):
+        where, _, software = k.partition("/")
+        rows.append((bench_lab if where == "lab" else bench_operator)(software, args.runs))
     print(f"time to refusal vs bare reload, medians of {args.runs} runs (seconds)")
     head = ("gateway", "reload", "revoke", "push", "first", "stable", "worst", "ratio", "after")
-    print("{:8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}".format(*head))
+    print("{:10} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}".format(*head))
     for r in rows:
         ratio = r["stable_refusal_s"] / r["reload_s"] if r["reload_s"] else float("nan")
         after = r["stable_refusal_s"] - r["revoke_s"]
         print(
-            f"{r['kind']:8} {r['reload_s']:7.3f} {r['revoke_s']:7.3f} {r['push_in_drill_s']:7.3f} "
+            f"{r['kind']:10} {r['reload_s']:7.3f} {r['revoke_s']:7.3f} {r['push_in_drill_s']:7.3f} "
             f"{r['first_refusal_s']:7.3f} {r['stable_refusal_s']:7.3f} "
             f"{r['worst_refusal_s']:7.3f} {ratio:6.1f}x {after:7.3f}"
         )
