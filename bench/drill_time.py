@@ -163,10 +163,12 @@ def bench_operator(kind: str, runs: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5)
-    default = (
-        "python,nginx" if shutil.which("nginx") or os.path.exists("/usr/sbin/nginx") else "python"
-    )
-    ap.add_argument("--kinds", default=default)
+    kinds = ["lab/python"]
+    if shutil.which("nginx") or os.path.exists("/usr/sbin/nginx"):
+        kinds += ["lab/nginx", "op/nginx"]
+    if shutil.which("haproxy") or os.path.exists("/usr/sbin/haproxy"):
+        kinds.append("op/haproxy")
+    ap.add_argument("--kinds", default=",".join(kinds), help="default: %(default)s")
     args = ap.parse_args()
     os.environ["WORKBENCH_CA_PASSPHRASE"] = PASSPHRASE
     rows = []
