@@ -1,6 +1,7 @@
 # Two commands, each sets up its own environment from python3 + make alone.
 #   make demo   run the main job end to end on the sample environment
-#   make test   run the test suite
+#   make test   run the whole test suite (what CI runs)
+#   make check  the fast inner loop: every test not marked integration (no servers, no processes)
 SHELL := /bin/bash
 PYTHON ?= python3
 TOOLS := .tools
@@ -11,7 +12,7 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test lint bench setup clean system-deps
+.PHONY: demo test check lint bench setup clean system-deps
 
 setup: $(STAMP)
 
@@ -32,6 +33,9 @@ demo: $(STAMP) system-deps
 
 test: $(STAMP) system-deps
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+check: $(STAMP)
+	$(VENV)/bin/python -m pytest -q -m "not integration" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check workbench tests bench
