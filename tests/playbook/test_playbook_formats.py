@@ -208,9 +208,9 @@ def test_failing_render_writes_nothing(tmp_path, sample_waves):
 
 
 def test_write_failure_half_way_leaves_no_target_and_no_temp(tmp_path, sample_waves, monkeypatch):
-    from workbench.workspace import atomic
+    from workbench import fsio
 
-    real = atomic._write_temp
+    real = fsio._write_temp
     calls = []
 
     def flaky(path, data, mode, *, fsync):
@@ -219,7 +219,7 @@ def test_write_failure_half_way_leaves_no_target_and_no_temp(tmp_path, sample_wa
             raise OSError(28, "No space left on device")
         return real(path, data, mode, fsync=fsync)
 
-    monkeypatch.setattr(atomic, "_write_temp", flaky)
+    monkeypatch.setattr(fsio, "_write_temp", flaky)
     with pytest.raises(OSError):
         pb.export_playbooks(sample_waves, fmt="json", out_dir=tmp_path, now=NOW, durable=False)
     assert os.listdir(tmp_path) == []

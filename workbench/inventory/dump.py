@@ -7,14 +7,13 @@ empty values are left out. ``write_text_atomic`` is the crash-safe write (req. 2
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from workbench.fsio import atomic_write
 from workbench.inventory.loader import (
     API_FIELDS,
     GATEWAY_FIELDS,
@@ -79,30 +78,14 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Replace ``path`` with ``text``: temp file in the same directory, fsync, rename.
 
     A crash leaves the old file or the new one, never a torn file. An existing file's
-    permission bits are kept; a new file gets 0644 less the umask.
+    permission bits are kept; a new file gets 0644 less the umask. The write is
+    :func:`workbench.fsio.atomic_write` (a symlink at ``path`` is refused, not followed).
     """
     target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
     try:
         mode = target.stat().st_mode & 0o777
     except FileNotFoundError:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o644 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fchmod(f.fileno(), mode)
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    atomic_write(target, text.encode("utf-8"), mode=mode, durable=True)

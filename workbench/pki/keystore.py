@@ -7,16 +7,17 @@ at a time with ``O_NOFOLLOW`` directory fds, so a symlink planted anywhere below
 at the target itself) is refused with UnsafePathError instead of followed, and a swap
 between check and use cannot redirect the write.
 
+The file writes themselves are :mod:`workbench.fsio`'s (the one durable-write layer); this
+module adds the walk from a trusted base and the key and certificate defaults.
+
 fsync costs ~8 ms per file here, so it is opt-in (``durable=True``); a caller writing many
 files can write them with ``durable=False`` and then call ``fsync_paths`` once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import secrets
 import stat
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,6 +25,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from workbench.errors import PKIError, UnsafePathError
+from workbench.fsio import DIR_FLAGS, fsync_file, replace_in_dir
 from workbench.pki.keys import PrivateKey
 
 __all__ = [
@@ -43,7 +45,7 @@ PRIVATE_DIR_MODE = 0o700
 PUBLIC_FILE_MODE = 0o644
 PUBLIC_DIR_MODE = 0o755
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = DIR_FLAGS
 
 
 def _open_dir(name: str, dir_fd: int, *, mode: int, shown: Path) -> int:
@@ -154,26 +156,7 @@ class SecureDirectory:
                 raise UnsafePathError(f"{self.path / name} exists and is not a regular file")
             if not replace:
                 raise PKIError(f"{self.path / name} already exists: refusing to overwrite it")
-        tmp = f".{name}.{secrets.token_hex(6)}.tmp"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(tmp, flags, mode, dir_fd=dfd)
-        try:
-            try:
-                os.fchmod(fd, mode)
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                if durable:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp, dir_fd=dfd)
-            raise
-        if durable:
-            os.fsync(dfd)
+        replace_in_dir(dfd, name, data, mode, fsync=durable)
         return self.path / name
 
     def write_private_key(
@@ -285,11 +268,7 @@ def fsync_paths(paths: Iterable[Path | str]) -> None:
     """fsync each file, then each distinct parent directory once (batched durability)."""
     dirs: set[str] = set()
     for p in paths:
-        fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_file(p)
         dirs.add(os.path.dirname(os.path.abspath(p)))
     for d in sorted(dirs):
         fd = os.open(d, _DIR_FLAGS)

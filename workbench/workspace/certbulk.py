@@ -29,7 +29,6 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
-import stat
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
@@ -37,7 +36,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from workbench.errors import UnsafePathError, WorkspaceError
-from workbench.workspace.atomic import sync_filesystem
+from workbench.fsio import DIR_FLAGS, create_new, force_mode, sync_filesystem
 from workbench.workspace.audit import iso
 from workbench.workspace.certfiles import (
     CertificateMaterial,
@@ -56,8 +55,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CertificateRequest", "ensure_certificates"]
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _LOOKUP_CHUNK = 500  # serials per IN (...) query: below every SQLite variable limit
 _FILES = (("crt", "cert_pem", 0o644), ("key", "key_pem", 0o600))
 _EXTRA = (("chain.pem", "chain_pem", 0o644), ("p12", "p12", 0o600))
@@ -223,14 +220,13 @@ def _remove_orphans(ws: Workspace, parent: str, services: set[str]) -> None:
 def _open_dir(name: str, dir_fd: int | None) -> int:
     """Open a directory without following a link; make it 0700 if it is not (req. 9)."""
     try:
-        fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+        fd = os.open(name, DIR_FLAGS, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.EMLINK):
             raise _refuse_link(name) from None
         raise UnsafePathError(f"{name} is not a usable directory ({exc.strerror})") from None
     try:
-        if stat.S_IMODE(os.fstat(fd).st_mode) != 0o700:
-            os.fchmod(fd, 0o700)  # mkdir's mode went through the umask; fchmod does not
+        force_mode(fd, 0o700)  # mkdir's mode went through the umask; fchmod does not
     except BaseException:
         os.close(fd)
         raise
@@ -273,7 +269,7 @@ def _write_new(
     dir_fd: int, name: str, path: str, data: bytes, mode: int, created: list[str]
 ) -> None:
     try:
-        fd = os.open(name, _NEW_FILE, 0o600, dir_fd=dir_fd)
+        create_new(name, data, mode, dir_fd=dir_fd)  # exactly ``mode``, whatever the umask
     except FileExistsError:
         if os.path.islink(path):
             raise _refuse_link(path) from None
@@ -281,13 +277,6 @@ def _write_new(
             f"{path} already exists: its serial is recorded for another certificate"
         ) from None
     created.append(path)
-    try:
-        os.fchmod(fd, mode)  # exactly ``mode``, whatever the umask (req. 9)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
 
 
 def _record(

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import AuditError, WorkspaceError
+from workbench.fsio import append_durable, create_private_file, fsync_dir
 from workbench.workspace import schema
-from workbench.workspace.atomic import fsync_dir
 from workbench.workspace.audit import (
     ACTION_PATTERN,
     GENESIS_HASH,
@@ -54,22 +54,9 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _append_fsync(path: Path, data: bytes) -> None:
-    """Append ``data`` to ``path`` (0600, no symlinks) and fsync it."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _create_private_file(path: Path) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    os.fchmod(fd, 0o600)
-    os.close(fd)
+# The audit JSONL's writes (0600, no symlinks, fsynced) are workbench.fsio's.
+_append_fsync = append_durable
+_create_private_file = create_private_file
 
 
 class Workspace(StepsMixin, CertificatesMixin):

@@ -1,0 +1,115 @@
+"""workbench.fsio, the one durable-write layer (security requirements 9 and 24): exact modes
+under any umask, symlinks refused, nothing half-written left behind."""
+
+import os
+import stat
+
+import pytest
+
+from workbench import fsio
+from workbench.errors import UnsafePathError, WorkspaceError
+
+
+def mode_of(path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+@pytest.fixture(params=[0o000, 0o022, 0o077, 0o777])
+def umask(request):
+    old = os.umask(request.param)
+    try:
+        yield request.param
+    finally:
+        os.umask(old)
+
+
+def test_exact_modes_whatever_the_umask(tmp_path, umask):
+    fsio.atomic_write(tmp_path / "secret", b"k", mode=0o600)
+    fsio.atomic_write(tmp_path / "public", b"c", mode=0o644)
+    fsio.create_private_file(tmp_path / "log")
+    os.mkdir(tmp_path / "d", 0o777)
+    fd = os.open(tmp_path / "d", fsio.DIR_FLAGS)
+    try:
+        fsio.force_mode(fd, 0o700)
+        fsio.create_new("key", b"x", 0o600, dir_fd=fd)
+        fsio.replace_in_dir(fd, "key", b"y", 0o600, fsync=True)
+    finally:
+        os.close(fd)
+    assert mode_of(tmp_path / "secret") == 0o600
+    assert mode_of(tmp_path / "public") == 0o644
+    assert mode_of(tmp_path / "log") == 0o600
+    assert mode_of(tmp_path / "d") == 0o700
+    assert mode_of(tmp_path / "d" / "key") == 0o600
+    assert (tmp_path / "d" / "key").read_bytes() == b"y"
+    assert sorted(os.listdir(tmp_path / "d")) == ["key"]  # no temp file left
+
+
+def test_symlinks_are_refused_never_followed(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"untouched")
+    link = tmp_path / "link"
+    link.symlink_to(victim)
+    with pytest.raises(UnsafePathError, match="symlink"):
+        fsio.atomic_write(link, b"new", mode=0o600)
+    with pytest.raises(FileExistsError):
+        fsio.create_new(link, b"new", 0o600)
+    with pytest.raises(OSError):  # O_NOFOLLOW: ELOOP
+        fsio.append_durable(link, b"new")
+    dir_link = tmp_path / "dirlink"
+    dir_link.symlink_to(tmp_path)
+    with pytest.raises(OSError):
+        os.open(dir_link, fsio.DIR_FLAGS)
+    assert victim.read_bytes() == b"untouched"
+    assert os.path.islink(link)
+
+
+def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):
+    target = tmp_path / "f"
+    fsio.atomic_write(target, b"one", mode=0o644)
+    fsio.atomic_write(target, b"two", mode=0o644, durable=False)
+    assert target.read_bytes() == b"two"
+    assert os.listdir(tmp_path) == ["f"]
+    with pytest.raises(WorkspaceError, match="does not exist"):
+        fsio.atomic_write(tmp_path / "missing" / "f", b"x")
+
+
+def test_a_failed_write_removes_its_half_written_file(tmp_path, monkeypatch):
+    def full_disk(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fsio, "write_all", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        fsio.create_new(tmp_path / "new", b"data", 0o600)
+    fd = os.open(tmp_path, fsio.DIR_FLAGS)
+    try:
+        (tmp_path / "kept").write_bytes(b"old")
+        with pytest.raises(OSError, match="No space"):
+            fsio.replace_in_dir(fd, "kept", b"new", 0o600, fsync=False)
+    finally:
+        os.close(fd)
+    assert os.listdir(tmp_path) == ["kept"]
+    assert (tmp_path / "kept").read_bytes() == b"old"
+
+
+def test_append_durable_appends(tmp_path):
+    log = tmp_path / "audit.jsonl"
+    fsio.create_private_file(log)
+    fsio.append_durable(log, b"a\n")
+    fsio.append_durable(log, b"b\n")
+    assert log.read_bytes() == b"a\nb\n"
+    with pytest.raises(FileExistsError):
+        fsio.create_private_file(log)
+
+
+def test_every_writer_uses_this_layer():
+    # The old modules keep their names but write through fsio: one layer, one set of rules.
+    from workbench.inventory import dump
+    from workbench.pki import keystore
+    from workbench.workspace import atomic, certbulk, store
+
+    assert atomic.atomic_write is fsio.atomic_write
+    assert atomic.DurableBatch is fsio.DurableBatch
+    assert store._append_fsync is fsio.append_durable
+    assert keystore.replace_in_dir is fsio.replace_in_dir
+    assert certbulk.create_new is fsio.create_new
+    assert dump.atomic_write is fsio.atomic_write
