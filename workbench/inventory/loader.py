@@ -23,11 +23,10 @@ import difflib
 import os
 import re
 from collections.abc import Callable, Collection
-from datetime import date
 from typing import Any
 
 from workbench.errors import InventoryError, Problem
-from workbench.inventory.ids import SAFE_ID_RULE, explain_unsafe_id, is_safe_id
+from workbench.inventory.fields import NULLS, FieldReader
 from workbench.inventory.model import (
     CHECKED_BY,
     EXPOSURES,
@@ -43,7 +42,6 @@ from workbench.inventory.model import (
 )
 from workbench.inventory.validate import (
     check_path,
-    check_text,
     check_url,
     validate_inventory,
 )
@@ -58,10 +56,8 @@ from workbench.inventory.yamlsafe import (
 )
 from workbench.inventory.yamlsafe import max_bytes as size_guard
 from workbench.secrets import (
-    MIN_SECRET_LEN,
     is_workbench_env,
     note_old_key_env,
-    secret_kind,
     show_value,
 )
 
@@ -117,20 +113,6 @@ GATEWAY_FIELDS = (
 )
 INTEGRATION_FIELDS = ("consumer", "key", "calls_per_day")
 
-_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
-# What YAML 1.1 (PyYAML's resolver) reads as bool, int, float, null or timestamp.
-_YAML11_NONSTR = re.compile(
-    r"""(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|y|Y|n|N
-    |[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+
-    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
-    |[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
-    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)
-    |[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ].*)?|~|null|Null|NULL)""",
-    re.X,
-)
-_NONSTR_FIRST = frozenset("0123456789+-.~yYnNtTfFoO")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_INT = re.compile(r"[0-9]{1,15}")
 _ENV_REF = re.compile(r"env:[A-Za-z_][A-Za-z0-9_]{0,127}")
 _FINGERPRINT = re.compile(r"(?:sha1:|sha256:)?[0-9a-f]{12}")
 _HEADER = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}")
@@ -222,7 +204,7 @@ def read_tree(tree: Any, filename: str) -> tuple[Inventory, list[Problem]]:
     return _Reader(filename, problems).inventory(tree), problems
 
 
-class _Reader:
+class _Reader(FieldReader):
     """Turns a located tree into model objects, adding a problem for every mistake."""
 
     def __init__(self, filename: str, problems: list[Problem]) -> None:
@@ -278,7 +260,7 @@ class _Reader:
 
     def section(self, tree: YMap, name: str, build: Callable[[YMap], Any]) -> tuple:
         node = tree.get(name)
-        if node is None or (type(node) is Scalar and node.plain and node.value in _NULLS):
+        if node is None or (type(node) is Scalar and node.plain and node.value in NULLS):
             return ()
         if type(node) is not YSeq:
             self.err(node, f"{name} must be a list of mappings ('- id: ...')")
@@ -413,105 +395,6 @@ class _Reader:
             location=Location(self.file, m.line, m.col),
         )
         return i
-
-    # -- field readers ----------------------------------------------------------------
-
-    def scalar(self, m: YMap, name: str, required: bool) -> Scalar | None:
-        node = m.get(name)
-        if node is None or (type(node) is Scalar and node.plain and node.value in _NULLS):
-            if required:
-                where = node if node is not None else m
-                self.err(where, f"missing {name}; add '{name}: ...'")
-            return None
-        if type(node) is not Scalar:
-            self.err(node, f"{name} must be a single value, not a list or mapping")
-            return None
-        return node
-
-    def text(self, m: YMap, name: str, *, required: bool = False, scan: bool = True):
-        node = self.scalar(m, name, required)
-        if node is None:
-            return None
-        return self.check_str(node, name, scan)
-
-    def check_str(self, node: Scalar, name: str, scan: bool = True) -> str | None:
-        value = node.value
-        if node.plain and value and value[0] in _NONSTR_FIRST and _YAML11_NONSTR.fullmatch(value):
-            self.err(
-                node,
-                f"{name}: {show_value(value)} is read as a number, boolean, date or "
-                f'null by YAML 1.1 tools; quote it ("{value}") if it is text',
-            )
-            return value
-        if scan and len(value) >= MIN_SECRET_LEN:
-            kind = secret_kind(value)
-            if kind:
-                self.err(
-                    node,
-                    f"{name} looks like a pasted secret ({kind}); remove it and put "
-                    "a reference in secret_ref (env:NAME or file:PATH); value not shown",
-                )
-                return None
-        why = check_text(value)
-        if why:
-            self.err(node, f"{name} {why}")
-        return value
-
-    def texts(self, m: YMap, name: str, *, required: bool = False) -> tuple[str, ...]:
-        node = m.get(name)
-        if node is None or (type(node) is Scalar and node.plain and node.value in _NULLS):
-            if required:
-                self.err(node if node is not None else m, f"missing {name}; add '{name}: [...]'")
-            return ()
-        if type(node) is not YSeq:
-            self.err(node, f"{name} must be a list like [a, b]")
-            return ()
-        out: dict[str, None] = {}  # an ordered set: 100k found_in entries stay linear
-        for item in node:
-            if type(item) is not Scalar:
-                self.err(item, f"{name} entries must be single values")
-                continue
-            value = self.check_str(item, name)
-            if value is not None:
-                out[value] = None
-        return tuple(out)
-
-    def ident(self, m: YMap, name: str, what: str) -> str | None:
-        before = len(self.problems)
-        value = self.text(m, name, required=True)
-        if value is not None and len(self.problems) == before and not is_safe_id(value):
-            self.err(m[name], f"{what} {name} {explain_unsafe_id(value)}; {SAFE_ID_RULE}")
-        return value
-
-    def integer(self, m: YMap, name: str, *, required: bool = False) -> int | None:
-        node = self.scalar(m, name, required)
-        if node is None:
-            return None
-        if not (node.plain and _INT.fullmatch(node.value)):
-            self.err(node, f"{name} must be a whole number like 100")
-            return None
-        return int(node.value)
-
-    def boolean(self, m: YMap, name: str) -> bool:
-        node = self.scalar(m, name, False)
-        if node is None:
-            return False
-        if node.plain and node.value in ("true", "false"):
-            return node.value == "true"
-        self.err(node, f"{name} must be true or false")
-        return False
-
-    def day(self, m: YMap, name: str) -> date | None:
-        node = self.scalar(m, name, False)
-        if node is None:
-            return None
-        if _DATE.fullmatch(node.value):
-            try:
-                return date.fromisoformat(node.value)
-            except ValueError:
-                pass
-        self.err(node, f"{name} must be a date like 2024-01-31")
-        return None
 
 
 _INTEGRATION_SET = frozenset(INTEGRATION_FIELDS)
