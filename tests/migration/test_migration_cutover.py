@@ -103,8 +103,15 @@ def test_cutover_pass_then_caught_fail_and_rollback(running_env, capsys):
     )
     assert code == 1 and out["verdict"] == "FAIL" and out["rolled_back"]
     assert out["state"] == "rolled_back"
-    old_key = {p["name"]: p for p in out["evidence"]["probes"]}["old-key-only"]
-    assert old_key["outcome"] == "fail"
+    declared = [
+        p
+        for p in out["evidence"]["probes"]
+        if p["name"] == "old-key-only" and p["evidence"]["form"] == "header X-API-Key"
+    ]
+    gets = [p for p in declared if p["evidence"]["method"] == "GET"]
+    assert len(declared) == 10 and len(gets) == 5 and all(p["outcome"] == "fail" for p in gets)
+    assert not any(p["outcome"] == "pass" for p in declared)
+    old_key = declared[0]
 
     code, status = _json(capsys, ["status", *w])
     by_key = {s["key"]: s for s in status["steps"]}

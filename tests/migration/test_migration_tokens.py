@@ -54,7 +54,9 @@ def token_env(tmp_path, monkeypatch, request, capsys):
 )
 def test_mtls_token_mode_is_verified_with_bound_token_probes(token_env, capsys):
     ws, w = token_env
-    code, change = _json(capsys, ["gateway", "set-mode", "mtls+token", "--step", "claims-key", *w])
+    code, change = _json(
+        capsys, ["gateway", "set-mode", "mtls+token", "--step", "claims-key", "--force", *w]
+    )
     assert code == 0 and change["to_mode"] == "mtls+token"
     code, out = _json(capsys, ["verify", "--step", "claims-key", *w])
     probes = {p["name"]: p for p in out["probes"]}
@@ -72,7 +74,7 @@ def test_a_gateway_that_stops_requiring_the_token_fails(token_env, capsys):
     from workbench.verify import run_verify
 
     ws, w = token_env
-    assert main(["gateway", "set-mode", "mtls+token", "--step", "claims-key", *w]) == 0
+    assert main(["gateway", "set-mode", "mtls+token", "--step", "claims-key", "--force", *w]) == 0
     with open_campaign(ws) as campaign:
         target, identities = step_job(campaign, "claims-key")  # expects bound tokens
         assert identities.bearer_token is not None
@@ -89,7 +91,7 @@ def test_a_gateway_that_stops_requiring_the_token_fails(token_env, capsys):
 @pytest.mark.parametrize("token_env", [gateway_param("python")], indirect=True)
 def test_renew_names_the_live_tokens_it_invalidates(token_env, capsys):
     ws, w = token_env
-    assert main(["gateway", "set-mode", "mtls+token", "--step", "claims-key", *w]) == 0
+    assert main(["gateway", "set-mode", "mtls+token", "--step", "claims-key", "--force", *w]) == 0
     code, out = _json(capsys, ["verify", "--step", "claims-key", *w])  # fetches a bound token
     assert code == 0
     capsys.readouterr()

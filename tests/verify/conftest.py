@@ -25,8 +25,8 @@ def serve(pki: Pki) -> Iterator:
     """``serve(mode, tls_max=None, slow_seconds=3)`` starts a server; all stop at teardown."""
     stops = []
 
-    def start(mode: str, *, tls_max: str | None = None, slow_seconds: float = 3.0):
-        running, stop = start_server(pki, mode, tls_max=tls_max, slow_seconds=slow_seconds)
+    def start(mode: str, *, tls_max: str | None = None, slow_seconds: float = 3.0, **kw):
+        running, stop = start_server(pki, mode, tls_max=tls_max, slow_seconds=slow_seconds, **kw)
         stops.append(stop)
         return running
 

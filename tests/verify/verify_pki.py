@@ -21,6 +21,8 @@ from workbench.verify import CertIdentity, Identities
 OLD_KEY = "canary-OLDKEY-7f3a9c1e5b2d4f60"
 NEW_SPIFFE = "spiffe://acme.test/svc/billing"
 OTHER_SPIFFE = "spiffe://acme.test/svc/reporting"
+SECOND_SPIFFE = "spiffe://acme.test/svc/payroll"
+API_HOST = "api.acme.test"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Pki:
     other: CertIdentity
     revoked: CertIdentity
     foreign: CertIdentity
+    second: CertIdentity
 
 
 def _name(cn: str) -> x509.Name:
@@ -112,11 +115,17 @@ def build_pki(d: Path) -> Pki:
         ca_key,
         ca,
         "localhost",
-        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))],
+        [
+            x509.DNSName("localhost"),
+            x509.DNSName(API_HOST),
+            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+            x509.IPAddress(ipaddress.ip_address("::1")),
+        ],
         ExtendedKeyUsageOID.SERVER_AUTH,
     )
     issue("new", ca_key, ca, "billing", [x509.UniformResourceIdentifier(NEW_SPIFFE)])
     issue("other", ca_key, ca, "reporting", [x509.UniformResourceIdentifier(OTHER_SPIFFE)])
+    issue("second", ca_key, ca, "payroll", [x509.UniformResourceIdentifier(SECOND_SPIFFE)])
     revoked = issue(
         "revoked", ca_key, ca, "billing-old", [x509.UniformResourceIdentifier(NEW_SPIFFE)]
     )
@@ -149,10 +158,13 @@ def build_pki(d: Path) -> Pki:
         ident("other"),
         ident("revoked"),
         ident("foreign"),
+        ident("second"),
     )
 
 
-def identities(pki: Pki, *, negatives: bool = True, old_key: str = OLD_KEY) -> Identities:
+def identities(
+    pki: Pki, *, negatives: bool = True, old_key: str = OLD_KEY, consumers: int = 1
+) -> Identities:
     return Identities(
         new_cert=pki.new,
         old_key=SecretValue(old_key),
@@ -160,4 +172,5 @@ def identities(pki: Pki, *, negatives: bool = True, old_key: str = OLD_KEY) -> I
         foreign_cert=pki.foreign if negatives else None,
         revoked_cert=pki.revoked if negatives else None,
         other_service_cert=pki.other if negatives else None,
+        more_controls=(pki.second,) if consumers > 1 else (),
     )

@@ -13,8 +13,9 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
-from verify_pki import NEW_SPIFFE, OLD_KEY, Pki
+from verify_pki import NEW_SPIFFE, OLD_KEY, SECOND_SPIFFE, Pki
 
 MODES = (
     "correct",  # mTLS optional at TLS, 401 without a valid cert, 403 for another service
@@ -37,7 +38,27 @@ MODES = (
     "echo_key",  # echoes the presented key in a redirect and body (redaction test)
     "garbage_echo",  # answers non-HTTP bytes that contain the presented key
     "huge_body",  # 1 MiB answer to the new cert (bounded read), 401 otherwise
+    # The classes of issue 9: each passed the old verifier while the old key still worked.
+    "key_with_any_cert",  # cert required at TLS; the key honoured beside any valid cert
+    "accepts_bearer",  # declared header refused, Authorization: Bearer <key> accepted
+    "accepts_bare",  # ... bare Authorization: <key> accepted
+    "accepts_query_api_key",  # ... ?api_key=<key> accepted (Kong/Google style)
+    "accepts_query_access_token",  # ... ?access_token=<key> accepted
+    "accepts_x_token",  # ... X-Token: <key> accepted (an inventory presented_as form)
+    "unprotected_path",  # only the health path moved to mTLS; other paths take the key
+    "post_takes_key",  # only GET protected; POST still takes the key
+    "half_replicas",  # every second request with the key lands on a replica that takes it
+    "allow_list_partial",  # the second consumer is missing from the allow-list (403)
 )
+
+CONSUMERS = frozenset({NEW_SPIFFE, SECOND_SPIFFE})
+_ACCEPTS = {
+    "accepts_bearer": "bearer",
+    "accepts_bare": "bare",
+    "accepts_query_api_key": "query:api_key",
+    "accepts_query_access_token": "query:access_token",
+    "accepts_x_token": "header:X-Token",
+}
 
 
 @dataclass
@@ -46,6 +67,9 @@ class ServerLog:
     sni: list[str | None] = field(default_factory=list)
     hosts: list[str] = field(default_factory=list)
     keys_seen: list[str] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
+    user_agents: list[str] = field(default_factory=list)
+    key_requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -98,15 +122,51 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _key_forms(self) -> set[str]:
+        """Every form in which this request carried the old key."""
+        forms = set()
+        if self.headers.get("X-API-Key") == OLD_KEY:
+            forms.add("header")
+        auth = self.headers.get("Authorization", "")
+        if auth == f"Bearer {OLD_KEY}":
+            forms.add("bearer")
+        if auth == OLD_KEY:
+            forms.add("bare")
+        if self.headers.get("X-Token") == OLD_KEY:
+            forms.add("header:X-Token")
+        for name, values in parse_qs(urlsplit(self.path).query).items():
+            if OLD_KEY in values:
+                forms.add(f"query:{name}")
+        return forms
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        self.do_GET()
+
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         srv = self.server
         key = self.headers.get("X-API-Key")
+        forms = self._key_forms()
         with srv.log.lock:
             srv.log.hosts.append(self.headers.get("Host", ""))
+            srv.log.methods.append(self.command)
+            srv.log.user_agents.append(self.headers.get("User-Agent", ""))
             if key:
                 srv.log.keys_seen.append(key)
+            if forms:
+                srv.log.key_requests += 1
+            nth_key_request = srv.log.key_requests
         spiffe = self._peer_spiffe()
-        good = spiffe == NEW_SPIFFE
+        good = spiffe == NEW_SPIFFE or (spiffe in CONSUMERS and srv.mode != "allow_list_partial")
+        path = urlsplit(self.path).path
+        if srv.mode in _ACCEPTS and _ACCEPTS[srv.mode] in forms:
+            return self._send(200, json.dumps({"status": "ok"}).encode())
+        if (
+            (srv.mode == "key_with_any_cert" and spiffe and "header" in forms)
+            or (srv.mode == "unprotected_path" and path != "/health" and "header" in forms)
+            or (srv.mode == "post_takes_key" and self.command == "POST" and "header" in forms)
+            or (srv.mode == "half_replicas" and "header" in forms and nth_key_request % 2 == 0)
+        ):
+            return self._send(200, json.dumps({"status": "ok"}).encode())
         ok = json.dumps({"status": "ok"}).encode()
         unauth = json.dumps({"error": "unauthorized"}).encode()
         mode = srv.mode
@@ -137,7 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, ok)
         if spiffe is not None:  # a valid cert of someone else
             return self._send(403, json.dumps({"error": "forbidden"}).encode())
-        if mode in ("correct", "correct_tls", "huge_body"):
+        if mode in ("correct", "correct_tls", "huge_body") or mode in _ISSUE9_MODES:
             return self._send(401, unauth)
         if mode in ("status_500", "status_429", "status_404"):
             return self._send(int(mode[-3:]), b"nope", "text/plain")
@@ -165,17 +225,29 @@ class _Handler(BaseHTTPRequestHandler):
         raise AssertionError(f"unhandled mode {mode}")
 
 
+_ISSUE9_MODES = frozenset(MODES[MODES.index("key_with_any_cert") :])
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = False
     block_on_close = True
 
-    def __init__(self, mode: str, ctx: ssl.SSLContext | None, slow_seconds: float) -> None:
+    def __init__(
+        self,
+        mode: str,
+        ctx: ssl.SSLContext | None,
+        slow_seconds: float,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.mode = mode
         self.ctx = ctx
         self.slow_seconds = slow_seconds
         self.stop = threading.Event()
         self.log = ServerLog()
-        super().__init__(("127.0.0.1", 0), _Handler)
+        if ":" in host:
+            self.address_family = socket.AF_INET6
+        super().__init__((host, port), _Handler)
 
     def get_request(self):
         sock, addr = self.socket.accept()
@@ -200,10 +272,12 @@ class RunningServer:
     mode: str
     port: int
     log: ServerLog
+    host: str = "127.0.0.1"
 
     @property
     def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}/health"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{host}:{self.port}/health"
 
 
 def _server_context(pki: Pki, mode: str, tls_max: str | None) -> ssl.SSLContext | None:
@@ -218,15 +292,24 @@ def _server_context(pki: Pki, mode: str, tls_max: str | None) -> ssl.SSLContext 
         ctx.load_verify_locations(cafile=pki.ca)
         ctx.load_verify_locations(cafile=pki.crl)
         ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
-        ctx.verify_mode = ssl.CERT_REQUIRED if mode == "correct_tls" else ssl.CERT_OPTIONAL
+        required = mode in ("correct_tls", "key_with_any_cert")
+        ctx.verify_mode = ssl.CERT_REQUIRED if required else ssl.CERT_OPTIONAL
     return ctx
 
 
-def start_server(pki: Pki, mode: str, *, tls_max: str | None = None, slow_seconds: float = 3.0):
-    """Start a server thread; returns (RunningServer, stop callable)."""
+def start_server(
+    pki: Pki,
+    mode: str,
+    *,
+    tls_max: str | None = None,
+    slow_seconds: float = 3.0,
+    host: str = "127.0.0.1",
+    port: int = 0,
+):
+    """Start a server thread on ``host`` (``::1`` for IPv6); returns (RunningServer, stop)."""
     assert mode in MODES
     ctx = _server_context(pki, mode, tls_max)
-    srv = _Server(mode, ctx, slow_seconds)
+    srv = _Server(mode, ctx, slow_seconds, host, port)
     if ctx is not None:
 
         def record_sni(sslobj, name, _ctx):
@@ -243,7 +326,7 @@ def start_server(pki: Pki, mode: str, *, tls_max: str | None = None, slow_second
         srv.server_close()
         th.join(timeout=10)
 
-    return RunningServer(mode, srv.server_address[1], srv.log), stop
+    return RunningServer(mode, srv.server_address[1], srv.log, host), stop
 
 
 # --- nginx (real gateway behaviour: 400/495/496 pages instead of TLS alerts) ---------------

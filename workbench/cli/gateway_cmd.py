@@ -35,6 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the new mode (mtls+token: certificate plus a bound access token)",
     )
     p.add_argument("--step", required=True, metavar="KEY", help="the step (key id)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="change a verified step anyway (it leaves verified and must be verified again)",
+    )
     add_workspace_arg(p)
     add_json_arg(p)
     p.set_defaults(func=_set_mode)
@@ -110,8 +115,10 @@ def _open(args: argparse.Namespace):
 
 def _set_mode(args: argparse.Namespace) -> int:
     from workbench.migration.gateway_ops import set_step_mode
+    from workbench.migration.verification import guard_verified_change
 
     with _open(args) as campaign:
+        guard_verified_change(campaign, args.step, force=args.force)
         change = set_step_mode(campaign, args.step, args.mode, pending_ok=True)
     _show_change(change, args.json)
     return 0

@@ -1,7 +1,10 @@
 """``workbench verify``: prove a cut-over fail-closed (new cert accepted, old key refused).
 
-Standalone form: ``workbench verify URL --header NAME --old-key-env VAR --cert F --key F
---ca F``. The workspace forms (``--step``, ``--wave``) plug in through
+Standalone form (exact, used by automation): ``workbench verify URL [URL ...] --header H
+(--old-key-env V | --old-key-file F) --cert C --key K --ca CA [--other-cert F --other-key F]
+[--foreign-cert F --foreign-key F] [--revoked-cert F --revoked-key F] [--path P]...
+[--repeat N] [--connect-to HOST:PORT:ADDR]... [--json]``. Several URLs are entry points of
+one API. The workspace forms (``--step``, ``--wave``) plug in through
 :func:`add_standalone_args` / :func:`run_standalone` and :func:`report`.
 Exit status: 0 only on PASS; 1 for FAIL, INCONCLUSIVE or ERROR; 2 for bad usage.
 """
@@ -23,10 +26,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "verify",
         help="prove a cut-over: new cert accepted, old key and no credentials refused",
         description=(
-            "Probe an HTTPS endpoint on fresh TLS connections to one pinned IP: the new client "
-            "certificate must get a 2xx, the old static key alone and a request without "
-            "credentials must be refused (401/403, nginx 400/495/496, or a TLS alert). "
-            "Anything ambiguous is not a PASS."
+            "Probe an API on fresh TLS connections, each pinned to one address: every entry "
+            "point (each URL) at every address it resolves to (A and AAAA). The new client "
+            "certificate must get a 2xx on the health path (the URL's path); the old key, in "
+            "its header and every common alternate form (Authorization: Bearer, bare "
+            "Authorization, query api_key/apikey/key/access_token), alone and beside another "
+            "identity's certificate, a request without credentials and a certificate from a "
+            "foreign CA must all be refused (401/403, nginx 400/495/496, or a TLS alert), on "
+            "the health path and every --path, with GET and POST, each --repeat times. "
+            "Anything ambiguous is not a PASS. The standalone form cannot confirm that the "
+            "old key was ever live (no before-observation); its report says so."
         ),
         epilog="Exit status: 0 PASS; 1 FAIL, INCONCLUSIVE or ERROR; 2 bad usage.",
     )
@@ -37,10 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_workspace_arg(p)
     p.add_argument(
         "--concurrency",
-        type=int,
-        default=8,
+        type=_positive,
+        default=16,
         metavar="N",
-        help="steps verified at once in a wave (default 8)",
+        help="probes in flight at once (default 16)",
     )
     p.add_argument(
         "--allow-cross-environment",
@@ -99,13 +108,54 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument(
         "--timeout", type=float, default=5.0, metavar="S", help="per-probe timeout (default 5)"
     )
+    c.add_argument(
+        "--repeat",
+        type=_positive,
+        default=5,
+        metavar="N",
+        help="send each negative probe N times on fresh connections (default 5)",
+    )
+    c.add_argument(
+        "--connect-to",
+        dest="connect_to",
+        action="append",
+        default=[],
+        type=_connect_to,
+        metavar="HOST:PORT:ADDR",
+        help="pin HOST:PORT to ADDR instead of resolving it (repeatable)",
+    )
+    c.add_argument("--user-agent", default=None, metavar="UA", help="User-Agent of the probes")
     add_json_arg(c)
     c.set_defaults(func=handle_cutover)
 
 
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return n
+
+
+def _connect_to(text: str):
+    from workbench.verify import parse_connect_to
+
+    try:
+        return parse_connect_to(text)
+    except VerifyError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_standalone_args(p: argparse.ArgumentParser) -> None:
     """Options of the standalone form (URL is optional so other forms can be added)."""
-    p.add_argument("url", nargs="?", metavar="URL", help="https:// URL to probe (health path)")
+    p.add_argument(
+        "urls",
+        nargs="*",
+        metavar="URL",
+        help="https:// URL of the health path; several URLs are entry points of one API",
+    )
     p.add_argument("--header", default="X-API-Key", metavar="NAME", help="old key's header")
     old = p.add_mutually_exclusive_group()
     old.add_argument("--old-key-env", metavar="VAR", help="environment variable with the old key")
@@ -123,7 +173,56 @@ def add_standalone_args(p: argparse.ArgumentParser) -> None:
         p.add_argument(f"--{name}-cert", type=Path, metavar="FILE", help=f"{what}: must be refused")
         p.add_argument(f"--{name}-key", type=Path, metavar="FILE", help=f"key of --{name}-cert")
     p.add_argument(
+        "--path",
+        dest="paths",
+        action="append",
+        default=[],
+        metavar="P",
+        help="another path (absolute, e.g. /v1/charges) for the negative probes (repeatable)",
+    )
+    p.add_argument(
+        "--repeat",
+        type=_positive,
+        default=5,
+        metavar="N",
+        help="send each negative probe N times on fresh connections (default 5)",
+    )
+    p.add_argument(
+        "--connect-to",
+        dest="connect_to",
+        action="append",
+        default=[],
+        type=_connect_to,
+        metavar="HOST:PORT:ADDR",
+        help="pin HOST:PORT to ADDR instead of resolving it (repeatable, several ADDRs allowed)",
+    )
+    p.add_argument(
+        "--user-agent",
+        default=None,
+        metavar="UA",
+        help="User-Agent of the probes (a per-run random token is always appended)",
+    )
+    p.add_argument(
         "--timeout", type=float, default=5.0, metavar="S", help="per-probe timeout (default 5)"
+    )
+
+
+def run_options(args: argparse.Namespace):
+    """The verifier's Options from the shared flags."""
+    from workbench.verify import Options
+    from workbench.verify.probe import USER_AGENT
+
+    if args.timeout <= 0:
+        raise VerifyError("verify: --timeout must be a positive number of seconds")
+    ua = args.user_agent if args.user_agent is not None else USER_AGENT
+    if not ua or any(not (32 <= ord(c) < 127) for c in ua):
+        raise VerifyError("verify: --user-agent must be printable ASCII, not empty")
+    return Options(
+        repeat=args.repeat,
+        timeout=args.timeout,
+        concurrency=getattr(args, "concurrency", 16),
+        user_agent=ua,
+        connect_to=tuple(args.connect_to),
     )
 
 
@@ -143,14 +242,16 @@ def run_standalone(args: argparse.Namespace):
     from workbench.secrets import resolve_secret_ref
     from workbench.verify import CertIdentity, Identities, Target, run_verify
 
-    given = {"URL": args.url, "--cert": args.cert, "--key": args.key, "--ca": args.ca}
+    given = {"URL": args.urls or None, "--cert": args.cert, "--key": args.key, "--ca": args.ca}
     missing = [opt for opt, val in given.items() if val is None]
     if not (args.old_key_env or args.old_key_file):
         missing.append("--old-key-env or --old-key-file")
     if missing:
         raise VerifyError(f"verify: missing {', '.join(missing)} (see 'workbench verify --help')")
-    if args.timeout <= 0:
-        raise VerifyError("verify: --timeout must be a positive number of seconds")
+    options = run_options(args)
+    for path in args.paths:
+        if not path.startswith("/"):
+            raise VerifyError(f"verify: --path {path!r} must start with '/' (e.g. /v1/charges)")
     ref = f"env:{args.old_key_env}" if args.old_key_env else f"file:{args.old_key_file}"
     old_key = resolve_secret_ref(ref, Path.cwd())
     identities = Identities(
@@ -161,7 +262,13 @@ def run_standalone(args: argparse.Namespace):
         revoked_cert=_pair(args, "revoked"),
         other_service_cert=_pair(args, "other"),
     )
-    return run_verify(Target(args.url, header=args.header), identities, timeout=args.timeout)
+    target = Target(
+        args.urls[0],
+        header=args.header,
+        endpoints=tuple(args.urls[1:]),
+        probe_paths=tuple(args.paths),
+    )
+    return run_verify(target, identities, options=options)
 
 
 def verdict_json(result) -> dict:
@@ -173,22 +280,57 @@ def verdict_json(result) -> dict:
 
 def report(result, *, as_json: bool) -> int:
     """Print one result and return the exit status (0 only on PASS)."""
+    doc = verdict_json(result)
     if as_json:
-        print_json(verdict_json(result))
+        print_json(doc)
     else:
-        v = result.verdict
-        rows = [(p.name, p.expected, p.observed, p.outcome) for p in v.probes]
-        print_table(("probe", "expected", "observed", "outcome"), rows, title=result.target.url)
-        for reason in v.reasons:
-            print(f"  - {reason}")
-        print(f"verdict: {v.verdict}")
+        _print_summary(doc, title=", ".join(doc["scope"].get("entry_points") or [doc["url"]]))
+        print(f"verdict: {doc['verdict']}")
     return 0 if result.verdict.passed else 1
+
+
+def _summary_rows(doc: dict) -> list[tuple]:
+    """One row per probe shape (name, key form, method, path): how many passed, and what was
+    observed, so a 200-probe run stays readable. ``--json`` keeps every probe."""
+    from urllib.parse import urlsplit
+
+    groups: dict[tuple, dict] = {}
+    for p in doc["probes"]:
+        ev = p.get("evidence", {})
+        path = urlsplit(ev.get("url", "")).path or "-"
+        key = (p["name"], ev.get("form") or "-", ev.get("method", "GET"), path, p["expected"])
+        g = groups.setdefault(key, {"n": 0, "ok": 0, "seen": {}})
+        g["n"] += 1
+        g["ok"] += p["outcome"] == "pass"
+        g["seen"][p["observed"]] = g["seen"].get(p["observed"], 0) + 1
+    rows = []
+    for (name, form, method, path, expected), g in groups.items():
+        seen = ", ".join(f"{o} x{n}" if n > 1 else o for o, n in g["seen"].items())
+        outcome = "pass" if g["ok"] == g["n"] else f"{g['n'] - g['ok']}/{g['n']} not pass"
+        rows.append((name, form, f"{method} {path}", expected, seen, outcome))
+    return rows
+
+
+def _print_summary(doc: dict, *, title: str) -> None:
+    print_table(
+        ("probe", "key form", "request", "expected", "observed", "outcome"),
+        _summary_rows(doc),
+        title=title,
+    )
+    for reason in doc["reasons"]:
+        print(f"  - {reason}")
+    scope = doc.get("scope") or {}
+    if scope.get("text"):
+        print(f"  scope: {scope['text']}")
+    live = doc.get("liveness") or {}
+    if live.get("how"):
+        print(f"  old key: {live['how']}")
 
 
 def handle(args: argparse.Namespace) -> int:
     if args.step is None and args.wave is None:
         return report(run_standalone(args), as_json=args.json)
-    if args.url is not None:
+    if args.urls:
         raise VerifyError("give either URL (standalone) or --step/--wave (workspace), not both")
     return handle_workspace(args)
 
@@ -210,8 +352,7 @@ def handle_workspace(args: argparse.Namespace) -> int:
             verdicts = verify_steps(
                 campaign,
                 keys,
-                concurrency=args.concurrency,
-                timeout=args.timeout,
+                options=run_options(args),
                 allow_cross_environment=args.allow_cross_environment,
                 progress=lambda _result: advance(1),
             )
@@ -286,10 +427,7 @@ def handle_evidence(args: argparse.Namespace) -> int:
 
 
 def _print_document(doc: dict, step: str, state: str) -> None:
-    rows = [(p["name"], p["expected"], p["observed"], p["outcome"]) for p in doc["probes"]]
-    print_table(("probe", "expected", "observed", "outcome"), rows, title=f"{step}: {doc['url']}")
-    for reason in doc["reasons"]:
-        print(f"  - {reason}")
+    _print_summary(doc, title=f"{step}: {doc['url']}")
     print(f"verdict: {doc['verdict']} (step {step} is now {state})")
 
 
@@ -318,7 +456,7 @@ def handle_cutover(args: argparse.Namespace) -> int:
             since=_since(args.since),
             force=args.force,
             fault=args.simulate_fault,
-            timeout=args.timeout,
+            options=run_options(args),
         )
     if args.json:
         print_json(
@@ -336,6 +474,8 @@ def handle_cutover(args: argparse.Namespace) -> int:
             _print_document(out.verdict.document, out.step, out.state)
         if out.rolled_back:
             print(f"ROLLED BACK: {out.step} is back in dual (old key re-enabled); fix and retry")
-        else:
+        elif out.verdict and out.verdict.verdict == "PASS":
             print(f"{out.step}: cut over and verified")
+        else:
+            print(f"NOT CUT OVER: {out.step}: nothing was changed")
     return 0 if out.verdict and out.verdict.verdict == "PASS" else 1

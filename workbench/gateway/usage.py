@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from workbench.errors import GatewayError
@@ -78,11 +78,16 @@ def read_usage(
     key_fingerprint: str | None = None,
     since: datetime | None = None,
     exclude_agents: tuple[str, ...] = (),
+    exclude_runs: tuple[tuple[str, datetime, datetime], ...] = (),
 ) -> UsageReport:
     """Scan ``log_path`` once and summarise the lines matching every given filter.
 
-    ``exclude_agents`` drops requests whose user agent starts with one of these prefixes (the
-    verifier's own probes present the old key on purpose: they are not consumers)."""
+    ``exclude_runs`` drops the verifier's own probes (they present the old key on purpose):
+    ``(token, start, end)`` of each recorded run; a line is left out only when its user agent
+    carries that run's random token and its time falls inside the run (req. 33), so a caller
+    copying the verifier's User-Agent is still counted. ``exclude_agents`` (prefixes) is for
+    callers that know their own agents."""
+    slack = timedelta(seconds=2)  # log times are whole seconds
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     requests = accepted = refused = skipped = 0
@@ -117,6 +122,11 @@ def read_usage(
                 continue
             agent = str(rec.get("user_agent") or "")
             if exclude_agents and agent.startswith(exclude_agents):
+                continue
+            if exclude_runs and any(
+                token in agent and start - slack <= when <= end + slack
+                for token, start, end in exclude_runs
+            ):
                 continue
             requests += 1
             caller = agent or str(rec.get("client_ip", "")) or "unknown"

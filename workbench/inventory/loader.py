@@ -74,6 +74,8 @@ API_FIELDS = (
     "provided_by",
     "tags",
     "notes",
+    "endpoints",
+    "probe_paths",
 )
 SERVICE_FIELDS = (
     "id",
@@ -97,6 +99,7 @@ KEY_FIELDS = (
     "tags",
     "notes",
     "checked_by",
+    "presented_as",
 )
 GATEWAY_FIELDS = (
     "id",
@@ -116,6 +119,10 @@ INTEGRATION_FIELDS = ("consumer", "key", "calls_per_day")
 _ENV_REF = re.compile(r"env:[A-Za-z_][A-Za-z0-9_]{0,127}")
 _FINGERPRINT = re.compile(r"(?:sha1:|sha256:)?[0-9a-f]{12}")
 _HEADER = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}")
+# The same grammar as workbench.verify.forms (the verifier sits above the inventory).
+_PRESENTED_AS = re.compile(
+    r"basic|(?:header|authorization):[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}|query:[A-Za-z0-9._~-]{1,64}"
+)
 _DNS = re.compile(
     r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*"
     r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -290,6 +297,16 @@ class _Reader(FieldReader):
         health = self.text(m, "health_path")
         if health is not None and len(self.problems) == before and (why := check_path(health)):
             self.err(m["health_path"], f"health_path {why}")
+        endpoints = self.texts(m, "endpoints")
+        for i, other in enumerate(endpoints):
+            why = check_url(other)
+            if why:
+                self.err(m["endpoints"][i], f"endpoints entry {why}")
+        probe_paths = self.texts(m, "probe_paths")
+        for i, path in enumerate(probe_paths):
+            why = check_path(path)
+            if why:
+                self.err(m["probe_paths"][i], f"probe_paths entry {why}")
         api = Api(
             id=api_id or "",
             url=url or "",
@@ -301,6 +318,8 @@ class _Reader(FieldReader):
             tags=self.texts(m, "tags"),
             notes=self.text(m, "notes"),
             location=Location(self.file, m.line, m.col),
+            endpoints=endpoints,
+            probe_paths=probe_paths,
         )
         return api
 
@@ -349,6 +368,14 @@ class _Reader(FieldReader):
         header = self.text(m, "header")
         if header is not None and not _HEADER.fullmatch(header):
             self.err(m["header"], "header must be an HTTP header name like X-API-Key")
+        presented = self.texts(m, "presented_as")
+        for i, text in enumerate(presented):
+            if not _PRESENTED_AS.fullmatch(text):
+                self.err(
+                    m["presented_as"][i],
+                    "presented_as entries must be header:NAME, query:NAME, "
+                    "authorization:SCHEME or basic",
+                )
         fp = self.text(m, "fingerprint", scan=False)
         if fp is not None and not _FINGERPRINT.fullmatch(fp):
             self.err(
@@ -369,6 +396,7 @@ class _Reader(FieldReader):
             notes=self.text(m, "notes"),
             checked_by=self.choice(m, "checked_by", CHECKED_BY) or "gateway",
             location=Location(self.file, m.line, m.col),
+            presented_as=presented,
         )
         return key
 

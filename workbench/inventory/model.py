@@ -78,6 +78,12 @@ class Api:
     """Free text for humans."""
     location: Location | None = field(default=None, compare=False, repr=False)
     """Where it was declared."""
+    endpoints: tuple[str, ...] = ()
+    """Other base URLs where the same API is reachable (another host name, a second region,
+    the backend's own port): the verifier probes each like ``url``."""
+    probe_paths: tuple[str, ...] = ()
+    """More paths (relative to ``url``, e.g. ``/v1/charges``) the verifier's negative probes
+    go to, besides ``health_path``."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,9 @@ class Key:
     itself; in dual/mtls the edge presents the key upstream for an authorised certificate)."""
     location: Location | None = field(default=None, compare=False, repr=False)
     """Where it was declared."""
+    presented_as: tuple[str, ...] = ()
+    """More forms the key travels in besides ``header`` (``header:NAME``, ``query:NAME``,
+    ``authorization:SCHEME``, ``basic``): the verifier probes them too."""
 
 
 @dataclass(frozen=True)

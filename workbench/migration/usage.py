@@ -28,7 +28,6 @@ def old_key(campaign: Campaign, step_key: str):
 def step_usage(campaign: Campaign, step_key: str, *, since: datetime | None = None):
     """The gateway's record of the old key on the step's API (a ``UsageReport``)."""
     from workbench.gateway.usage import read_usage
-    from workbench.verify.probe import USER_AGENT as VERIFIER_AGENT
 
     secret = old_key(campaign, step_key)
     api = campaign.inventory.key(step_key).api
@@ -37,5 +36,22 @@ def step_usage(campaign: Campaign, step_key: str, *, since: datetime | None = No
         api=api,
         key_fingerprint=secret.fingerprint,
         since=since,
-        exclude_agents=(VERIFIER_AGENT,),
+        exclude_runs=verifier_runs(campaign, step_key),
     )
+
+
+def verifier_runs(campaign: Campaign, step_key: str) -> tuple:
+    """``(token, start, end)`` of every recorded verifier run of the step (and of the
+    before-observation its cut-over made): only those requests are the verifier's (req. 33)."""
+    import json
+
+    from workbench.gateway.usage import parse_time
+
+    runs = []
+    for row in campaign.workspace.verdicts(step_key):
+        doc = json.loads(row.evidence_json)
+        for part in (doc, doc.get("before") or {}):
+            token = (part.get("run") or {}).get("token")
+            if token and part.get("started") and part.get("finished"):
+                runs.append((token, parse_time(part["started"]), parse_time(part["finished"])))
+    return tuple(runs)

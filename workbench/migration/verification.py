@@ -1,13 +1,17 @@
 """`workbench verify --step/--wave` and `workbench cutover`, on a workspace.
 
 The probe identities come from the workspace:
-- positive control: the active certificate of a consumer in the API's environment;
+- positive controls: the active certificate of every consumer in the API's environment
+  (a revoke-only step, which has no consumers, uses the consumers of the API's other steps);
 - foreign CA: a certificate with the same SPIFFE identity from a throwaway CA (``probes/``);
 - revoked: a canary certificate of the same identity, revoked before the gateway loaded
   its CRL (made at ``sample-env up``; probed only when it exists);
 - another service: a valid certificate of ``workbench-probe``, which no API authorises.
 
-A step becomes ``verified`` only with a recorded PASS newer than its cut-over (req. 13).
+A step becomes ``verified`` only with a recorded PASS newer than its cut-over and its latest
+gateway change (req. 13, 32). The proof is two-sided: ``cutover`` first probes the very old
+key value it holds and must see it accepted (else ERROR, nothing changed); a later ``verify``
+relies on that recorded before-observation of the same fingerprint and says so.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
-from workbench.errors import VerifyError
+from workbench.errors import GatewayError, VerifyError
 from workbench.migration.campaign import Campaign
 from workbench.migration.remote import audit_receipts
 from workbench.migration.revocation import tell_issuer
@@ -57,12 +61,40 @@ def probe_url(api) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
-def _positive_control(campaign: Campaign, step_key: str, environment: str, allow_cross: bool):
+def require_health_path(campaign: Campaign, api) -> None:
+    """Refuse, before anything is sent or changed, an API without ``health_path``."""
+    if not api.health_path:
+        where = f" ({api.location})" if api.location else ""
+        raise VerifyError(
+            f"api {api.id}{where} has no health_path: the verifier cannot run a positive "
+            "control; add `health_path: /health` (a GET answering 2xx to an authorised "
+            "caller) to that api in the inventory, then retry"
+        )
+
+
+def is_revoke_only(campaign: Campaign, step_key: str) -> bool:
+    """A key nobody consumes: retired with proof, no consumer to move."""
+    return not campaign.inventory.consumers_of(step_key)
+
+
+def _positive_controls(campaign: Campaign, step_key: str, environment: str, allow_cross: bool):
+    """Every consumer certificate that must be accepted: ``[(record, CertIdentity)]``."""
     from workbench.verify import CertIdentity
 
     ws, inv = campaign.workspace, campaign.inventory
     certs = ws.active_certificates(step=step_key, kind="client")
-    if not certs:
+    if is_revoke_only(campaign, step_key):
+        # No consumer of its own: any identity the API authorises proves the route works.
+        api = inv.key(step_key).api
+        siblings = [k.id for k in inv.keys if k.api == api and k.id != step_key]
+        certs = [c for k in siblings for c in ws.active_certificates(step=k, kind="client")]
+        if not certs:
+            raise VerifyError(
+                f"step {step_key} is revoke-only (no consumers) and no identity authorised for "
+                f"api {api} has a certificate to prove the route with: issue the certificates "
+                f"of another step of that api first ({', '.join(siblings) or 'none exists'})"
+            )
+    elif not certs:
         raise VerifyError(
             f"step {step_key} has no certificates: run `workbench issue --step {step_key}` first"
         )
@@ -73,8 +105,11 @@ def _positive_control(campaign: Campaign, step_key: str, environment: str, allow
             f"step {step_key}: no consumer certificate in environment {environment} to probe "
             "with (req. 18); pass --allow-cross-environment to use another environment's"
         )
-    c = sorted(chosen, key=lambda c: c.service)[0]
-    return c, CertIdentity(ws.directory / c.chain_path, ws.directory / c.key_path)
+    unique = {c.service: c for c in sorted(chosen, key=lambda c: (c.service, c.serial))}
+    return [
+        (c, CertIdentity(ws.directory / c.chain_path, ws.directory / c.key_path))
+        for c in unique.values()
+    ]
 
 
 def _foreign_identity(campaign: Campaign, service: str, environment: str):
@@ -168,10 +203,16 @@ def step_job(campaign: Campaign, step_key: str, *, allow_cross_environment: bool
     inv = campaign.inventory
     key = inv.key(step_key)
     api = inv.api(key.api)
-    cert, new_cert = _positive_control(campaign, step_key, api.environment, allow_cross_environment)
+    require_health_path(campaign, api)
+    controls = _positive_controls(campaign, step_key, api.environment, allow_cross_environment)
+    cert, new_cert = controls[0]
     service = inv.service(cert.service)
     target = Target(
-        url=probe_url(api),
+        url=api.url,
+        path=api.health_path,
+        endpoints=api.endpoints,
+        probe_paths=api.probe_paths,
+        presented_as=key.presented_as,
         header=key.header,
         environment=api.environment,
         expected_environment=service.environment,
@@ -179,8 +220,18 @@ def step_job(campaign: Campaign, step_key: str, *, allow_cross_environment: bool
         name=step_key,
     )
     token, token_peer = _token_identities(campaign, step_key, api.id, cert.service)
+    more_tokens: tuple = ()
+    if token is not None:  # each consumer presents a token bound to its own certificate
+        from workbench.migration.tokens import fetch_bound_token
+
+        more_tokens = tuple(
+            fetch_bound_token(campaign, rec.service, api.id, step=rec.step_key or step_key)
+            for rec, _ in controls[1:]
+        )
     identities = Identities(
         new_cert=new_cert,
+        more_controls=tuple(ident for _, ident in controls[1:]),
+        more_tokens=more_tokens,
         bearer_token=token,
         token_peer_cert=token_peer,
         old_key=old_key(campaign, step_key),
@@ -220,22 +271,75 @@ def _token_identities(campaign: Campaign, step_key: str, api_id: str, service: s
     return token, peer
 
 
-def record(campaign: Campaign, result, *, old_key_fingerprint: str) -> StepVerdict:
+def before_observation(campaign: Campaign, step_key: str, fingerprint: str) -> dict | None:
+    """The latest recorded before-observation that saw this very old key value accepted."""
+    import json
+
+    for row in reversed(campaign.workspace.verdicts(step_key)):
+        if row.old_key_fingerprint != fingerprint:
+            continue
+        before = json.loads(row.evidence_json).get("before")
+        if before and before.get("confirmed") and before.get("old_key_fingerprint") == fingerprint:
+            return {**before, "verdict_id": row.id}
+    return None
+
+
+def _attach_liveness(doc: dict, campaign: Campaign, step_key: str, fp: str, before) -> None:
+    """Say what the run relies on for "the old value was live"; without a before-observation
+    of the same value a refusal proves nothing, so a PASS becomes INCONCLUSIVE."""
+    if before is not None:
+        doc["before"] = before
+        doc["liveness"] = {
+            "confirmed": True,
+            "how": f"old key fp={fp} was accepted just before the change, at "
+            f"{len(before['probes'])} address(es) (this run's before-observation)",
+        }
+        return
+    seen = before_observation(campaign, step_key, fp)
+    if seen is not None:
+        doc["liveness"] = {
+            "confirmed": True,
+            "how": f"relies on the recorded before-observation of the same old key value "
+            f"(fp={fp}): accepted at {seen['started']} (verdict {seen['verdict_id']})",
+            "verdict_id": seen["verdict_id"],
+        }
+        return
+    doc["liveness"] = {
+        "confirmed": False,
+        "how": f"no recorded before-observation of old key fp={fp}: the workbench never saw "
+        "this value accepted, so its refusal proves nothing (cut over with `workbench "
+        "cutover`, which probes the value before changing the gateway)",
+    }
+    if doc["verdict"] == "PASS":
+        doc["verdict"] = "INCONCLUSIVE"
+        doc["reasons"].append(doc["liveness"]["how"])
+
+
+def record(
+    campaign: Campaign, result, *, old_key_fingerprint: str, before: dict | None = None
+) -> StepVerdict:
     """Store a verdict with its evidence (audited); PASS after a cut-over marks it verified.
 
-    ``old_key_fingerprint`` is the fingerprint of the key the run probed (its Identities)."""
+    ``old_key_fingerprint`` is the fingerprint of the key the run probed (its Identities);
+    ``before`` the before-observation ``cutover`` made of that key just before its change."""
     from workbench.verify import verdict_document
 
-    ws = campaign.workspace
-    doc = verdict_document(result)
     step_key = result.target.name
+    doc = verdict_document(result)
+    _attach_liveness(doc, campaign, step_key, old_key_fingerprint, before)
+    return _store(campaign, step_key, doc, result.verdict.started, result.verdict.finished,
+                  old_key_fingerprint)  # fmt: skip
+
+
+def _store(campaign, step_key, doc, started, finished, fingerprint) -> StepVerdict:
+    ws = campaign.workspace
     with ws.transaction():
         ws.record_verdict(
             step_key,
             doc["verdict"],
-            started_at=result.verdict.started,
-            finished_at=result.verdict.finished,
-            old_key_fingerprint=old_key_fingerprint,
+            started_at=started,
+            finished_at=finished,
+            old_key_fingerprint=fingerprint,
             evidence=doc,
         )
         step = ws.step(step_key)
@@ -244,26 +348,62 @@ def record(campaign: Campaign, result, *, old_key_fingerprint: str) -> StepVerdi
     return StepVerdict(step_key, doc, ws.step(step_key).state)
 
 
+def run_options(options=None, *, timeout: float | None = None, concurrency: int | None = None):
+    from dataclasses import replace
+
+    from workbench.verify import Options
+
+    options = options or Options()
+    if timeout is not None:
+        options = replace(options, timeout=timeout)
+    if concurrency is not None:
+        options = replace(options, concurrency=concurrency)
+    return options
+
+
 def verify_steps(
     campaign: Campaign,
     step_keys: Sequence[str],
     *,
-    concurrency: int = 8,
-    timeout: float = 5.0,
+    concurrency: int | None = None,
+    timeout: float | None = None,
     allow_cross_environment: bool = False,
     progress: Callable[[object], None] | None = None,
+    options=None,
 ) -> list[StepVerdict]:
-    """Verify steps concurrently (bounded) and record every verdict."""
+    """Verify steps (all probes through one bounded pool) and record every verdict.
+
+    A step that cannot be probed at all (no health_path, no certificate) does not stop the
+    others: with several steps it gets an unrecorded ERROR naming the fix; alone it raises."""
     from workbench.verify import run_verify_many
 
-    jobs = [
-        step_job(campaign, k, allow_cross_environment=allow_cross_environment) for k in step_keys
-    ]
-    results = run_verify_many(jobs, concurrency=concurrency, timeout=timeout, progress=progress)
-    return [
-        record(campaign, result, old_key_fingerprint=identities.old_key.fingerprint)
+    jobs, setup_errors = [], {}
+    for k in step_keys:
+        try:
+            jobs.append(step_job(campaign, k, allow_cross_environment=allow_cross_environment))
+        except VerifyError as exc:
+            if len(step_keys) == 1:
+                raise
+            setup_errors[k] = str(exc)
+            if progress is not None:
+                progress(None)
+    opts = run_options(options, timeout=timeout, concurrency=concurrency)
+    results = run_verify_many(jobs, options=opts, progress=progress) if jobs else []
+    recorded = {
+        result.target.name: record(
+            campaign, result, old_key_fingerprint=identities.old_key.fingerprint
+        )
         for (_, identities), result in zip(jobs, results, strict=True)
-    ]
+    }
+    out = []
+    for k in step_keys:
+        if k in recorded:
+            out.append(recorded[k])
+        else:
+            doc = {"url": None, "target": k, "verdict": "ERROR", "probes": [],
+                   "reasons": [setup_errors[k]], "scope": {}, "liveness": {}}  # fmt: skip
+            out.append(StepVerdict(k, doc, campaign.workspace.step(k).state))
+    return out
 
 
 def wave_verdict(verdicts: Sequence[StepVerdict]) -> str:
@@ -290,6 +430,27 @@ class CutoverOutcome:
     state: str
 
 
+def guard_verified_change(campaign: Campaign, step_key: str, *, force: bool) -> None:
+    """``gateway set-mode`` on a verified step refuses without ``force``: the change voids
+    the proof (the step leaves ``verified``) and must be verified again."""
+    step = campaign.workspace.step(step_key)
+    if step.state == "verified" and not force:
+        raise GatewayError(
+            f"step {step_key} is verified: changing its gateway voids that proof (the step "
+            "leaves verified and needs a new PASS); pass --force to do it anyway"
+        )
+
+
+def _prepare_revoke_only(campaign: Campaign, step_key: str) -> None:
+    """A revoke-only step has no consumer to issue for or to overlap: it goes straight to
+    the state from which the key can be retired (audited)."""
+    ws = campaign.workspace
+    with ws.transaction():
+        for state in ("issued", "dual"):
+            if ws.step(step_key).state in ("planned", "issued"):
+                ws.set_step_state(step_key, state, reason="revoke-only: no consumer to move")
+
+
 def cutover(
     campaign: Campaign,
     step_key: str,
@@ -298,17 +459,25 @@ def cutover(
     since: datetime | None = None,
     force: bool = False,
     fault: str | None = None,
-    timeout: float = 5.0,
+    timeout: float | None = None,
+    options=None,
 ) -> CutoverOutcome:
-    """Check usage, switch to mtls, verify; roll back to dual unless the verdict is PASS.
+    """Check usage, confirm the old key live, switch to mtls, verify; roll back to dual
+    unless the verdict is PASS.
 
-    The pre-check refuses when the old key was accepted since ``since`` (default: the last
-    ``usage_window``), unless ``force``.
-    """
+    Before anything changes: the API must have a health_path, a positive control must exist,
+    the old key must not have been accepted since ``since`` (default: the last
+    ``usage_window``) unless ``force``, and the very old key value the workbench holds must
+    be accepted at every entry point and address (else ERROR, nothing changed)."""
     from workbench.errors import CutoverBlocked
     from workbench.migration.gateway_ops import set_step_mode
     from workbench.migration.usage import step_usage
+    from workbench.verify import liveness_document, run_confirm_live
 
+    opts = run_options(options, timeout=timeout)
+    ws = campaign.workspace
+    ws.step(step_key)
+    target, identities = step_job(campaign, step_key)
     window_start = since or campaign.now() - usage_window
     usage = step_usage(campaign, step_key, since=window_start)
     if usage.accepted and not force:
@@ -318,9 +487,33 @@ def cutover(
             f"{window_start.isoformat(timespec='seconds')} (last {last}, agents "
             f"{', '.join(usage.user_agents) or '?'}): move those consumers first, or --force"
         )
+    if is_revoke_only(campaign, step_key):
+        _prepare_revoke_only(campaign, step_key)
+    fp = identities.old_key.fingerprint
+    live = run_confirm_live(target, identities, options=opts)
+    before = liveness_document(live, fp)
+    if live.state != "LIVE":
+        doc = {
+            "url": target.url,
+            "target": step_key,
+            "verdict": "ERROR",
+            "scope": {},
+            "run": before["run"],
+            "liveness": {"confirmed": False, "how": live.reasons[0]},
+            "before": before,
+            "probes": [],
+            "reasons": [*live.reasons, "nothing was changed: the gateway is as it was"],
+            "started": before["started"],
+            "finished": before["finished"],
+        }
+        verdict = _store(campaign, step_key, doc, live.started, live.finished, fp)
+        return CutoverOutcome(step_key, usage.accepted, verdict, False, verdict.state)
     set_step_mode(campaign, step_key, "mtls", fault=fault, reason="cutover")
     try:
-        [verdict] = verify_steps(campaign, [step_key], timeout=timeout)
+        from workbench.verify import run_verify_many
+
+        [result] = run_verify_many([(target, identities)], options=opts)
+        verdict = record(campaign, result, old_key_fingerprint=fp, before=before)
     except BaseException:
         set_step_mode(campaign, step_key, "dual", reason="cutover aborted: verifier error")
         raise
@@ -329,6 +522,4 @@ def cutover(
         set_step_mode(
             campaign, step_key, "dual", reason=f"automatic rollback: verdict {verdict.verdict}"
         )
-    return CutoverOutcome(
-        step_key, usage.accepted, verdict, rolled_back, campaign.workspace.step(step_key).state
-    )
+    return CutoverOutcome(step_key, usage.accepted, verdict, rolled_back, ws.step(step_key).state)

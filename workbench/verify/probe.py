@@ -1,4 +1,4 @@
-"""One probe: a fresh TLS connection to a pinned IP, one HTTP/1.1 GET, bounded read (req. 17).
+"""One probe: a fresh TLS connection to a pinned IP, one HTTP/1.1 request, bounded read (req. 17).
 
 Built on asyncio + ``ssl`` (see :mod:`workbench.verify.tlsconn` for why not asyncio streams)
 with h11 for HTTP framing: about twice the rate of an httpx client for fresh handshakes
@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import ipaddress
 import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 import h11
 
@@ -28,10 +26,14 @@ from workbench.verify.classify import (
     classify_http,
     tls_reason,
 )
+from workbench.verify.forms import KeyForm
+from workbench.verify.redact import redact
+from workbench.verify.resolve import is_ip_literal
 from workbench.verify.tlsconn import TLSConnection
 
 __all__ = [
     "MAX_BODY_BYTES",
+    "USER_AGENT",
     "PinnedHost",
     "ProbeEvidence",
     "ProbeSpec",
@@ -42,9 +44,10 @@ __all__ = [
 
 MAX_BODY_BYTES = 64 * 1024
 """At most this much of a response body is read; the rest is ignored (evidence says so)."""
-USER_AGENT = "workbench-verify/1"
-"""User agent of every probe: gateway usage reports leave these requests out."""
-_USER_AGENT = USER_AGENT
+USER_AGENT = "workbench-verify/2"
+"""Default User-Agent of the probes. Usage reports do not trust it: each run appends its own
+random token (``run/<token>``), and only requests carrying a recorded run's token, inside
+that run's time window, are left out (req. 33)."""
 
 
 @dataclass(frozen=True)
@@ -74,11 +77,15 @@ class ProbeSpec:
     identity: str
     """Who the probe claims to be: cert subject/SPIFFE/serial, ``old key fp=...`` or ``none``."""
     path: str
-    """Request target (path and query)."""
-    header_name: str | None = None
-    """Header carrying a secret, if any (the old key's header)."""
-    header_value: SecretValue | None = None
-    """The secret sent in ``header_name``; revealed only when writing the request."""
+    """Request target (path and query), without the secret."""
+    method: str = "GET"
+    """``GET`` or ``POST`` (sent with an empty body)."""
+    form: KeyForm | None = None
+    """How ``secret`` travels (header, Authorization scheme or query parameter)."""
+    secret: SecretValue | None = field(default=None, compare=False)
+    """The secret sent; revealed only when writing the request."""
+    attempt: int = 1
+    """Repetition number of this probe (each on a fresh connection)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,12 @@ class ProbeEvidence:
     """Identity presented."""
     outcome: Outcome
     """Classified outcome (HTTP answers are refined later against the positive control)."""
+    method: str = "GET"
+    """HTTP method sent."""
+    form: str | None = None
+    """How the secret travelled (``header X-API-Key``, ``query api_key`` ...), if one was sent."""
+    attempt: int = 1
+    """Repetition number (fresh connection each)."""
     tls_version: str | None = None
     """Negotiated TLS version, if the handshake completed."""
     cipher: str | None = None
@@ -146,20 +159,16 @@ def client_context(
     return ctx
 
 
-def _redact(text: str | None, secret: SecretValue | None, limit: int) -> str | None:
-    """Replace the secret (plain or URL-quoted) by its fingerprint, then cut to ``limit``;
-    in that order, so a cut can never leave a prefix of the key behind."""
-    if text is None:
-        return None
-    if secret is not None:
-        mark = f"<old key fp={secret.fingerprint}>"
-        value = secret.reveal()
-        text = text.replace(value, mark).replace(quote(value, safe=""), mark)
-    return text[:limit]
+def _shown_url(spec: ProbeSpec, pinned: PinnedHost) -> str:
+    host = pinned.host if ":" not in pinned.host else f"[{pinned.host}]"
+    path = spec.path
+    if spec.form is not None and spec.secret is not None:
+        path = spec.form.shown_path(path, f"<old key fp={spec.secret.fingerprint}>")
+    return f"https://{host}:{pinned.port}{path}"
 
 
 async def run_probe(
-    spec: ProbeSpec, pinned: PinnedHost, *, timeout: float, scheme_url: str
+    spec: ProbeSpec, pinned: PinnedHost, *, timeout: float, user_agent: str = USER_AGENT
 ) -> ProbeEvidence:
     """Run one probe on a new connection; never raises for network or TLS trouble."""
     started = time.perf_counter()
@@ -177,7 +186,7 @@ async def run_probe(
             facts["tls_version"] = tls.version()
             facts["cipher"] = (tls.cipher() or (None,))[0]
             facts["session_reused"] = tls.session_reused
-            await _exchange(spec, pinned, conn, facts)
+            await _exchange(spec, pinned, conn, facts, user_agent)
         # Refined later by the verdict against what the positive control got.
         outcome = classify_http(facts["http_status"], facts.get("content_type"), facts["body"])
     except Exception as exc:  # every failure becomes evidence; classification reads the chain
@@ -186,19 +195,23 @@ async def run_probe(
         facts["error_reason"] = reason
         facts["tls_alert"] = tls_reason(exc)
     body = facts.pop("body", b"")
+    sent = (spec.secret,) if spec.secret is not None else ()
     return ProbeEvidence(
         name=spec.name,
-        url=scheme_url,
+        url=_shown_url(spec, pinned),
         ip=pinned.ip,
         port=pinned.port,
         sni=sni,
         host_header=pinned.host_header,
         identity=spec.identity,
         outcome=outcome,
-        # A misbehaving server may echo what it was sent: scrub the key from its words.
-        location=_redact(facts.pop("location", None), spec.header_value, 500),
-        content_type=_redact(facts.pop("content_type", None), spec.header_value, 200),
-        error_reason=_redact(facts.pop("error_reason", None), spec.header_value, 200),
+        method=spec.method,
+        form=spec.form.label if spec.form is not None else None,
+        attempt=spec.attempt,
+        # A misbehaving server may echo what it was sent, in any encoding: scrub it.
+        location=redact(facts.pop("location", None), sent, 500),
+        content_type=redact(facts.pop("content_type", None), sent, 200),
+        error_reason=redact(facts.pop("error_reason", None), sent, 200),
         body=body,
         body_len=len(body),
         body_sha256=hashlib.sha256(body).hexdigest()[:16] if body else None,
@@ -207,17 +220,26 @@ async def run_probe(
     )
 
 
-async def _exchange(spec: ProbeSpec, pinned: PinnedHost, conn: TLSConnection, facts: dict) -> None:
+async def _exchange(
+    spec: ProbeSpec, pinned: PinnedHost, conn: TLSConnection, facts: dict, user_agent: str
+) -> None:
     headers = [
         ("Host", pinned.host_header),
-        ("User-Agent", _USER_AGENT),
+        ("User-Agent", user_agent),
         ("Accept", "application/json, */*;q=0.5"),
         ("Connection", "close"),
     ]
-    if spec.header_name and spec.header_value is not None:
-        headers.append((spec.header_name, spec.header_value.reveal()))
+    if spec.method != "GET":
+        headers.append(("Content-Length", "0"))
+    target = spec.path
+    if spec.form is not None and spec.secret is not None:
+        value = spec.secret.reveal()
+        if spec.form.where == "header":
+            headers.append((spec.form.name, spec.form.header_value(value)))
+        else:
+            target = spec.form.wire_path(target, value)
     http = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_BODY_BYTES)
-    request = http.send(h11.Request(method="GET", target=spec.path, headers=headers))
+    request = http.send(h11.Request(method=spec.method, target=target, headers=headers))
     await conn.send(request + http.send(h11.EndOfMessage()))
     body = bytearray()
     received = 0
@@ -252,12 +274,3 @@ async def _exchange(spec: ProbeSpec, pinned: PinnedHost, conn: TLSConnection, fa
             # h11's message quotes the server's bytes, which may echo the key: not kept.
             raise MalformedResponse("not an HTTP/1.1 response") from exc
     facts["body"] = bytes(body)
-
-
-def is_ip_literal(host: str) -> bool:
-    """True for an IPv4/IPv6 address literal (no resolution, no SNI)."""
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True

@@ -30,6 +30,7 @@ __all__ = [
     "ProbeRecord",
     "Verdict",
     "decide",
+    "decide_liveness",
     "describe_observation",
 ]
 
@@ -72,6 +73,9 @@ class Verdict:
     """When the run started."""
     finished: datetime
     """When the run finished."""
+    scope: str = ""
+    """What the run covered (consumers, entry points x addresses, key forms, paths x methods,
+    repeats), in words."""
 
     @property
     def passed(self) -> bool:
@@ -109,72 +113,171 @@ def _judge(expected: str, outcome: Outcome) -> str:
     return "pass" if outcome is want else "fail"
 
 
+def _pin(ev: ProbeEvidence) -> tuple:
+    return (ev.ip, ev.port, ev.sni, ev.host_header)
+
+
+def _probe_key(ev: ProbeEvidence) -> tuple:
+    return (ev.name, ev.form, ev.method, ev.url, ev.identity, ev.attempt, _pin(ev))
+
+
+def _where(ev: ProbeEvidence) -> str:
+    return f"{ev.ip or '?'}:{ev.port}"
+
+
+def _grouped_reasons(records: list[ProbeRecord], sentence) -> list[str]:
+    """One line per (probe, form, method, URL, address), with the count of attempts."""
+    groups: dict[tuple, list[ProbeRecord]] = {}
+    for r in records:
+        ev = r.evidence
+        groups.setdefault((r.name, ev.form, ev.method, ev.url, ev.ip, r.observed), []).append(r)
+    lines = []
+    for (name, form, method, url, _ip, _observed), rs in groups.items():
+        ev = rs[0].evidence
+        shape = f" [{form}]" if form else ""
+        times = f" ({len(rs)} attempt(s))" if len(rs) > 1 else ""
+        lines.append(f"{name}{shape} {method} {url} at {_where(ev)}: {sentence(rs[0])}{times}")
+    if len(lines) > MAX_REASON_LINES:
+        rest = len(lines) - MAX_REASON_LINES
+        lines = [*lines[:MAX_REASON_LINES], f"... and {rest} more (see the evidence)"]
+    return lines
+
+
+MAX_REASON_LINES = 12
+
+
 def decide(
     observations: Sequence[tuple[str, ProbeEvidence]],
     *,
     started: datetime,
     finished: datetime,
+    scope: str = "",
 ) -> Verdict:
-    """Judge ``(expected, evidence)`` pairs of one run. ``expected`` is accepted/refused."""
+    """Judge ``(expected, evidence)`` pairs of one run. ``expected`` is accepted/refused.
+
+    Probes are grouped by where they connected (IP, port, SNI, Host): every group needs its
+    own passing positive control and its own refusals, so one good replica or address can
+    never vouch for another. ``scope`` (what the run covered) ends the PASS line."""
     reasons: list[str] = []
-    by_name = {ev.name: ev for _, ev in observations}
-    control = by_name.get(CONTROL)
-    reference_ct = control.content_type if control and control.outcome is Outcome.ACCEPTED else None
+    reference_ct: dict[tuple, str | None] = {}
+    for _, ev in observations:
+        if ev.name == CONTROL and ev.outcome is Outcome.ACCEPTED:
+            reference_ct.setdefault(_pin(ev), ev.content_type)
     records: list[ProbeRecord] = []
     for expected, ev in observations:
         if expected not in (ACCEPTED, REFUSED):
             raise ValueError(f"probe {ev.name}: expected must be accepted or refused")
-        ev = _refine(ev, None if ev.name == CONTROL else reference_ct)
+        ev = _refine(ev, None if ev.name == CONTROL else reference_ct.get(_pin(ev)))
         judged = _judge(expected, ev.outcome)
         records.append(ProbeRecord(ev.name, expected, describe_observation(ev), judged, ev))
 
     def result(verdict: str) -> Verdict:
-        return Verdict(verdict, tuple(records), tuple(reasons), started, finished)
+        return Verdict(verdict, tuple(records), tuple(reasons), started, finished, scope)
 
-    missing = [name for name in REQUIRED_PROBES if name not in by_name]
-    if missing:
-        reasons.append(f"required probe(s) missing: {', '.join(missing)}; the run is incomplete")
+    if not records:
+        reasons.append("no probe ran; the run is incomplete")
         return result("ERROR")
-    if len(by_name) != len(observations):
-        reasons.append("two probes share a name; the run is malformed")
+    groups: dict[tuple, list[ProbeRecord]] = {}
+    for r in records:
+        groups.setdefault(_pin(r.evidence), []).append(r)
+    for pin, rs in groups.items():
+        names = {r.name for r in rs}
+        missing = [name for name in REQUIRED_PROBES if name not in names]
+        if missing:
+            where = f"{pin[0] or '?'}:{pin[1]} (SNI {pin[2] or 'none'})"
+            reasons.append(
+                f"probes pinned to {where} lack required probe(s) {', '.join(missing)}: "
+                "every address needs its own control and refusals; the run is incomplete"
+            )
+            return result("ERROR")
+    keys = [_probe_key(r.evidence) for r in records]
+    if len(set(keys)) != len(keys):
+        reasons.append("the same probe appears twice; the run is malformed")
         return result("ERROR")
-    pins = {(ev.ip, ev.port, ev.sni, ev.host_header) for _, ev in observations}
-    if len(pins) != 1:
-        reasons.append("probes did not all use the same pinned host, IP and SNI")
-        return result("ERROR")
-    expectations = {r.name: r.expected for r in records}
-    if (expectations[CONTROL], expectations[OLD_KEY], expectations[NO_CREDENTIALS]) != (
-        ACCEPTED,
-        REFUSED,
-        REFUSED,
-    ):
+    want = {CONTROL: ACCEPTED, OLD_KEY: REFUSED, NO_CREDENTIALS: REFUSED}
+    if any(r.expected != want[r.name] for r in records if r.name in want):
         reasons.append("the control must expect acceptance and old key/no credentials refusal")
         return result("ERROR")
 
     fails = [r for r in records if r.outcome == "fail"]
     open_ = [r for r in records if r.outcome == "inconclusive"]
-    for r in fails:
-        if r.expected == ACCEPTED:
-            hint = (
-                " (a WAF or gateway answering 403 to everyone looks like this)"
-                if (r.evidence.http_status == 403)
-                else ""
-            )
-            reasons.append(f"{r.name}: the new certificate was refused: {r.observed}{hint}")
-        else:
-            reasons.append(f"{r.name}: should be refused but was accepted: {r.observed}")
+
+    def refused_control(r: ProbeRecord) -> str:
+        hint = (
+            " (a WAF or gateway answering 403 to everyone looks like this)"
+            if r.evidence.http_status == 403
+            else ""
+        )
+        return f"the new certificate was refused: {r.observed}{hint}"
+
+    reasons.extend(_grouped_reasons([r for r in fails if r.expected == ACCEPTED], refused_control))
+    reasons.extend(
+        _grouped_reasons(
+            [r for r in fails if r.expected == REFUSED],
+            lambda r: f"should be refused but was accepted: {r.observed}",
+        )
+    )
     if fails:
         return result("FAIL")
-    for r in open_:
-        reasons.append(
-            f"{r.name}: {r.observed} proves nothing about the credential "
-            f"(expected {r.expected}); fix the target or retry"
+    reasons.extend(
+        _grouped_reasons(
+            open_,
+            lambda r: (
+                f"{r.observed} proves nothing about the credential "
+                f"(expected {r.expected}); fix the target or retry"
+            ),
         )
+    )
     if open_:
         unreachable = any(r.evidence.outcome in UNREACHABLE for r in open_)
         return result("ERROR" if unreachable else "INCONCLUSIVE")
+    controls = sum(1 for r in records if r.name == CONTROL)
+    pins = ", ".join(f"{p[0]}:{p[1]} (SNI {p[2] or 'none'})" for p in list(groups)[:4]) + (
+        f" and {len(groups) - 4} more" if len(groups) > 4 else ""
+    )
     reasons.append(
-        f"new certificate accepted, old key and {len(records) - 2} other credential(s) refused, "
-        f"all against {control.ip}:{control.port} (SNI {control.sni or 'none'})"
+        f"{controls} positive control(s) accepted, {len(records) - controls} probe(s) of the "
+        f"old key and other credentials refused, against {pins}"
+        + (f"; scope: {scope}" if scope else "")
     )
     return result("PASS")
+
+
+LIVE = "LIVE"
+NOT_LIVE = "NOT_LIVE"
+UNKNOWN = "UNKNOWN"
+
+
+def decide_liveness(
+    observations: Sequence[ProbeEvidence],
+) -> tuple[str, tuple[str, ...]]:
+    """Before a change: was the old key value accepted everywhere it was tried?
+
+    LIVE only when every observation is a 2xx API answer; NOT_LIVE when any was a clear
+    refusal (the workbench holds a value the gateway does not accept, or the probe does not
+    reach the key check); UNKNOWN otherwise (nothing decisive)."""
+    if not observations:
+        return UNKNOWN, ("no before-probe ran",)
+    judged = [(ev, classify_http(ev.http_status, ev.content_type, ev.body) if ev.http_status
+               is not None else ev.outcome) for ev in observations]  # fmt: skip
+    refused = [ev for ev, o in judged if o is Outcome.REFUSED]
+    if refused:
+        ev = refused[0]
+        return NOT_LIVE, (
+            f"before the change, the old key was refused at {ev.url} ({_where(ev)}): "
+            f"{describe_observation(ev)}; the old key value the workbench holds is not the one "
+            "the gateway accepts (or the probe never reaches the key check), so its refusal "
+            "afterwards would prove nothing",
+        )
+    other = [ev for ev, o in judged if o is not Outcome.ACCEPTED]
+    if other:
+        ev = other[0]
+        return UNKNOWN, (
+            f"before the change, the old key got {describe_observation(ev)} at {ev.url} "
+            f"({_where(ev)}): it could not be confirmed as live",
+        )
+    ev = observations[0]
+    return LIVE, (
+        f"before the change, the old key fp={ev.identity.rsplit('=', 1)[-1]} was accepted at "
+        f"{len(observations)} address(es): it is the live value",
+    )

@@ -267,6 +267,8 @@ class CertificatesMixin:
                 },
                 now=now,
             )
+            if step_key is not None:
+                self.gateway_changed(step_key, to_mode, now=now)  # req. 32
             row = self.connection.execute(
                 "SELECT * FROM gateway_changes WHERE id = ?", (cur.lastrowid,)
             ).fetchone()

@@ -4,8 +4,9 @@ The plan is another engineer's object; the workspace treats it as an opaque dict
 reads ``waves[].steps[].key/api/consumers`` (plus an optional ``number`` per wave and an
 optional ``fingerprint`` per step).
 
-Requirement 13: a step becomes ``verified`` only if the latest verdict recorded for it that
-started at or after its last cut-over is a PASS.
+Requirement 13 and 32: a step is ``verified`` only while its latest verification is a PASS
+that started at or after its last cut-over and its latest gateway change. A later non-PASS
+verdict or a later gateway change for the step moves it out (audited as a regression).
 """
 
 from __future__ import annotations
@@ -226,17 +227,39 @@ class StepsMixin:
     def _require_pass_since_cut_over(self: Workspace, step: Step) -> None:
         if step.cut_over_at is None:
             raise WorkspaceError(f"step {step.key} has no recorded cut-over: cut over first")
-        row = self.connection.execute(
-            "SELECT * FROM verdicts WHERE step_key = ? AND started_at >= ? "
-            "ORDER BY started_at DESC, id DESC LIMIT 1",
-            (step.key, iso(step.cut_over_at)),
+        change = self.connection.execute(
+            "SELECT changed_at FROM gateway_changes WHERE step_key = ? ORDER BY id DESC LIMIT 1",
+            (step.key,),
         ).fetchone()
-        if row is None or row["verdict"] != "PASS":
-            seen = "no verdict" if row is None else f"latest verdict is {row['verdict']}"
-            raise WorkspaceError(
-                f"step {step.key} cannot be marked verified: {seen} since its cut-over at "
-                f"{iso(step.cut_over_at)}; run `workbench verify {step.key}` and get a PASS"
+        since = max(iso(step.cut_over_at), change[0] if change else "")
+        latest = self.connection.execute(
+            "SELECT * FROM verdicts WHERE step_key = ? ORDER BY started_at DESC, id DESC LIMIT 1",
+            (step.key,),
+        ).fetchone()
+        if latest is None or latest["verdict"] != "PASS" or latest["started_at"] < since:
+            seen = (
+                "no verdict"
+                if latest is None
+                else f"latest verdict is {latest['verdict']} (started {latest['started_at']})"
             )
+            raise WorkspaceError(
+                f"step {step.key} cannot be marked verified: {seen}; it needs a PASS started "
+                f"after its last cut-over or gateway change at {since}; run `workbench verify "
+                f"--step {step.key}`"
+            )
+
+    def _regress(self: Workspace, key: str, to: str, why: str, now: datetime | None) -> None:
+        """Move a verified step out of ``verified`` (audited) because its proof is void."""
+        self.set_step_state(key, to, reason=f"regressed: {why}", now=now)
+
+    def gateway_changed(
+        self: Workspace, step_key: str, to_mode: str, now: datetime | None = None
+    ) -> None:
+        """Called when a step's gateway changes: a verified step's proof no longer holds."""
+        step = self.step(step_key)
+        if step.state == "verified":
+            to = "cut_over" if to_mode.startswith("mtls") else "rolled_back"
+            self._regress(step_key, to, f"gateway changed to {to_mode} after the PASS", now)
 
     def record_verdict(
         self: Workspace,
@@ -295,6 +318,8 @@ class StepsMixin:
                 },
                 now=now,
             )
+            if verdict != "PASS" and step.state == "verified":
+                self._regress(step_key, "cut_over", f"a later verification gave {verdict}", now)
             row = self.connection.execute(
                 "SELECT * FROM verdicts WHERE id = ?", (cur.lastrowid,)
             ).fetchone()
