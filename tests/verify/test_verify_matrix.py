@@ -8,7 +8,7 @@ from verify_pki import OLD_KEY, identities
 from workbench.errors import VerifyError
 from workbench.verify import Options, Outcome, Target, run_verify, run_verify_many
 
-TIMEOUT = 2.0
+TIMEOUT = 5.0
 ONCE = Options(repeat=1, timeout=TIMEOUT)
 
 MATRIX = [

@@ -49,6 +49,7 @@ MODES = (
     "post_takes_key",  # only GET protected; POST still takes the key
     "half_replicas",  # every second request with the key lands on a replica that takes it
     "allow_list_partial",  # the second consumer is missing from the allow-list (403)
+    "echo_encoded",  # echoes whatever key it got (any form) hex/base64/percent-encoded
 )
 
 CONSUMERS = frozenset({NEW_SPIFFE, SECOND_SPIFFE})
@@ -211,6 +212,22 @@ class _Handler(BaseHTTPRequestHandler):
             )
         if mode == "portal_html":
             return self._send(200, b"<html><p>Welcome to the portal</p></html>", "text/html")
+        if mode == "echo_encoded" and forms:
+            import base64
+
+            raw = OLD_KEY.encode()
+            echo = "&".join(
+                [
+                    f"h={raw.hex().upper()}",
+                    f"l={raw.hex()}",
+                    f"b={base64.b64encode(raw).decode()}",
+                    f"u={base64.urlsafe_b64encode(raw).decode().rstrip('=')}",
+                    "p=" + "".join(f"%{b:02x}" for b in raw),
+                    "q=" + "".join(f"%{b:02X}" for b in raw),
+                    f"a={base64.b64encode(raw + b':').decode()}",
+                ]
+            )
+            return self._send(302, b"", "text/plain", Location=f"/login?{echo}")
         if mode == "echo_key":
             return self._send(
                 302, f"your key {key}".encode(), "text/plain", Location=f"/login?k={key}"
@@ -225,12 +242,13 @@ class _Handler(BaseHTTPRequestHandler):
         raise AssertionError(f"unhandled mode {mode}")
 
 
-_ISSUE9_MODES = frozenset(MODES[MODES.index("key_with_any_cert") :])
+_ISSUE9_MODES = frozenset(MODES[MODES.index("key_with_any_cert") :]) - {"echo_encoded"}
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = False
     block_on_close = True
+    request_queue_size = 128  # the verifier keeps 16 connections in flight
 
     def __init__(
         self,
@@ -357,7 +375,8 @@ http {{
         ssl_protocols TLSv1.2 TLSv1.3;
         location / {{
             default_type application/json;
-            if ($ssl_client_verify != SUCCESS) {{ return 401 '{{"error":"unauthorized"}}'; }}
+            {extra}
+            {verify_check}
             {authz}
             return 200 '{{"status":"ok"}}';
         }}
@@ -387,9 +406,30 @@ def _wait_listening(port: int, proc, deadline_s: float = 10.0) -> None:
     raise RuntimeError(f"nginx did not listen on {port}")
 
 
-def start_nginx(pki: Pki, workdir: Path, *, verify_client: str = "optional", authz: bool = True):
+# Misconfigurations of issue 9 as an operator would write them (``extra`` goes first in
+# ``location /``). The key value is the tests' canary.
+NGINX_KEY_WITH_ANY_CERT = (
+    f'if ($http_x_api_key = "{OLD_KEY}") {{ return 200 \'{{"status":"ok"}}\'; }}'
+)
+NGINX_BEARER = (
+    f'if ($http_authorization = "Bearer {OLD_KEY}") {{ return 200 \'{{"status":"ok"}}\'; }}'
+)
+NGINX_QUERY = f'if ($arg_api_key = "{OLD_KEY}") {{ return 200 \'{{"status":"ok"}}\'; }}'
+
+
+def start_nginx(
+    pki: Pki,
+    workdir: Path,
+    *,
+    verify_client: str = "optional",
+    authz: bool = True,
+    check_verify: bool = True,
+    extra: str = "",
+):
     """Run nginx from its own prefix (``daemon off``); returns (port, stop). With ``authz``
-    only the billing service's cert (CN=billing) is allowed, others get 403."""
+    only the consumers' certs (CN=billing, CN=payroll) are allowed, others get 403. Without
+    ``check_verify`` any presented certificate passes (what ``optional_no_ca`` setups do
+    when they only look at the subject); ``extra`` is put first in ``location /``."""
     import signal
     import subprocess
 
@@ -407,8 +447,15 @@ def start_nginx(pki: Pki, workdir: Path, *, verify_client: str = "optional", aut
             ca=pki.ca,
             crl=pki.crl,
             verify_client=verify_client,
+            extra=extra,
+            verify_check=(
+                """if ($ssl_client_verify != SUCCESS) { return 401 '{"error":"unauthorized"}'; }"""
+                if check_verify
+                else """if ($ssl_client_s_dn = "") { return 401 '{"error":"unauthorized"}'; }"""
+            ),
             authz=(
-                """if ($ssl_client_s_dn != "CN=billing") { return 403 '{"error":"forbidden"}'; }"""
+                """if ($ssl_client_s_dn !~ "^CN=(billing|payroll)$") {"""
+                """ return 403 '{"error":"forbidden"}'; }"""
                 if authz
                 else ""
             ),

@@ -159,7 +159,7 @@ def test_verified_requires_a_pass_verdict_newer_than_the_cut_over(ws):
     )
     ws.set_step_state("k-pay", "cut_over")
     cut = ws.step("k-pay").cut_over_at
-    with pytest.raises(WorkspaceError, match="no verdict since its cut-over"):
+    with pytest.raises(WorkspaceError, match="needs a PASS started after its last cut-over"):
         ws.set_step_state("k-pay", "verified")
     t = ws.clock()
     ws.record_verdict(
@@ -325,3 +325,44 @@ def test_nested_transactions_commit_once_and_roll_back_together(ws):
 def test_changes_outside_a_transaction_are_refused_for_raw_audit(ws):
     with pytest.raises(WorkspaceError, match="inside ws.transaction"):
         ws.audit("ca.create", "root")
+
+
+def _verified(ws):
+    ws.set_plan(PLAN)
+    for s in ("issued", "dual", "cut_over"):
+        ws.set_step_state("k-pay", s)
+    t = ws.clock()
+    ws.record_verdict(
+        "k-pay", "PASS", started_at=t, finished_at=t, old_key_fingerprint="0123456789ab",
+        evidence={"probes": []},
+    )  # fmt: skip
+    assert ws.set_step_state("k-pay", "verified").state == "verified"
+
+
+@pytest.mark.parametrize(("to_mode", "state"), [("key", "rolled_back"), ("mtls", "cut_over")])
+def test_a_gateway_change_moves_a_verified_step_out_audited(ws, to_mode, state):
+    # req. 32: verified only while the latest PASS is newer than the latest gateway change
+    _verified(ws)
+    ws.record_gateway_change("api-pay", "mtls", to_mode, "a" * 64, step_key="k-pay")
+    assert ws.step("k-pay").state == state
+    last = [r for r in ws.audit_records() if r.action == "step.state"][-1]
+    assert "regressed" in last.details_json and last.subject == "k-pay"
+
+
+def test_a_pass_older_than_the_latest_gateway_change_cannot_verify(ws):
+    _verified(ws)
+    ws.record_gateway_change("api-pay", "mtls", "mtls+token", "a" * 64, step_key="k-pay")
+    assert ws.step("k-pay").state == "cut_over"
+    with pytest.raises(WorkspaceError, match="gateway change"):
+        ws.set_step_state("k-pay", "verified")  # the only PASS predates the change
+
+
+def test_a_later_non_pass_moves_a_verified_step_out(ws):
+    _verified(ws)
+    t = ws.clock()
+    ws.record_verdict(
+        "k-pay", "INCONCLUSIVE", started_at=t, finished_at=t,
+        old_key_fingerprint="0123456789ab", evidence={"probes": []},
+    )  # fmt: skip
+    step = ws.step("k-pay")
+    assert step.state == "cut_over" and "regressed" in step.reason

@@ -68,8 +68,15 @@ def handle(args: argparse.Namespace) -> int:
     plan = make_plan(
         inv, policy=policy, strategy=args.strategy, wave_size=args.wave_size, today=args.today
     )
+    blockers = _verification_blockers(inv)
     if args.json:
-        print_json(plan.to_dict())
+        doc = plan.to_dict()
+        doc["findings"] = [
+            {"code": f.code, "severity": f.severity.value, "subject": f.subject,
+             "message": f.message, "location": str(f.location) if f.location else None}
+            for f in blockers
+        ]  # fmt: skip
+        print_json(doc)
         return 0
     print(
         f"{len(plan.steps)} steps in {len(plan.waves)} waves; strategy {plan.strategy}, "
@@ -84,7 +91,20 @@ def handle(args: argparse.Namespace) -> int:
                 if r.contribution > 0
             )
             note = f" [{', '.join(s.flags)}]" if s.flags else ""
-            rows.append((s.rank, s.key, s.api, len(s.consumers), f"{s.score:.2f}", top + note))
+            who = "0 (revoke-only)" if s.action == "revoke-only" else len(s.consumers)
+            rows.append((s.rank, s.key, s.api, who, f"{s.score:.2f}", top + note))
         title = f"Wave {wave.number}" + (" (pilot)" if wave.pilot else "")
         print_table(["#", "key", "api", "consumers", "score", "top reasons"], rows, title=title)
+    for f in blockers:
+        print(f"{f.location}: {f.severity.value}: {f.code}: {f.message}" if f.location else f)
     return 0
+
+
+def _verification_blockers(inv) -> list:
+    """Findings that stop a cut-over from being proved (an API without health_path)."""
+    from datetime import date
+
+    from workbench.inventory import find_findings
+    from workbench.inventory.findings import NO_HEALTH_PATH
+
+    return [f for f in find_findings(inv, today=date.today()) if f.code == NO_HEALTH_PATH]

@@ -29,6 +29,10 @@ UNASSIGNED_API_ID = "unassigned"
 _NO_LOC = ("\uffff", 0, 0)
 
 
+NO_HEALTH_PATH = "api-no-health-path"
+"""Finding code: ``cutover`` refuses such an API before changing anything."""
+
+
 def _sort_key(f: Finding) -> tuple:
     loc = f.location
     where = (loc.file, loc.line, loc.col) if loc else _NO_LOC
@@ -52,6 +56,16 @@ def find_findings(
     services = inv.services_by_id
     apis = inv.apis_by_id
     for api in inv.apis:
+        if not api.health_path and api.id != UNASSIGNED_API_ID:
+            add(
+                NO_HEALTH_PATH,
+                Severity.HIGH,
+                api.id,
+                f"api {api.id} has no health_path: the verifier cannot run a positive control, "
+                "so no key of it can be cut over; add health_path (a GET answering 2xx to an "
+                "authorised caller, e.g. /health)",
+                api.location,
+            )
         if not api.data_classes and api.id != UNASSIGNED_API_ID:
             add(
                 "api-unclassified",

@@ -477,7 +477,7 @@ def cutover(
     opts = run_options(options, timeout=timeout)
     ws = campaign.workspace
     ws.step(step_key)
-    target, identities = step_job(campaign, step_key)
+    require_health_path(campaign, campaign.inventory.api(campaign.inventory.key(step_key).api))
     window_start = since or campaign.now() - usage_window
     usage = step_usage(campaign, step_key, since=window_start)
     if usage.accepted and not force:
@@ -487,6 +487,7 @@ def cutover(
             f"{window_start.isoformat(timespec='seconds')} (last {last}, agents "
             f"{', '.join(usage.user_agents) or '?'}): move those consumers first, or --force"
         )
+    target, identities = step_job(campaign, step_key)
     if is_revoke_only(campaign, step_key):
         _prepare_revoke_only(campaign, step_key)
     fp = identities.old_key.fingerprint

@@ -180,6 +180,13 @@ def ticket_document(
         f"({_t(api.environment)}); after {ctx.schedule.overlap_days} day(s) in dual mode the "
         "gateway refuses the old key."
     )
+    if not n_cons:  # issue 9: a key nobody uses is retired with proof, not migrated
+        title = f"Revoke-only: retire unused key {_t(ctx.step_key)} on API {_t(api.id)}"
+        summary = (
+            f"Wave {ctx.wave}: revoke-only. No service uses the static key (fingerprint "
+            f"{ctx.key_fingerprint}); the gateway of {_t(api.id)} ({_t(api.environment)}) stops "
+            "accepting it, proved with another identity the API authorises as positive control."
+        )
     change_files = [_t(f) for c in ctx.certificates for f in c.config_files]
     return {
         "schema": SCHEMA_ID,

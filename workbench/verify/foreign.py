@@ -1,7 +1,9 @@
 """A throwaway CA and a look-alike certificate: the "foreign CA" probe is never skipped.
 
-Without ``--foreign-cert`` the verifier makes, in memory, a CA with the same name as the
-real issuer and a client certificate with the same subject and SANs as the presented one.
+Without ``--foreign-cert`` the verifier makes, in memory, a CA of its own and a client
+certificate with the same subject and SANs as the presented one. The CA's name is not the
+real issuer's: a chain naming a trusted CA but signed by another key is a hard signature
+error even for ``optional_no_ca``, which would hide exactly the gateway this probe is for.
 A gateway that accepts any client certificate (nginx ``ssl_verify_client
 optional_no_ca``, a proxy that only checks the SAN) accepts it; a correct one refuses it.
 """
@@ -29,10 +31,13 @@ def _build(chain: Path) -> tuple[bytes, bytes]:
     leaf = x509.load_pem_x509_certificates(chain.read_bytes())[0]
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name(
+        [x509.NameAttribute(x509.NameOID.COMMON_NAME, "workbench throwaway foreign CA")]
+    )
     ca = (
         x509.CertificateBuilder()
-        .subject_name(leaf.issuer)
-        .issuer_name(leaf.issuer)
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
@@ -61,9 +66,7 @@ def _build(chain: Path) -> tuple[bytes, bytes]:
     except x509.ExtensionNotFound:
         pass
     cert = builder.sign(ca_key, hashes.SHA256())
-    pem = cert.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(
-        serialization.Encoding.PEM
-    )
+    pem = cert.public_bytes(serialization.Encoding.PEM)  # the leaf alone, as a stray client
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
