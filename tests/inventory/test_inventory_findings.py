@@ -47,6 +47,10 @@ integrations:
 """
 
 
+def sev_of(findings, code):
+    return next(f.severity for f in findings if f.code == code)
+
+
 def codes(findings, subject):
     return sorted(f.code for f in findings if f.subject == subject)
 
@@ -62,7 +66,8 @@ def test_each_finding_kind():
     assert codes(found, "partner") == ["key-third-party"]
     assert codes(found, "vendor") == ["key-third-party"]
     assert codes(found, "spread") == ["integration-duplicate", "key-widely-found"]
-    assert codes(found, "bare-api") == ["api-unclassified"]
+    assert codes(found, "bare-api") == ["api-no-health-path", "api-unclassified"]
+    assert sev_of(found, "api-no-health-path") is Severity.HIGH  # cutover would refuse it
     sev = {f.code: f.severity for f in found}
     assert sev["key-spans-environments"] is Severity.HIGH
     assert sev["key-orphaned"] is Severity.WARNING
@@ -95,7 +100,7 @@ def test_cli_check_text_and_exit_codes(tmp_path, capsys):
     clean = tmp_path / "clean.yaml"
     clean.write_text(
         "version: 1\napis:\n  - {id: x, url: 'https://h/', data_classes: [public],"
-        " owner: o, environment: prod}\n"
+        " owner: o, environment: prod, health_path: /health}\n"
     )
     assert main(["inventory", "check", str(clean)]) == 0
 

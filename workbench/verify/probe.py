@@ -1,32 +1,27 @@
 """One probe: a fresh TLS connection to a pinned IP, one HTTP/1.1 request, bounded read (req. 17).
 
-Built on asyncio + ``ssl`` (see :mod:`workbench.verify.tlsconn` for why not asyncio streams)
-with h11 for HTTP framing: about twice the rate of an httpx client for fresh handshakes
-(toolchain notes), and nothing in between that could pool connections, follow redirects or
-resume TLS sessions.
+Built on ``ssl`` memory BIOs over a blocking socket (see :mod:`workbench.verify.tlsconn`),
+run in a pool of threads, with a minimal HTTP/1.1 reader (:mod:`workbench.verify.http1`):
+nothing in between could pool connections, follow redirects or resume TLS sessions.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import h11
-
 from workbench.secrets import SecretValue
 from workbench.verify.classify import (
-    MalformedResponse,
     Outcome,
-    PeerClosed,
     classify_exception,
     classify_http,
     tls_reason,
 )
 from workbench.verify.forms import KeyForm
+from workbench.verify.http1 import read_response, request_bytes
 from workbench.verify.redact import redact
 from workbench.verify.resolve import is_ip_literal
 from workbench.verify.tlsconn import TLSConnection
@@ -167,26 +162,25 @@ def _shown_url(spec: ProbeSpec, pinned: PinnedHost) -> str:
     return f"https://{host}:{pinned.port}{path}"
 
 
-async def run_probe(
+def run_probe(
     spec: ProbeSpec, pinned: PinnedHost, *, timeout: float, user_agent: str = USER_AGENT
 ) -> ProbeEvidence:
-    """Run one probe on a new connection; never raises for network or TLS trouble."""
+    """Run one probe on a new connection (blocking, at most ``timeout`` seconds); never
+    raises for network or TLS trouble."""
     started = time.perf_counter()
     sni = None if is_ip_literal(pinned.host) else pinned.host
     facts: dict = {}
     outcome = Outcome.OTHER
     try:
-        async with (
-            asyncio.timeout(timeout),
-            TLSConnection(pinned.ip, pinned.port, spec.context, pinned.host) as conn,
-        ):
-            await conn.connect()
+        deadline = time.monotonic() + timeout
+        with TLSConnection(pinned.ip, pinned.port, spec.context, pinned.host, deadline) as conn:
+            conn.connect()
             tls = conn.tls
             assert tls is not None
             facts["tls_version"] = tls.version()
             facts["cipher"] = (tls.cipher() or (None,))[0]
             facts["session_reused"] = tls.session_reused
-            await _exchange(spec, pinned, conn, facts, user_agent)
+            _exchange(spec, pinned, conn, facts, user_agent)
         # Refined later by the verdict against what the positive control got.
         outcome = classify_http(facts["http_status"], facts.get("content_type"), facts["body"])
     except Exception as exc:  # every failure becomes evidence; classification reads the chain
@@ -220,7 +214,7 @@ async def run_probe(
     )
 
 
-async def _exchange(
+def _exchange(
     spec: ProbeSpec, pinned: PinnedHost, conn: TLSConnection, facts: dict, user_agent: str
 ) -> None:
     headers = [
@@ -238,39 +232,13 @@ async def _exchange(
             headers.append((spec.form.name, spec.form.header_value(value)))
         else:
             target = spec.form.wire_path(target, value)
-    http = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_BODY_BYTES)
-    request = http.send(h11.Request(method=spec.method, target=target, headers=headers))
-    await conn.send(request + http.send(h11.EndOfMessage()))
-    body = bytearray()
-    received = 0
-    try:
-        while True:
-            event = http.next_event()
-            if event is h11.NEED_DATA:
-                chunk = await conn.recv()
-                received += len(chunk)
-                http.receive_data(chunk)
-            elif isinstance(event, h11.Response):
-                facts["http_status"] = event.status_code
-                for name, value in event.headers:
-                    if name == b"content-type":
-                        facts["content_type"] = value.decode("latin-1")
-                    elif name == b"location":
-                        facts["location"] = value.decode("latin-1")
-            elif isinstance(event, h11.Data):
-                body += event.data
-                if len(body) > MAX_BODY_BYTES:
-                    del body[MAX_BODY_BYTES:]
-                    facts["body_truncated"] = True
-                    break
-            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-                break
-    except h11.RemoteProtocolError as exc:
-        if "http_status" in facts:
-            pass  # a response arrived; a truncated body does not change its status
-        elif received == 0:
-            raise PeerClosed() from exc
-        else:
-            # h11's message quotes the server's bytes, which may echo the key: not kept.
-            raise MalformedResponse("not an HTTP/1.1 response") from exc
-    facts["body"] = bytes(body)
+    conn.send(request_bytes(spec.method, target, headers))
+    response = read_response(conn.recv, limit=MAX_BODY_BYTES)
+    facts["http_status"] = response.status
+    if "content-type" in response.headers:
+        facts["content_type"] = response.headers["content-type"]
+    if "location" in response.headers:
+        facts["location"] = response.headers["location"]
+    if response.truncated:
+        facts["body_truncated"] = True
+    facts["body"] = response.body
