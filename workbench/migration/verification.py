@@ -10,7 +10,7 @@ relies on that recorded before-observation of the same fingerprint and says so.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,6 +19,7 @@ from workbench.migration.campaign import Campaign
 from workbench.migration.probe_identities import (  # noqa: F401 - the public names of this room
     OUTSIDER,
     PROBES_DIR,
+    _issue_probe_cert,
     canary_service,
     is_revoke_only,
     outsider_identity,
@@ -58,9 +59,14 @@ def before_observation(campaign: Campaign, step_key: str, fingerprint: str) -> d
     return None
 
 
-def _attach_liveness(doc: dict, campaign: Campaign, step_key: str, fp: str, before) -> None:
+def _attach_liveness(
+    doc: dict, campaign: Campaign, step_key: str, fp: str, before, seen_live: str | None = None
+) -> None:
     """Say what the run relies on for "the old value was live"; without a before-observation
     of the same value a refusal proves nothing, so a PASS becomes INCONCLUSIVE."""
+    if seen_live is not None:  # the caller observed this very value accepted just before
+        doc["liveness"] = {"confirmed": True, "how": seen_live}
+        return
     if before is not None:
         doc["before"] = before
         doc["liveness"] = {
@@ -90,7 +96,12 @@ def _attach_liveness(doc: dict, campaign: Campaign, step_key: str, fp: str, befo
 
 
 def record(
-    campaign: Campaign, result, *, old_key_fingerprint: str, before: dict | None = None
+    campaign: Campaign,
+    result,
+    *,
+    old_key_fingerprint: str,
+    before: dict | None = None,
+    seen_live: str | None = None,
 ) -> StepVerdict:
     """Store a verdict with its evidence (audited); PASS after a cut-over marks it verified.
 
@@ -100,7 +111,7 @@ def record(
 
     step_key = result.target.name
     doc = verdict_document(result)
-    _attach_liveness(doc, campaign, step_key, old_key_fingerprint, before)
+    _attach_liveness(doc, campaign, step_key, old_key_fingerprint, before, seen_live)
     return _store(campaign, step_key, doc, result.verdict.started, result.verdict.finished,
                   old_key_fingerprint)  # fmt: skip
 
@@ -144,9 +155,12 @@ def verify_steps(
     allow_cross_environment: bool = False,
     progress: Callable[[object], None] | None = None,
     options=None,
+    seen_live: Mapping[str, str] | None = None,
 ) -> list[StepVerdict]:
     """Verify steps (all probes through one bounded pool) and record every verdict.
 
+    ``seen_live`` maps a step to how its caller saw the old key accepted just before its own
+    change (the kill-key drill); other steps rely on a recorded before-observation.
     A step that cannot be probed at all (no health_path, no certificate) does not stop the
     others: with several steps it gets an unrecorded ERROR naming the fix; alone it raises."""
     from workbench.verify import run_verify_many
@@ -165,7 +179,10 @@ def verify_steps(
     results = run_verify_many(jobs, options=opts, progress=progress) if jobs else []
     recorded = {
         result.target.name: record(
-            campaign, result, old_key_fingerprint=identities.old_key.fingerprint
+            campaign,
+            result,
+            old_key_fingerprint=identities.old_key.fingerprint,
+            seen_live=(seen_live or {}).get(result.target.name),
         )
         for (_, identities), result in zip(jobs, results, strict=True)
     }

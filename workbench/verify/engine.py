@@ -35,7 +35,13 @@ from workbench.verify.matrix import (
     prepare,
     scope_of,
 )
-from workbench.verify.probe import PinnedHost, ProbeEvidence, ProbeSpec, client_context, run_probe
+from workbench.verify.probe import (
+    PinnedHost,
+    ProbeEvidence,
+    ProbeSpec,
+    client_context,
+    run_probe_blocking,
+)
 from workbench.verify.resolve import resolve_all
 from workbench.verify.target import (
     DEFAULT_REPEAT,
@@ -160,7 +166,9 @@ def _run_pool(
             except IndexError:
                 return
             _, spec, pinned = job.items[i]
-            job.results[i] = run_probe(spec, pinned, timeout=options.timeout, user_agent=user_agent)
+            job.results[i] = run_probe_blocking(
+                spec, pinned, timeout=options.timeout, user_agent=user_agent
+            )
             with lock:
                 job.pending -= 1
                 if job.pending == 0:

@@ -35,6 +35,7 @@ __all__ = [
     "client_context",
     "is_ip_literal",
     "run_probe",
+    "run_probe_blocking",
 ]
 
 MAX_BODY_BYTES = 64 * 1024
@@ -162,7 +163,18 @@ def _shown_url(spec: ProbeSpec, pinned: PinnedHost) -> str:
     return f"https://{host}:{pinned.port}{path}"
 
 
-def run_probe(
+async def run_probe(
+    spec: ProbeSpec, pinned: PinnedHost, *, timeout: float, user_agent: str = USER_AGENT
+) -> ProbeEvidence:
+    """:func:`run_probe_blocking` from a coroutine (in a worker thread)."""
+    import asyncio
+
+    return await asyncio.to_thread(
+        run_probe_blocking, spec, pinned, timeout=timeout, user_agent=user_agent
+    )
+
+
+def run_probe_blocking(
     spec: ProbeSpec, pinned: PinnedHost, *, timeout: float, user_agent: str = USER_AGENT
 ) -> ProbeEvidence:
     """Run one probe on a new connection (blocking, at most ``timeout`` seconds); never
