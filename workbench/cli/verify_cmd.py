@@ -110,8 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     c.add_argument(
         "--repeat",
-        type=_positive,
-        default=5,
+        default="5",
         metavar="N",
         help="send each negative probe N times on fresh connections (default 5)",
     )
@@ -120,7 +119,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         dest="connect_to",
         action="append",
         default=[],
-        type=_connect_to,
         metavar="HOST:PORT:ADDR",
         help="pin HOST:PORT to ADDR instead of resolving it (repeatable)",
     )
@@ -137,15 +135,6 @@ def _positive(text: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
     return n
-
-
-def _connect_to(text: str):
-    from workbench.verify import parse_connect_to
-
-    try:
-        return parse_connect_to(text)
-    except VerifyError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_standalone_args(p: argparse.ArgumentParser) -> None:
@@ -182,8 +171,7 @@ def add_standalone_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--repeat",
-        type=_positive,
-        default=5,
+        default="5",
         metavar="N",
         help="send each negative probe N times on fresh connections (default 5)",
     )
@@ -192,7 +180,6 @@ def add_standalone_args(p: argparse.ArgumentParser) -> None:
         dest="connect_to",
         action="append",
         default=[],
-        type=_connect_to,
         metavar="HOST:PORT:ADDR",
         help="pin HOST:PORT to ADDR instead of resolving it (repeatable, several ADDRs allowed)",
     )
@@ -217,12 +204,17 @@ def run_options(args: argparse.Namespace):
     ua = args.user_agent if args.user_agent is not None else USER_AGENT
     if not ua or any(not (32 <= ord(c) < 127) for c in ua):
         raise VerifyError("verify: --user-agent must be printable ASCII, not empty")
+    from workbench.verify import parse_connect_to
+
+    repeat = str(args.repeat)
+    if not repeat.isdigit() or not 1 <= int(repeat) <= 1000:
+        raise VerifyError(f"verify: --repeat {repeat!r} must be a whole number 1-1000")
     return Options(
-        repeat=args.repeat,
+        repeat=int(repeat),
         timeout=args.timeout,
         concurrency=getattr(args, "concurrency", 16),
         user_agent=ua,
-        connect_to=tuple(args.connect_to),
+        connect_to=tuple(parse_connect_to(text) for text in args.connect_to),
     )
 
 
