@@ -286,7 +286,15 @@ def wave_one(ws: list[str]) -> int:
         tokened = single[0]
         chapter(f"10. {tokened}: its API now also wants certificate-bound tokens (RFC 8705)")
         run_json(
-            "gateway", "set-mode", "mtls+token", "--step", tokened, *ws, save="token-mode.json"
+            # --force: the step is verified, and this change voids that proof until re-verified
+            "gateway",
+            "set-mode",
+            "mtls+token",
+            "--step",
+            tokened,
+            "--force",
+            *ws,
+            save="token-mode.json",
         )
         with open_campaign(WS) as campaign:
             calls("certificate alone", consumer_calls(campaign, tokened, "cert"))

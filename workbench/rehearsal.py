@@ -256,7 +256,10 @@ def _wave(number: int, ws: Path, run, say, *, first: bool) -> None:  # noqa: ANN
         ]
     if single:
         say(f"{single[0]}: mtls+token")
-        if run("gateway", "set-mode", "mtls+token", "--step", single[0], ok=review_all) == 0:
+        if (
+            run("gateway", "set-mode", "mtls+token", "--step", single[0], "--force", ok=review_all)
+            == 0
+        ):
             with open_campaign(ws) as campaign:
                 calls(campaign, single[0], "cert+token")
             run("verify", "--step", single[0], ok=review_all)

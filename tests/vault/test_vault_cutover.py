@@ -123,7 +123,7 @@ def test_local_server_ca_and_bound_tokens_with_openbao_client_certs(
         code, out = _json(capsys, ["cutover", "--step", "claims-key", "--force", *w])
         assert code == 0 and out["verdict"] == "PASS", out
         code, change = _json(
-            capsys, ["gateway", "set-mode", "mtls+token", "--step", "claims-key", *w]
+            capsys, ["gateway", "set-mode", "mtls+token", "--step", "claims-key", "--force", *w]
         )
         assert code == 0 and change["to_mode"] == "mtls+token"
         code, out = _json(capsys, ["verify", "--step", "claims-key", *w])
