@@ -135,7 +135,7 @@ def test_verified_step_leaves_verified_on_any_gateway_change_or_non_pass(env, ca
 
 def test_a_later_failed_verification_moves_a_verified_step_out(env, capsys):
     from workbench.migration import open_campaign
-    from workbench.migration.gateway_ops import running_gateway
+    from workbench.migration.gateway_ops import gateway_for
 
     ws, root, port = env
     w = ["--workspace", str(ws)]
@@ -144,20 +144,8 @@ def test_a_later_failed_verification_moves_a_verified_step_out(env, capsys):
     assert main(["cutover", "--step", "cards-key", "--force", "--repeat", "1", *w]) == 0
     # Someone re-enables the key behind the workbench's back (no recorded gateway change).
     with open_campaign(ws) as campaign:
-        gw = running_gateway(campaign)
-        from dataclasses import replace
-
-        route = gw.spec.route("cards-vault-api")
-        key_file = str(root / "state" / "keys" / "cards-key.key")
-        spec = replace(
-            gw.spec,
-            routes=tuple(
-                replace(r, mode="dual", key_files=(key_file,)) if r is route else r
-                for r in gw.spec.routes
-            ),
-        )
-        gw.spec = spec
-        gw.apply(gw.render(spec))
+        handle = gateway_for(campaign, "cards-vault-api")
+        handle.change_route("cards-vault-api", "dual", ("cards-key",), commit=lambda _sha: None)
     code, out, _ = _json(capsys, ["verify", "--step", "cards-key", "--repeat", "1", *w])
     assert code == 1 and out["verdict"] == "FAIL"
     assert out["state"] == "cut_over"  # no longer verified
@@ -230,3 +218,36 @@ def test_api_without_health_path_is_refused_before_any_change(tmp_path, monkeypa
     assert code == 2 and "health_path" in err and "cards-vault-api" in err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert _gateway_changes(ws) == 0
+
+
+def test_verify_without_a_before_observation_is_not_a_pass(env, capsys):
+    ws, root, port = env
+    w = ["--workspace", str(ws)]
+    assert main(["issue", "--step", "cards-key", *w]) == 0
+    assert main(["gateway", "set-mode", "dual", "--step", "cards-key", *w]) == 0
+    # Cut over by hand (no `cutover`): nobody saw this key value accepted before the change.
+    assert main(["gateway", "set-mode", "mtls", "--step", "cards-key", *w]) == 0
+    code, out, _ = _json(capsys, ["verify", "--step", "cards-key", "--repeat", "1", *w])
+    assert code == 1 and out["verdict"] == "INCONCLUSIVE" and out["state"] == "cut_over"
+    assert out["liveness"]["confirmed"] is False
+    assert any("no recorded before-observation" in r for r in out["reasons"])
+    assert all(p["outcome"] == "pass" for p in out["probes"])  # refused, but unproven live
+
+
+def test_revoke_only_in_plan_and_tickets(tmp_path, monkeypatch, capsys):
+    from testkit import SAMPLE
+
+    capsys.readouterr()
+    assert main(["plan", str(SAMPLE)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "legacy-export-key" in x)
+    assert "revoke-only" in line
+    monkeypatch.setenv("WORKBENCH_CA_PASSPHRASE", PASSPHRASE)
+    inventory = copy_inventory(tmp_path)
+    ws = tmp_path / "ws"
+    assert main(["init", str(inventory), "--workspace", str(ws)]) == 0
+    out_dir = tmp_path / "tickets"
+    assert main(["export", "playbook", "--step", "legacy-export-key", "--format", "md",
+                 "-o", str(out_dir), "--workspace", str(ws)]) == 0  # fmt: skip
+    tickets = [p for p in out_dir.rglob("*.md") if "legacy-export-key" in p.name]
+    assert len(tickets) == 1, sorted(p.name for p in out_dir.rglob("*"))
+    assert "# Revoke\\-only" in tickets[0].read_text()  # Markdown-escaped title
