@@ -242,6 +242,23 @@ def _prepare_revoke_only(campaign: Campaign, step_key: str) -> None:
                 ws.set_step_state(step_key, state, reason="revoke-only: no consumer to move")
 
 
+def _refuse_manual_gateway(campaign: Campaign, step_key: str, target) -> None:
+    """A manual gateway is changed by a person, not by ``cutover``: refuse before any probe
+    (the before-observation must directly precede the change it vouches for)."""
+    from workbench.gateway.handle import ManualApplication
+    from workbench.migration.gateway_ops import gateway_for
+
+    api = campaign.inventory.key(step_key).api
+    handle = gateway_for(campaign, api)
+    if handle.kind == "manual":
+        raise ManualApplication(
+            f"API {api} is behind the manual gateway {handle.id}: apply the instructions "
+            f"(`workbench gateway set-mode mtls --step {step_key}` prints them), record them "
+            f"with `workbench gateway applied --step {step_key} --mode mtls`, then verify "
+            f"with `workbench verify --step {step_key}`"
+        )
+
+
 def cutover(
     campaign: Campaign,
     step_key: str,
@@ -279,6 +296,7 @@ def cutover(
             f"{', '.join(usage.user_agents) or '?'}): move those consumers first, or --force"
         )
     target, identities = step_job(campaign, step_key)
+    _refuse_manual_gateway(campaign, step_key, target)
     if is_revoke_only(campaign, step_key):
         _prepare_revoke_only(campaign, step_key)
     fp = identities.old_key.fingerprint
