@@ -166,7 +166,7 @@ class WorkbenchApp(ActionFlow, App[None]):
         table = self.query_one(StepsTable)
         table.show(snapshot.rows)
         table.border_title = f"waves and steps ({len(snapshot.rows):,})"
-        self.query_one(AuditView).show(snapshot.audit)
+        self.query_one(AuditView).show(snapshot.audit, snapshot.crls)
         if snapshot.findings:
             self.query_one(FindingsTable).show(snapshot.findings)
         self._show_selected()

@@ -177,6 +177,8 @@ class Snapshot:
     findings: tuple[Finding, ...] = ()
     inventory: Inventory | None = None
     """The inventory the view was built from (for findings computed later)."""
+    crls: tuple[Any, ...] = ()
+    """Per gateway, the CRL it serves (``workbench.drill.crlinfo.CrlHealth``), as `status`."""
 
     @property
     def read_only(self) -> bool:

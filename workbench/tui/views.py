@@ -272,6 +272,8 @@ def workspace_snapshot(campaign: Any, *, findings: bool = True) -> Snapshot:
     audit = AuditSummary(
         check.ok, check.reason, check.count, check.head_hash, tuple(records[-AUDIT_ROWS:])
     )
+    from workbench.drill.status import crl_status
+
     return Snapshot(
         mode="workspace",
         title=f"workspace {Path(ws.directory).name} ({report.trust_domain})",
@@ -282,4 +284,5 @@ def workspace_snapshot(campaign: Any, *, findings: bool = True) -> Snapshot:
         audit=audit,
         findings=snapshot_findings(inv, report.now) if findings else (),
         inventory=inv,
+        crls=tuple(crl_status(campaign)),
     )
