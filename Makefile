@@ -1,6 +1,6 @@
 # Two commands, each sets up its own environment from python3 + make alone.
 #   make demo   run the main job end to end on the sample environment
-#   make test   run the whole test suite on both cores (what CI runs)
+#   make test   run the whole test suite (what CI runs)
 #   make check  the fast inner loop: every test not marked integration (no servers, no processes)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -31,12 +31,8 @@ system-deps:
 demo: $(STAMP) system-deps
 	$(VENV)/bin/python -m workbench.demo $(DEMO_ARGS)
 
-# Both cores (pytest-xdist): ports come from free_port(), every real server is per test.
-# `make test XDIST=` runs in one process.
-XDIST ?= -n 2
-
 test: $(STAMP) system-deps
-	$(VENV)/bin/python -m pytest -q $(XDIST) $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 check: $(STAMP)
 	$(VENV)/bin/python -m pytest -q -m "not integration" $(PYTEST_ARGS)
