@@ -47,8 +47,7 @@ INTEGRATION_FILES = frozenset(
         "workspace/test_workspace_audit.py",
         "workspace/test_workspace_certbulk.py",
         "workspace/test_workspace_certfiles.py",
-        # Lab-backed or timing-based, or seconds of drawing (measured with --durations).
-        "pki/test_pki_bench.py",
+        # Lab-backed, or seconds of drawing (measured with --durations).
         "report/test_report_drills.py",
         "report/test_rehearsal.py",
         "trust/test_trust_import_linear.py",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 import yaml
@@ -14,22 +13,12 @@ from workbench.cli import main
 from workbench.inventory import loads_inventory
 
 
-def test_loader_is_within_3x_of_bare_csafeloader():
+def test_loader_reads_a_synthetic_inventory_like_libyaml():
+    # Speed against the bare libyaml load is measured by bench/plan_scale.py, not here.
     text = synth_inventory_yaml(2_000)
-
-    def best(fn) -> float:
-        times = []
-        for _ in range(2):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    bare = best(lambda: yaml.load(text, Loader=yaml.CSafeLoader))  # noqa: S506
-    ours = best(lambda: loads_inventory(text, "synth.yaml"))
+    bare = yaml.load(text, Loader=yaml.CSafeLoader)  # noqa: S506
     inv = loads_inventory(text, "synth.yaml")
-    assert len(inv.integrations) == 2_000
-    assert ours < 3 * bare, (ours, bare)
+    assert len(inv.integrations) == len(bare["integrations"]) == 2_000
 
 
 def test_core_imports_no_ui():

@@ -123,8 +123,16 @@ def test_batch_places_files_only_at_exit_and_aborts_cleanly(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_batch_of_2000_files_is_fast(tmp_path):
-    start = time.perf_counter()
+def test_batch_of_2000_files_flushes_twice_not_per_file(tmp_path, monkeypatch):
+    # 2,000 durable atomic_write calls cost ~14 s here (~7 ms of fsync each); the batch
+    # flushes the file system twice (data before names, then the names). Counted, not timed:
+    # bench/issue_rate.py measures the speed.
+    import workbench.fsio as fsio
+
+    flushes, fsyncs = [], []
+    real_sync, real_fsync = fsio.sync_filesystem, os.fsync
+    monkeypatch.setattr(fsio, "sync_filesystem", lambda d: flushes.append(d) or real_sync(d))
+    monkeypatch.setattr(os, "fsync", lambda fd: fsyncs.append(fd) or real_fsync(fd))
     with DurableBatch() as batch:
         for i in range(20):
             d = tmp_path / f"d{i}"
@@ -132,7 +140,6 @@ def test_batch_of_2000_files_is_fast(tmp_path):
             batch.add_directory(d)
             for j in range(100):
                 batch.write(d / f"{j}.crt", b"-----BEGIN CERTIFICATE-----\n" + b"A" * 600)
-    elapsed = time.perf_counter() - start
     assert len(batch.written) == 2000
-    # 2,000 durable atomic_write calls cost ~14 s here (~7 ms each); the batch flushes twice.
-    assert elapsed < 7, elapsed
+    assert all((tmp_path / f"d{i}" / "99.crt").stat().st_size == 628 for i in range(20))
+    assert len(flushes) == 2 and fsyncs == []
