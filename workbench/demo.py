@@ -102,35 +102,62 @@ def progress(what: str, *argv: str):
 
 
 def verdict_table(step: str, doc: dict, state: str) -> None:
-    """The probes of one verdict: what was expected, what the gateway did, pass or not."""
+    """One verdict, one row per kind of probe: what was expected, what the gateway answered
+    (every probe of that kind), and how many passed."""
     say(f"{step}: {doc['verdict']} (step now {state})  {doc['url']}")
-    for p in doc["probes"]:
-        say(f"  {p['name']:<22} expected {p['expected']:<9} {p['observed']:<44.44} {p['outcome']}")
+    scope = (doc.get("scope") or {}).get("text")
+    if scope:
+        say(f"  covered: {scope}")
+    for name, expected in _probe_kinds([doc]):
+        mine = [p for p in doc["probes"] if p["name"] == name]
+        passed = sum(p["outcome"] == "pass" for p in mine)
+        say(f"  {name:<22} expected {expected:<9} {_answers(mine):<30} {passed}/{len(mine)} pass")
 
 
 def _short(observed: str) -> str:
-    """``TLS alert SSLV3_ALERT_CERTIFICATE_REVOKED`` -> ``alert CERT_REVOKED``."""
+    """``TLS alert SSLV3_ALERT_CERTIFICATE_REVOKED`` -> ``alert CERT_REVOKED``; ``HTTP 401``
+    -> ``401``."""
     for prefix in ("TLS alert TLSV13_ALERT_", "TLS alert TLSV1_ALERT_", "TLS alert SSLV3_ALERT_"):
         if observed.startswith(prefix):
             return "alert " + observed[len(prefix) :].replace("CERTIFICATE_", "CERT_")
-    return observed
+    return observed.removeprefix("HTTP ")
+
+
+def _probe_kinds(docs) -> list[tuple[str, str]]:
+    """(probe name, expected) in the order the verifier ran them, each once."""
+    kinds: dict[tuple[str, str], None] = {}
+    for doc in docs:
+        for p in doc["probes"]:
+            kinds.setdefault((p["name"], p["expected"]), None)
+    return list(kinds)
+
+
+def _answers(probes) -> str:
+    """What probes of one kind got: ``14x 401`` or ``14x 401/403``; ``!`` marks a failure."""
+    if not probes:
+        return "-"
+    seen = sorted({_short(p["observed"]) for p in probes})
+    bad = any(p["outcome"] != "pass" for p in probes)
+    return f"{'!' if bad else ''}{len(probes)}x {'/'.join(seen)}"
 
 
 def wave_table(docs: dict[str, dict]) -> None:
-    """Several steps' verdicts side by side: one row per probe, one column per step."""
+    """Several steps' verdicts side by side: one row per kind of probe, one column per step,
+    each cell every probe of that kind (count and answers; ``!`` marks a failure)."""
     keys = list(docs)
-    width = max(18, *(len(k) for k in keys))
+    width = max(22, *(len(k) for k in keys))
     say(f"{'probe':<20} {'expected':<9}" + "".join(f" {k:<{width}}" for k in keys))
-    first = docs[keys[0]]["probes"]
-    for i, p in enumerate(first):
+    for name, expected in _probe_kinds(docs.values()):
         cells = []
         for k in keys:
-            probe = docs[k]["probes"][i] if i < len(docs[k]["probes"]) else None
-            seen = _short(probe["observed"]) if probe else "-"
-            mark = "" if probe is None or probe["outcome"] == "pass" else "!"
-            cells.append(f" {(mark + seen)[:width]:<{width}}")
-        say(f"{p['name']:<20} {p['expected']:<9}" + "".join(cells))
+            mine = [p for p in docs[k]["probes"] if p["name"] == name]
+            cells.append(f" {_answers(mine)[:width]:<{width}}")
+        say(f"{name:<20} {expected:<9}" + "".join(cells))
     say(f"{'verdict':<30}" + "".join(f" {docs[k]['verdict']:<{width}}" for k in keys))
+    for k in keys:
+        scope = (docs[k].get("scope") or {}).get("text")
+        if scope:
+            say(f"  {k}: {scope}")
 
 
 def calls(label: str, made) -> None:
