@@ -7,6 +7,11 @@ and the control as the certificate that must survive, and then the authorisation
 away again (always, even when the drill fails) and proven gone: no route lists the identity
 and the control certificate, still valid, is refused everywhere. The control stays active
 between runs (reused; it is authorised nowhere); each run revokes a fresh canary.
+
+On an operator's nginx or HAProxy the canary is one more identity in the owned config the
+workbench renders (kept in its state file as the route's ``extra`` for the length of the
+drill); "nothing left" is then read from the owned files themselves, not from the state.
+A manual gateway is never chosen: authorising there would take a person twice per run.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from workbench.drill import gateways as gws
-from workbench.drill.probing import Point, cert_credential, observe
+from workbench.drill.probing import Point, cert_credential, observe, summarise
 from workbench.drill.revoke import known_id
 from workbench.drill.runner import (
     CERT_MODES,
@@ -27,7 +32,7 @@ from workbench.drill.runner import (
     verdict_of,
 )
 from workbench.drill.targets import api_entry_addresses
-from workbench.errors import InputError
+from workbench.errors import GatewayError, InputError
 from workbench.migration.campaign import Campaign
 
 __all__ = ["CANARY_NAME", "canary_drill", "canary_identity"]
@@ -50,17 +55,25 @@ def _issue(campaign: Campaign, slot: str):
 
 def _chosen_apis(campaign: Campaign, wanted: Sequence[str] | None) -> list:
     inv = campaign.inventory
+    manual = {a for g in getattr(inv, "gateways", ()) if g.kind == "manual" for a in g.apis}
     modes = gws.modes_of(campaign, [a.id for a in inv.apis])
     if wanted:
         for api_id in wanted:
             known_id("API", api_id, inv.apis_by_id)
+            if api_id in manual:
+                raise InputError(
+                    f"API {api_id} is behind a manual gateway: the canary needs a gateway the "
+                    "workbench changes itself (lab, nginx, HAProxy); `workbench drill revoke` "
+                    "writes the steps for a manual one"
+                )
             if modes[api_id] not in CERT_MODES:
                 raise InputError(
                     f"API {api_id} serves {modes[api_id]} mode, where a certificate is not "
                     "enough to be accepted: run the canary on an API in dual or mtls"
                 )
         return [inv.api(a) for a in dict.fromkeys(wanted)]
-    chosen = [a for a in inv.apis if modes[a.id] in CERT_MODES]
+    # A manual gateway is left out: authorising the canary there takes a person, twice a run.
+    chosen = [a for a in inv.apis if modes[a.id] in CERT_MODES and a.id not in manual]
     if not chosen:
         raise InputError(
             "no API accepts certificates yet: put a step in dual first "
@@ -78,7 +91,11 @@ def canary_drill(
     progress: Callable[[str], None] | None = None,
     **options,
 ) -> DrillReport:
-    """Run the canary drill (not stored: see :func:`workbench.drill.store.record_drill`)."""
+    """Run the canary drill (not stored: see :func:`workbench.drill.store.record_drill`).
+
+    A gateway that does not take the canary's authorisation (validate, reload or the
+    confirmation failed: the owned files are restored) is a FAIL naming its entry points;
+    so is one that keeps it afterwards. Both are audited."""
     from workbench.migration.revocation import revoke
 
     if deadline <= 0:
@@ -105,30 +122,102 @@ def canary_drill(
         done, crl = revoke(campaign, serial=canary.serial, reason="keyCompromise")
         return RevokeOutcome(tuple(c.serial for c in done), crl.number if crl else 0)
 
+    def audit(action: str, detail: dict) -> None:
+        with ws.transaction():
+            ws.audit(action, identity, {"apis": api_ids, **detail})
+
     say(f"authorising {identity} on {', '.join(api_ids)}")
-    sha = gws.authorise_identity(campaign, api_ids, identity)
-    with ws.transaction():
-        ws.audit("drill.canary_authorise", identity, {"apis": api_ids, "config_sha256": sha})
+    started_at = campaign.now()
     try:
-        report = run_revocation_drill(
-            campaign,
-            kind="canary",
-            subject=identity,
-            apis=chosen,
-            credentials=[canary_cred],
-            controls=[control_cred],
-            revoke=do_revoke,
-            deadline=deadline,
-            push=push,
-            progress=progress,
-            **options,
-        )
+        try:
+            sha = gws.authorise_identity(campaign, api_ids, identity)
+        except GatewayError as exc:
+            audit("drill.canary_authorise_failed", {"error": str(exc)[:500]})
+            # The canary never got in: it dies unused (a live credential left behind is not).
+            outcome = do_revoke()
+            report = _not_authorised(campaign, identity, chosen, exc, started_at, deadline, outcome)
+        else:
+            audit("drill.canary_authorise", {"config_sha256": sha})
+            report = run_revocation_drill(
+                campaign,
+                kind="canary",
+                subject=identity,
+                apis=chosen,
+                credentials=[canary_cred],
+                controls=[control_cred],
+                revoke=do_revoke,
+                deadline=deadline,
+                push=push,
+                progress=progress,
+                **options,
+            )
     finally:
         say(f"taking {identity} off {', '.join(api_ids)}")
-        sha = gws.revoke_authorisation(campaign, api_ids, identity)
-        with ws.transaction():
-            ws.audit("drill.canary_deauthorise", identity, {"apis": api_ids, "config_sha256": sha})
+        try:
+            sha = gws.revoke_authorisation(campaign, api_ids, identity)
+            audit("drill.canary_deauthorise", {"config_sha256": sha})
+            left_error = None
+        except GatewayError as exc:
+            audit("drill.canary_deauthorise_failed", {"error": str(exc)[:500]})
+            left_error = f"taking the canary's authorisation away failed: {exc}"
+    if left_error:
+        report = replace(report, failures=(*report.failures, left_error))
     return _prove_nothing_left(campaign, report, identity, chosen, control_cred)
+
+
+def _not_authorised(campaign, identity, apis, exc, started_at, deadline, outcome) -> DrillReport:
+    """The FAIL report of a canary its gateway would not let in: every entry point named."""
+    refs = gws.gateways_for(campaign, [a.id for a in apis])
+    gw_of = {a: r.id for r in refs for a in r.apis}
+    wheres = api_entry_addresses(apis)
+    failures = [
+        f"{w.label} (gateway {gw_of[w.api]}): the canary could not be authorised, so nothing "
+        f"about revocation was shown there: {exc}"
+        for w in wheres
+    ]
+    entries = tuple(
+        {
+            "gateway": gw_of[w.api],
+            "api": w.api,
+            "entry_point": w.entry_point,
+            "address": w.address,
+            "first_refusal_s": None,
+            "stable_s": None,
+            "refused": False,
+            "probes": 0,
+            "last_outcome": "NOT_AUTHORISED",
+        }
+        for w in wheres
+    )
+    rows = tuple(
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "server": r.server,
+            "apis": list(r.apis),
+            "push_s": None,
+            "applied": False,
+            "crl": None,
+            **summarise([]),
+        }
+        for r in refs
+    )
+    return DrillReport(
+        kind="canary",
+        subject=identity,
+        verdict="FAIL",
+        failures=tuple(failures),
+        errors=(),
+        started_at=started_at,
+        finished_at=campaign.now(),
+        deadline_s=deadline,
+        revoked=outcome.serials,
+        crl_number=outcome.crl_number,
+        gateways=rows,
+        entry_points=entries,
+        timings=(),
+        checks={"authorise_error": str(exc)},
+    )
 
 
 def _prove_nothing_left(campaign, report: DrillReport, identity, apis, control) -> DrillReport:

@@ -176,18 +176,22 @@ def modes_of(campaign: Campaign, api_ids: Iterable[str]) -> dict[str, str]:
 
 
 def _set_allowed(campaign: Campaign, api_ids: Iterable[str], change) -> str:
-    """Change the allow lists of ``api_ids`` on the lab's gateways (one reload each)."""
+    """Change the allow lists of ``api_ids`` on their gateways (one reload each): the lab's
+    routes, or the extra identities an operator gateway's owned config renders."""
     wanted = tuple(dict.fromkeys(api_ids))
     refs = gateways_for(campaign, wanted)
     for ref in refs:
-        if ref.kind != "lab":
+        if ref.kind == "manual":
             raise GatewayError(
-                f"gateway {ref.id} ({ref.kind}) authorises the identities the inventory names: "
-                "the canary drill needs a gateway that can allow one more (the lab); name "
-                "lab APIs with --api"
+                f"gateway {ref.id} is manual: a person would have to authorise the canary and "
+                "take it off again on every run; run the canary on APIs behind the lab, nginx "
+                "or HAProxy (--api), and `drill revoke` for the manual gateway"
             )
     sha = ""
     for ref in refs:
+        if ref.kind != "lab":
+            sha = _handle(campaign, ref.apis[0]).set_extra_identities(ref.apis, change) or sha
+            continue
         for gw in _lab_adapters(campaign, ref):
             old_spec = gw.spec
             routes = tuple(
@@ -224,11 +228,18 @@ def revoke_authorisation(campaign: Campaign, api_ids: Iterable[str], identity: s
 
 
 def authorised_on(campaign: Campaign, api_ids: Iterable[str], identity: str) -> list[str]:
-    """The APIs among ``api_ids`` whose gateway lets ``identity`` in with a certificate."""
+    """Where ``identity`` is let in with a certificate: API ids among ``api_ids`` (an
+    operator gateway's owned files are read, not its state), or ``gateway G (FILE)`` when
+    its owned config names the identity outside any API's map."""
     out = []
     for ref in gateways_for(campaign, api_ids):
+        if ref.kind == "manual":
+            continue  # the workbench never authorises anything there
         if ref.kind != "lab":
-            continue  # operator gateways allow only the inventory's identities
+            found = _handle(campaign, ref.apis[0]).identity_in_config(identity)
+            hits = [a for a in ref.apis if a in found]
+            out += hits or [f"gateway {ref.id} ({f})" for f in found.get("config", ())]
+            continue
         for gw in _lab_adapters(campaign, ref):
             out += [r.api_id for r in gw.spec.routes if identity in r.allowed_identities]
     return sorted(set(out))

@@ -47,6 +47,9 @@ class _Route:
     api_id: str
     mode: str
     keys: tuple[str, ...]
+    extra: tuple[str, ...] = ()
+    """Identities authorised beyond the inventory's consumers (a drill's canary, for the
+    length of the drill): kept in the state file so a mode change in between keeps them."""
 
 
 class OperatorGateway:
@@ -74,7 +77,10 @@ class OperatorGateway:
     def _state(self) -> dict[str, _Route]:
         try:
             data = json.loads(self.state_path.read_text())
-            return {a: _Route(a, r["mode"], tuple(r["keys"])) for a, r in data["routes"].items()}
+            return {
+                a: _Route(a, r["mode"], tuple(r["keys"]), tuple(r.get("extra", ())))
+                for a, r in data["routes"].items()
+            }
         except (OSError, ValueError, KeyError, TypeError):
             inv = self.campaign.inventory
             return {
@@ -162,7 +168,7 @@ class OperatorGateway:
                 secret = resolve_secret_ref(k.secret_ref, self.base)
                 check_key_value(secret.reveal(), f"key {k.id} ({k.secret_ref})")
                 values[k.id] = secret
-            idents = allowed_identities_for(inv, api_id, td)
+            idents = tuple(dict.fromkeys((*allowed_identities_for(inv, api_id, td), *route.extra)))
             cn_map = {service_of_identity(i): i for i in idents}
             key_map = self.keys_dir / f"{api_id}.keys"
             accepted = [values[k] for k in route.keys if k in values]
@@ -342,7 +348,7 @@ class OperatorGateway:
         Returns the SHA-256 of the owned config now in force."""
         config, files, config_id = self._render(routes)
         state = json.dumps(
-            {"routes": {a: {"mode": r.mode, "keys": list(r.keys)} for a, r in routes.items()}},
+            {"routes": {a: _route_state(r) for a, r in routes.items()}},
             indent=1,
             sort_keys=True,
         ).encode()
@@ -373,10 +379,46 @@ class OperatorGateway:
     ) -> AppliedChange:
         routes = self._state()
         before = routes[api_id].mode
-        routes[api_id] = _Route(api_id, mode, tuple(key_ids))
+        routes[api_id] = _Route(api_id, mode, tuple(key_ids), routes[api_id].extra)
         sha = self.apply_routes(routes, commit)
         return AppliedChange(api_id, before, mode, sha)
 
     def push_crls(self) -> None:
         """Re-render with the current CRL and reload (validate first); unchanged on failure."""
         self.apply_routes(self._state())
+
+    # ---- extra identities (the canary drill)
+    def set_extra_identities(self, api_ids, change) -> str:
+        """``change(extra) -> extra`` on the routes of ``api_ids``, applied like a mode change
+        (all-or-nothing); returns the owned config's SHA-256 ("" when nothing changed)."""
+        routes = self._state()
+        new = dict(routes)
+        for api_id in api_ids:
+            r = routes[api_id]
+            new[api_id] = _Route(api_id, r.mode, r.keys, tuple(change(r.extra)))
+        return "" if new == routes else self.apply_routes(new)
+
+    def identity_in_config(self, identity: str) -> dict[str, list[str]]:
+        """Where the owned files name ``identity`` (or its CN), read from the files
+        themselves, not from the state: ``{api or "config": [file, ...]}``."""
+        from workbench.gateway.spec import service_of_identity
+
+        word = re.compile(
+            rf"(?<![A-Za-z0-9._/-])({re.escape(identity)}|{re.escape(service_of_identity(identity))})"
+            r"(?![A-Za-z0-9._/-])"
+        )
+        found: dict[str, list[str]] = {}
+        files = [("config", self.config_path)]
+        files += [(a, self.keys_dir / f"{a}.cns") for a in self.cfg.apis]
+        for where, path in files:
+            with contextlib.suppress(OSError):
+                if word.search(path.read_text()):
+                    found.setdefault(where, []).append(str(path))
+        return found
+
+
+def _route_state(r: _Route) -> dict:
+    out: dict = {"mode": r.mode, "keys": list(r.keys)}
+    if r.extra:
+        out["extra"] = list(r.extra)
+    return out
