@@ -73,6 +73,29 @@ def _progress(args: argparse.Namespace):
     return lambda msg: eprint(f"  {msg}")
 
 
+def _steps(line: str) -> None:
+    """What a person must do on a manual gateway: on stderr even with --json (the drill
+    waits for them; stdout stays the one JSON document)."""
+    eprint(f"  {line}")
+
+
+def _run_drill(args: argparse.Namespace, drill, *positional, **options) -> int:
+    """Open the workspace, run ``drill``, store and print its report (exit 0 only on PASS)."""
+    from workbench.drill.store import record_drill
+
+    with _open(args) as campaign:
+        report = drill(
+            campaign,
+            *positional,
+            deadline=args.deadline,
+            progress=_progress(args),
+            steps=_steps,
+            **options,
+        )
+        report = record_drill(campaign.workspace, report)
+    return _print_report(args, report)
+
+
 def _register_revoke(actions) -> None:
     p = actions.add_parser(
         "revoke",
@@ -98,18 +121,8 @@ def _register_revoke(actions) -> None:
 
 def _revoke(args: argparse.Namespace) -> int:
     from workbench.drill.revoke import revoke_drill
-    from workbench.drill.store import record_drill
 
-    with _open(args) as campaign:
-        report = revoke_drill(
-            campaign,
-            args.service,
-            reason=args.reason,
-            deadline=args.deadline,
-            progress=_progress(args),
-        )
-        report = record_drill(campaign.workspace, report)
-    return _print_report(args, report)
+    return _run_drill(args, revoke_drill, args.service, reason=args.reason)
 
 
 def _register_canary(actions) -> None:
@@ -135,14 +148,8 @@ def _register_canary(actions) -> None:
 
 def _canary(args: argparse.Namespace) -> int:
     from workbench.drill.canary import canary_drill
-    from workbench.drill.store import record_drill
 
-    with _open(args) as campaign:
-        report = canary_drill(
-            campaign, apis=args.api, deadline=args.deadline, progress=_progress(args)
-        )
-        report = record_drill(campaign.workspace, report)
-    return _print_report(args, report)
+    return _run_drill(args, canary_drill, apis=args.api)
 
 
 def _register_kill_key(actions) -> None:
@@ -169,18 +176,8 @@ def _register_kill_key(actions) -> None:
 
 def _kill_key(args: argparse.Namespace) -> int:
     from workbench.drill.killkey import kill_key
-    from workbench.drill.store import record_drill
 
-    with _open(args) as campaign:
-        report = kill_key(
-            campaign,
-            args.step,
-            force=args.force,
-            deadline=args.deadline,
-            progress=_progress(args),
-        )
-        report = record_drill(campaign.workspace, report)
-    return _print_report(args, report)
+    return _run_drill(args, kill_key, args.step, force=args.force)
 
 
 def _register_show(actions) -> None:

@@ -49,16 +49,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "For an API behind a manual gateway: record that the operator applied the "
             "instructions `gateway set-mode` (or `cutover`) wrote, so the step moves on and "
-            "`cutover` can verify it."
+            "`cutover` can verify it (--step K --mode M); or that the operator did the steps "
+            "a drill wrote, e.g. installing a new CRL (--gateway G --change ID: the last "
+            "line of the steps names them), so the waiting drill goes on."
         ),
     )
-    a.add_argument("--step", required=True, metavar="KEY", help="the step (key id)")
+    a.add_argument("--step", metavar="KEY", help="the step (key id); with --mode")
     a.add_argument(
         "--mode",
-        required=True,
         choices=("key", "dual", "mtls", "mtls+token"),
         help="the mode now in force",
     )
+    a.add_argument("--gateway", metavar="G", help="the manual gateway; with --change")
+    a.add_argument("--change", metavar="ID", help="the drill's change, e.g. crl-7")
     add_workspace_arg(a)
     add_json_arg(a)
     a.set_defaults(func=_applied)
@@ -125,8 +128,28 @@ def _set_mode(args: argparse.Namespace) -> int:
 
 
 def _applied(args: argparse.Namespace) -> int:
+    from workbench.errors import InputError
     from workbench.migration.gateway_ops import record_applied
 
+    by_change = args.gateway is not None or args.change is not None
+    if by_change == (args.step is not None or args.mode is not None) or (
+        (args.gateway is None) != (args.change is None)
+        or (args.step is None) != (args.mode is None)
+    ):
+        raise InputError(
+            "gateway applied: give either --step KEY --mode MODE (a mode change) or "
+            "--gateway G --change ID (a drill's steps)"
+        )
+    if by_change:
+        from workbench.drill.gateways import record_manual_change
+
+        with _open(args) as campaign:
+            record = record_manual_change(campaign, args.gateway, args.change)
+        if args.json:
+            print_json(record)
+        else:
+            print(f"gateway {args.gateway}: change {args.change} recorded as applied")
+        return 0
     with _open(args) as campaign:
         change = record_applied(campaign, args.step, args.mode)
     _show_change(change, args.json)

@@ -29,7 +29,9 @@ __all__ = [
     "crl_file_of",
     "gateways_for",
     "modes_of",
+    "manual_change_recorded",
     "push_crls",
+    "record_manual_change",
     "revoke_authorisation",
 ]
 
@@ -59,9 +61,14 @@ class PushResult:
     seconds: float
     """Write + validate + reload, until the gateway confirmed it (0 when not applied)."""
     applied: bool
-    """False for a manual gateway: a person reloads it (``instructions``); the probes show
-    when it took effect."""
+    """False for a manual gateway: a person follows ``instructions`` and records it
+    (``change``); the probes show when it took effect."""
     instructions: tuple[str, ...] = ()
+    change: str | None = None
+    """The change id the operator records with ``workbench gateway applied --gateway G
+    --change ID`` (manual gateways only); the drill waits for that record."""
+    steps_file: str | None = None
+    """Where the steps were written (manual gateways only)."""
 
 
 PushFn = Callable[[Campaign, GatewayRef], PushResult]
@@ -133,16 +140,7 @@ def push_crls(campaign: Campaign, ref: GatewayRef) -> PushResult:
     confirm); a manual gateway gets instructions instead."""
     started = time.monotonic()
     if ref.kind == "manual":
-        crl = (campaign.crl_dir / "crl.pem").resolve()
-        return PushResult(
-            ref.id,
-            0.0,
-            False,
-            (
-                f"copy {crl} to where gateway {ref.id} reads its CRL and reload it",
-                "the drill's probes show when the reload took effect",
-            ),
-        )
+        return _manual_crl_steps(campaign, ref)
     if HANDLES and ref.kind != "lab":
         _handle(campaign, ref.apis[0]).push_crls()
     else:
@@ -151,6 +149,71 @@ def push_crls(campaign: Campaign, ref: GatewayRef) -> PushResult:
             gw.validate(rendered)
             gw.apply(rendered)
     return PushResult(ref.id, round(time.monotonic() - started, 4), True)
+
+
+def _manual_crl_steps(campaign: Campaign, ref: GatewayRef) -> PushResult:
+    """Write the steps that install the new CRL on a manual gateway (audited)."""
+    from workbench.drill.crlinfo import read_crl_file
+    from workbench.drill.targets import entry_urls
+
+    crl = (campaign.crl_dir / "crl.pem").resolve()
+    number = read_crl_file(crl)["number"]
+    change = f"crl-{number}"
+    inv = campaign.inventory
+    urls = [u for a in ref.apis for u in entry_urls(inv.api(a))]
+    command = (
+        f"workbench gateway applied --gateway {ref.id} --change {change} "
+        f"--workspace {campaign.workspace.directory.resolve()}"
+    )
+    lines = [
+        f"gateway {ref.id} (manual): install CRL number {number} (revocation drill)",
+        f"1. copy {crl} (one CRL per CA of the chain) over the CRL file gateway {ref.id} "
+        "checks client certificates against (nginx: ssl_crl; HAProxy: crl-file on the bind)",
+        "2. validate the configuration (nginx -t / haproxy -c) and reload the gateway",
+        f"3. check: the revoked certificates are refused at {', '.join(urls)}",
+        f"4. record it: `{command}`",
+    ]
+    handle = _handle(campaign, ref.apis[0])
+    path, sha = handle.write_steps(change, lines)
+    ws = campaign.workspace
+    with ws.transaction():
+        ws.audit(
+            "drill.manual_steps",
+            ref.id,
+            {
+                "change": change,
+                "steps_file": str(path),
+                "steps_sha256": sha,
+                "apis": list(ref.apis),
+            },
+        )
+    return PushResult(
+        ref.id, 0.0, False, (*lines, f"(saved in {path})"), change=change, steps_file=str(path)
+    )
+
+
+def manual_change_recorded(campaign: Campaign, ref: GatewayRef, change: str) -> dict | None:
+    """The operator's record of ``change`` on manual gateway ``ref`` (None: not yet)."""
+    return _handle(campaign, ref.apis[0]).change_recorded(change)
+
+
+def record_manual_change(campaign: Campaign, gateway_id: str, change: str) -> dict:
+    """``workbench gateway applied --gateway G --change ID``: the operator did the steps."""
+    from workbench.drill.revoke import known_id
+
+    gateways = {g.id: g for g in getattr(campaign.inventory, "gateways", ())}
+    known_id("gateway", gateway_id, gateways)
+    cfg = gateways[gateway_id]
+    if cfg.kind != "manual" or not cfg.apis:
+        raise GatewayError(
+            f"gateway {gateway_id} is {cfg.kind}: the workbench applies its changes itself "
+            "(`workbench gateway sync`); --change is for manual gateways"
+        )
+    record = _handle(campaign, cfg.apis[0]).record_change(change)
+    ws = campaign.workspace
+    with ws.transaction():
+        ws.audit("gateway.applied", gateway_id, {"change": change, **record})
+    return {"gateway": gateway_id, "change": change, **record}
 
 
 def crl_file_of(campaign: Campaign, ref: GatewayRef) -> Path | None:

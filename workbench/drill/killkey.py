@@ -22,17 +22,46 @@ from workbench.drill.probing import (
     key_credential,
     observe,
     summarise,
-    watch,
 )
 from workbench.drill.revoke import known_id
-from workbench.drill.runner import DEFAULT_DEADLINE, DrillReport, _entry_rows, verdict_of
+from workbench.drill.runner import (
+    DEFAULT_DEADLINE,
+    DrillReport,
+    _entry_rows,
+    _Watcher,
+    verdict_of,
+)
 from workbench.drill.targets import api_entry_addresses
 from workbench.errors import CutoverBlocked, InputError, WorkbenchError
+from workbench.migration import gateway_ops
 from workbench.migration.campaign import Campaign
 
 __all__ = ["kill_key", "who_breaks"]
 
 KILLABLE_STATES = ("issued", "dual", "rolled_back")
+
+
+def _wait_for_manual(campaign, ref, change, t0, deadline, clock, tell) -> float | None:
+    """Write out the manual gateway's steps (audited) and poll for their record: seconds
+    from ``t0`` until it arrived, None when the deadline passed first."""
+    from workbench.drill.runner import MANUAL_POLL_S
+
+    ws = campaign.workspace
+    with ws.transaction():
+        ws.audit(
+            "drill.manual_steps",
+            ref.id,
+            {"change": f"{change.api}-{change.to_mode}", "steps_sha256": change.config_sha256},
+        )
+    for line in change.instructions:
+        tell(f"gateway {ref.id}: {line}")
+    handle = gateway_ops.gateway_for(campaign, change.api)
+    while True:
+        if handle.route_recorded(change.api, change.to_mode, change.keys_accepted):
+            return round(clock() - t0, 4)
+        if clock() - t0 >= deadline:
+            return None
+        time.sleep(MANUAL_POLL_S)  # polling interval for a record another process writes
 
 
 def who_breaks(campaign: Campaign, step_key: str) -> list[str]:
@@ -51,9 +80,13 @@ def kill_key(
     stable_after: int = DEFAULT_STABLE_AFTER,
     clock: Callable[[], float] = time.monotonic,
     progress: Callable[[str], None] | None = None,
+    steps: Callable[[str], None] | None = None,
     resolver=None,
 ) -> DrillReport:
-    """Retire the key, prove it refused everywhere (not stored: see ``record_drill``)."""
+    """Retire the key, prove it refused everywhere (not stored: see ``record_drill``).
+
+    Behind a manual gateway the retirement is written as steps (``steps`` gets them) and
+    the drill waits, probing, for ``workbench gateway applied --step K --mode mtls``."""
     from workbench.migration.gateway_ops import set_step_mode
     from workbench.migration.usage import old_key
     from workbench.migration.verification import verify_steps
@@ -86,6 +119,13 @@ def kill_key(
     ca = campaign.ca_dir / "chain.pem"
     cred = key_credential(secret, key.header, ca)
     refs = gws.gateways_for(campaign, [api.id])
+    manual = refs[0].kind == "manual"
+    if manual and step.state == "issued":
+        raise InputError(
+            f"step {step_key} is issued and {api.id} is behind the manual gateway {refs[0].id}: "
+            f"put it in dual first (`workbench gateway set-mode dual --step {step_key}`, then "
+            f"`workbench gateway applied --step {step_key} --mode dual`)"
+        )
     gw_of = {a: r.id for r in refs for a in r.apis}
     wheres = api_entry_addresses([api], **({"resolver": resolver} if resolver else {}))
     points = [Point(w, gw_of[w.api], cred) for w in wheres]
@@ -106,12 +146,24 @@ def kill_key(
         set_step_mode(
             campaign, step_key, "dual", reason="kill-key: overlap for certificate holders"
         )
-    set_step_mode(campaign, step_key, "mtls", reason="kill-key: incident response")
+    change = set_step_mode(
+        campaign, step_key, "mtls", reason="kill-key: incident response", pending_ok=manual
+    )
     change_s = round(clock() - t0, 4)
     say(f"watching {len(points)} point(s), deadline {deadline:g} s")
-    timings = asyncio.run(
-        watch(points, t0=t0, deadline=deadline, stable_after=stable_after, clock=clock)
-    )
+    watcher = _Watcher(points, t0=t0, deadline=deadline, stable_after=stable_after, clock=clock)
+    watcher.start()
+    applied_after = change_s
+    if not change.applied:
+        applied_after = _wait_for_manual(
+            campaign, refs[0], change, t0, deadline, clock, steps or say
+        )
+        if applied_after is None:
+            failures.append(
+                f"gateway {refs[0].id} (manual): nobody recorded retiring the key (`workbench "
+                f"gateway applied --step {step_key} --mode mtls`) within {deadline:g} s"
+            )
+    timings = watcher.result()
     for t in timings:
         if not t.refused:
             line = (
@@ -144,7 +196,8 @@ def kill_key(
             "server": r.server,
             "apis": list(r.apis),
             "push_s": change_s,
-            "applied": True,
+            "applied": applied_after is not None,
+            "applied_after_s": applied_after,
             "crl": None,
             **summarise(stable),
         }

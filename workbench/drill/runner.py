@@ -142,11 +142,14 @@ def run_revocation_drill(
     clock: Callable[[], float] = time.monotonic,
     wallclock: Callable[[], datetime] = lambda: datetime.now(UTC),
     progress: Callable[[str], None] | None = None,
+    steps: Callable[[str], None] | None = None,
     resolver=None,
 ) -> DrillReport:
     """Run steps 1-5 of the module docstring and judge them. ``clock`` times the probes;
-    ``wallclock`` is the gateways' time, against which a CRL's nextUpdate is judged."""
+    ``wallclock`` is the gateways' time, against which a CRL's nextUpdate is judged.
+    ``steps`` gets the lines a person must follow on a manual gateway (default: progress)."""
     say = progress or (lambda _msg: None)
+    tell = steps or say
     failures: list[str] = []
     errors: list[str] = []
     all_ids = [a.id for a in apis]
@@ -199,6 +202,7 @@ def run_revocation_drill(
     watcher = _Watcher(points, t0=t0, deadline=deadline, stable_after=stable_after, clock=clock)
     watcher.start()
     pushes: dict[str, dict] = {}
+    waiting: dict[str, tuple[gws.GatewayRef, str]] = {}
     for ref in refs:
         say(f"pushing the CRLs to gateway {ref.id}")
         try:
@@ -208,11 +212,31 @@ def run_revocation_drill(
                 "applied": res.applied,
                 "instructions": list(res.instructions),
             }
+            if res.change:
+                pushes[ref.id].update(change=res.change, steps_file=res.steps_file)
+                waiting[ref.id] = (ref, res.change)
             for line in res.instructions:
-                say(f"gateway {ref.id}: {line}")
+                tell(f"gateway {ref.id}: {line}")
         except WorkbenchError as exc:
             failures.append(f"gateway {ref.id}: the CRL push failed: {exc}")
             pushes[ref.id] = {"push_s": None, "applied": False}
+    if waiting:
+        tell(
+            f"waiting up to {max(0.0, deadline - (clock() - t0)):.0f} s for "
+            + ", ".join(
+                f"`gateway applied --gateway {g} --change {c}`" for g, (_, c) in waiting.items()
+            )
+        )
+    for gid, seconds in _wait_for_records(campaign, waiting, t0, deadline, clock).items():
+        ref, change = waiting[gid]
+        pushes[gid]["applied"] = seconds is not None
+        pushes[gid]["applied_after_s"] = seconds
+        if seconds is None:
+            failures.append(
+                f"gateway {gid} (manual): nobody recorded the steps of change {change} "
+                f"(`workbench gateway applied --gateway {gid} --change {change}`) within "
+                f"{deadline:g} s"
+            )
     crls = {}
     # A gateway judges a CRL by its own clock, not by the signer's: a CRL signed by a clock
     # that runs behind can be past its nextUpdate the moment it arrives.
@@ -282,6 +306,23 @@ def run_revocation_drill(
         checks=checks,
         revoke_s=revoke_s,
     )
+
+
+MANUAL_POLL_S = 0.2
+"""How often the record of a manual change is looked for (a person takes minutes)."""
+
+
+def _wait_for_records(campaign, waiting, t0, deadline, clock) -> dict[str, float | None]:
+    """Gateway id -> seconds from ``t0`` until the operator recorded its change (None: not
+    within the deadline). Polls the record; the probes go on meanwhile in the watcher."""
+    seen: dict[str, float | None] = {gid: None for gid in waiting}
+    while True:
+        for gid, (ref, change) in waiting.items():
+            if seen[gid] is None and gws.manual_change_recorded(campaign, ref, change):
+                seen[gid] = round(clock() - t0, 4)
+        if all(v is not None for v in seen.values()) or clock() - t0 >= deadline:
+            return seen
+        time.sleep(MANUAL_POLL_S)  # polling interval for a record another process writes
 
 
 class _Watcher(threading.Thread):

@@ -7,12 +7,19 @@ the operator applied them; only then does the step move on. Tightening (to ``mtl
 refused until that record exists, so ``cutover`` verifies a change that was made; loosening
 (a rollback to ``dual``) is written as instructions and recorded the same way. The refusal
 itself is :func:`workbench.migration.gateway_ops.set_step_mode`'s (``ManualApplication``).
+
+A drill's change (install a new CRL) is written the same way, as numbered steps in
+``<workspace>/manual/<gateway>/changes/<change>.txt`` ending with the command that records it:
+``workbench gateway applied --gateway G --change ID`` (:meth:`ManualGateway.record_change`,
+kept in ``changes.json`` beside the steps); the drill polls for that record.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +30,7 @@ from workbench.workspace.atomic import atomic_write
 __all__ = ["ManualGateway"]
 
 MANUAL_DIR = "manual"
+CHANGE_ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
 
 class ManualGateway:
@@ -92,6 +100,66 @@ class ManualGateway:
             atomic_write(self._state_path, json.dumps(routes, indent=1).encode(), mode=0o644)
             return AppliedChange(api_id, before, mode, sha)
         return AppliedChange(api_id, before, mode, sha, instructions=(*lines, f"(saved in {path})"))
+
+    # ---- a drill's changes (steps written, then recorded by the operator)
+    @property
+    def _changes_path(self) -> Path:
+        return self.campaign.directory / MANUAL_DIR / self.id / "changes.json"
+
+    def _steps_path(self, change_id: str) -> Path:
+        if not CHANGE_ID.fullmatch(change_id):
+            raise GatewayError(f"change id {change_id!r}: use lower-case letters, digits and -")
+        return self.campaign.directory / MANUAL_DIR / self.id / "changes" / f"{change_id}.txt"
+
+    def write_steps(self, change_id: str, lines: list[str]) -> tuple[Path, str]:
+        """Write a change's steps for the operator; (file, its SHA-256). A change written
+        again (a re-run) starts unrecorded: the old record was for the old steps."""
+        path = self._steps_path(change_id)
+        text = ("\n".join(lines) + "\n").encode()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, text, mode=0o644)
+        changes = self._changes()
+        if changes.pop(change_id, None) is not None:
+            atomic_write(self._changes_path, json.dumps(changes, indent=1).encode(), mode=0o644)
+        return path, hashlib.sha256(text).hexdigest()
+
+    def _changes(self) -> dict[str, dict]:
+        try:
+            data = json.loads(self._changes_path.read_text())
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def pending_changes(self) -> list[str]:
+        """Changes whose steps were written and not recorded yet."""
+        folder = self.campaign.directory / MANUAL_DIR / self.id / "changes"
+        done = self._changes()
+        names = sorted(p.stem for p in folder.glob("*.txt")) if folder.is_dir() else []
+        return [n for n in names if CHANGE_ID.fullmatch(n) and n not in done]
+
+    def record_change(self, change_id: str, now: datetime | None = None) -> dict:
+        """The operator says the steps of ``change_id`` are done; returns the record."""
+        path = self._steps_path(change_id)
+        if not path.is_file():
+            from workbench.errors import UnknownIdError
+
+            raise UnknownIdError("change", change_id, self.pending_changes())
+        record = {
+            "applied_at": (now or datetime.now(UTC)).isoformat(timespec="microseconds"),
+            "steps_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        }
+        changes = self._changes()
+        changes[change_id] = record
+        atomic_write(self._changes_path, json.dumps(changes, indent=1).encode(), mode=0o644)
+        return record
+
+    def change_recorded(self, change_id: str) -> dict | None:
+        """The record of ``change_id`` (None while the operator has not recorded it)."""
+        return self._changes().get(change_id)
+
+    def route_recorded(self, api_id: str, mode: str, key_ids: tuple[str, ...]) -> bool:
+        """Whether ``gateway applied --step`` recorded ``api_id`` in ``mode`` with ``key_ids``."""
+        return self._applied_routes().get(api_id) == {"mode": mode, "keys": sorted(key_ids)}
 
     def access_log(self) -> Path:
         if self.cfg.access_log:
