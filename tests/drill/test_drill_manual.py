@@ -34,16 +34,32 @@ WORKBENCH = Path(sys.executable).with_name("workbench")
 
 class HandNginx:
     """The operator's nginx, configured by hand: it trusts the workspace CA, checks client
-    certificates against ITS OWN copy of the CRLs, and lets CN=shop call /orders-api."""
+    certificates against ITS OWN copy of the CRLs, and lets CN=shop call /orders-api (and,
+    in dual, anyone with the static key in X-API-Key)."""
 
     def __init__(self, root: Path, port: int, ca: Path, crl: Path, cert: Path, key: Path):
         self.prefix = root / "nginx"
         (self.prefix / "tmp").mkdir(parents=True)
         self.crl = self.prefix / "client-crl.pem"  # where this gateway reads its CRL
         shutil.copyfile(crl, self.crl)
+        self.port, self.ca, self.cert, self.key = port, ca, cert, key
+        self.conf = self.prefix / "nginx.conf"
+        self.write_conf("dual")
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.base = [nginx, "-p", str(self.prefix), "-c", str(self.conf), "-e", "stderr"]
+        self.log = open(self.prefix / "stderr.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(self.base, stdout=self.log, stderr=self.log)
+        wait_until(lambda: (self.prefix / "nginx.pid").exists(), timeout=10, what="nginx")
+
+    def write_conf(self, mode: str) -> None:
         user = "user root;\n" if os.geteuid() == 0 else ""
         tmp = self.prefix / "tmp"
-        self.conf = self.prefix / "nginx.conf"
+        port, ca, cert, key = self.port, self.ca, self.cert, self.key
+        key_line = (
+            f'      if ($http_x_api_key = "{ORDERS_KEY}") {{ set $ok "key"; }}\n'
+            if mode == "dual"
+            else ""
+        )
         self.conf.write_text(
             f"{user}daemon off;\nworker_processes 1;\npid {self.prefix}/nginx.pid;\n"
             "error_log stderr warn;\nevents { worker_connections 64; }\nhttp {\n"
@@ -56,24 +72,25 @@ class HandNginx:
             f"    ssl_client_certificate {ca}; ssl_verify_client optional;\n"
             f"    ssl_verify_depth 2; ssl_crl {self.crl};\n"
             "    location /orders-api/ {\n"
-            '      if ($ssl_client_verify != "SUCCESS") { return 403; }\n'
-            '      if ($ssl_client_s_dn !~ "CN=shop(,|$)") { return 403; }\n'
+            '      set $ok "";\n'
+            '      if ($ssl_client_s_dn ~ "CN=shop(,|$)") { set $ok "cert"; }\n'
+            '      if ($ssl_client_verify != "SUCCESS") { set $ok ""; }\n'
+            f"{key_line}"
+            '      if ($ok = "") { return 403; }\n'
             '      return 200 "ok\\n";\n'
             "    }\n"
             "  }\n"
             "}\n"
         )
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        self.base = [nginx, "-p", str(self.prefix), "-c", str(self.conf), "-e", "stderr"]
-        self.log = open(self.prefix / "stderr.log", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(self.base, stdout=self.log, stderr=self.log)
-        wait_until(lambda: (self.prefix / "nginx.pid").exists(), timeout=10, what="nginx")
+
+    def reload(self) -> None:
+        subprocess.run([*self.base, "-t", "-q"], check=True, capture_output=True)
+        subprocess.run([*self.base, "-s", "reload"], check=True, capture_output=True)
 
     def install_and_reload(self, crl: Path) -> None:
         """Steps 1 and 2 as an operator does them: copy, validate, reload."""
         shutil.copyfile(crl, self.crl)
-        subprocess.run([*self.base, "-t", "-q"], check=True, capture_output=True)
-        subprocess.run([*self.base, "-s", "reload"], check=True, capture_output=True)
+        self.reload()
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGQUIT)
@@ -93,8 +110,8 @@ def manual(tmp_path, monkeypatch, capsys):
     inv.write_text(f"""version: 1
 trust_domain: acme.test
 apis:
-  - {{id: orders-api, url: "https://127.0.0.1:{port}/orders-api", health_path: /health, data_classes: [pii],
-     owner: team-orders, environment: prod}}
+  - {{id: orders-api, url: "https://127.0.0.1:{port}/orders-api", health_path: /health,
+     data_classes: [pii], owner: team-orders, environment: prod}}
 services:
   - {{id: shop, owner: team-shop, environment: prod, exposure: internet}}
 keys:
@@ -305,3 +322,59 @@ def test_gateway_applied_change_bad_input(manual, capsys):
     # --json: the error is JSON on stderr, stdout stays empty
     code, out = run_json(capsys, ["gateway", "applied", "--gateway", "legacy-edge", *w])
     assert code == 2 and out is None
+
+
+def test_kill_key_through_the_manual_gateway_waits_for_the_record(manual):
+    """kill-key writes the retirement as steps, waits for `gateway applied --step K --mode
+    mtls`, and proves the key refused (two-sided: the certificate still works)."""
+    ws, port, nginx = manual
+    url = f"https://127.0.0.1:{port}/orders-api/health"
+    argv = [str(WORKBENCH), "drill", "kill-key", "--step", "orders-key", "--json"]
+    err = ws.parent / "kill.stderr"
+    with open(err, "wb") as stderr:
+        proc = subprocess.Popen(
+            [*argv, "--deadline", "60", "--workspace", str(ws)],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+    try:
+        steps = ws / "manual" / "legacy-edge" / "orders-api-mtls.txt"
+        wait_until(
+            lambda: "gateway applied --step orders-key --mode mtls" in err.read_text(),
+            timeout=30,
+            what="the kill-key steps",
+        )
+        assert "gateway applied --step orders-key --mode mtls" in steps.read_text()
+        nginx.write_conf("mtls")  # the operator takes the key out of the config
+        nginx.reload()
+        done = subprocess.run(
+            [
+                str(WORKBENCH),
+                "gateway",
+                "applied",
+                "--step",
+                "orders-key",
+                "--mode",
+                "mtls",
+                "--workspace",
+                str(ws),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    doc = json.loads(out)
+    assert proc.returncode == 0 and doc["verdict"] == "PASS", (doc["reasons"], err.read_text())
+    [gw] = doc["gateways"]
+    assert gw["kind"] == "manual" and gw["applied"] and gw["applied_after_s"] > 0
+    [entry] = doc["entry_points"]
+    assert entry["entry_point"] == url and entry["refused"]
+    assert doc["checks"]["verifier_verdict"] == "PASS"
+    actions = [a for a, _, _ in _audit(ws)]
+    assert actions.index("drill.manual_steps") < len(actions) - 1

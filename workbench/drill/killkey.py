@@ -55,6 +55,11 @@ def _wait_for_manual(campaign, ref, change, t0, deadline, clock, tell) -> float 
         )
     for line in change.instructions:
         tell(f"gateway {ref.id}: {line}")
+    tell(
+        f"gateway {ref.id}: the drill waits up to {max(0.0, deadline - (clock() - t0)):.0f} s for "
+        f"`workbench gateway applied --step {change.step} --mode mtls --workspace "
+        f"{ws.directory.resolve()}`"
+    )
     handle = gateway_ops.gateway_for(campaign, change.api)
     while True:
         if handle.route_recorded(change.api, change.to_mode, change.keys_accepted):

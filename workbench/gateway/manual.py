@@ -79,7 +79,8 @@ class ManualGateway:
                 if mode in ("mtls", "mtls+token")
                 else "the key still works"
             ),
-            f"then record it: `workbench gateway applied --step <step> --mode {mode}`",
+            "then record it: `workbench gateway applied --step "
+            f"{steps[0] if len(steps) == 1 else '<step>'} --mode {mode}`",
         ]
 
     def change_route(
