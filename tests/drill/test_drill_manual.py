@@ -150,13 +150,42 @@ gateways:
         nginx.stop()
 
 
-def _start_drill(ws: Path, deadline: int) -> tuple[subprocess.Popen, Path]:
-    err = ws.parent / "drill.stderr"
-    argv = [str(WORKBENCH), "drill", "revoke", "--service", "shop", "--json"]
-    argv += ["--deadline", str(deadline), "--workspace", str(ws)]
-    with open(err, "wb") as stderr:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr)
-    return proc, err
+@pytest.fixture
+def start_drill():
+    """Start ``workbench drill ... --json`` in its own process (as a person would in a
+    terminal); whatever is still running at the end of the test is killed."""
+    started: list[subprocess.Popen] = []
+
+    def start(ws: Path, *args: str, deadline: int) -> tuple[subprocess.Popen, Path]:
+        err = ws.parent / f"drill-{len(started)}.stderr"
+        argv = [str(WORKBENCH), "drill", *args, "--json", "--deadline", str(deadline)]
+        with open(err, "wb") as stderr:
+            proc = subprocess.Popen(
+                [*argv, "--workspace", str(ws)], stdout=subprocess.PIPE, stderr=stderr
+            )
+        started.append(proc)
+        return proc, err
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _as_operator(argv: list[str]) -> subprocess.CompletedProcess:
+    """Run a workbench command the way the operator does: another process, another shell."""
+    done = subprocess.run(
+        [str(WORKBENCH), *argv], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def _report(proc: subprocess.Popen, timeout: float) -> dict:
+    """The drill's JSON report (stdout) once it exits."""
+    out, _ = proc.communicate(timeout=timeout)
+    return json.loads(out)
 
 
 def _written_steps(ws: Path) -> Path:
@@ -178,40 +207,30 @@ def _audit(ws: Path) -> list[tuple[str, str, dict]]:
         return [(r.action, r.subject, r.details) for r in w.audit_records()]
 
 
-def test_operator_follows_the_written_steps_and_the_drill_passes(manual):
+def test_operator_follows_the_written_steps_and_the_drill_passes(manual, start_drill):
     ws, port, nginx = manual
     url = f"https://127.0.0.1:{port}/orders-api/health"
     ca = ws / "ca" / "chain.pem"
     chain, key, serial = cert_files(ws, "shop")
     assert call_with_cert(url, ca, chain, key) == "200"
-    proc, err = _start_drill(ws, deadline=60)
-    try:
-        steps = _written_steps(ws)
-        text = steps.read_text()
-        # Which CRL to install, where it goes, how to check, and how to record it.
-        source = Path(re.search(r"^1\. copy (\S+) ", text, re.M).group(1))
-        assert source == (ws / "crl" / "crl.pem").resolve()
-        assert "ssl_crl" in text and "reload" in text and url in text
-        record = re.search(r"^4\. record it: `([^`]+)`$", text, re.M).group(1)
-        assert record.startswith("workbench gateway applied --gateway legacy-edge --change crl-")
-        # The CRL the drill published is not in force yet: the gateway still accepts.
-        assert call_with_cert(url, ca, chain, key) == "200"
-        nginx.install_and_reload(source)
-        argv = shlex.split(record)
-        done = subprocess.run(
-            [str(WORKBENCH), *argv[1:], "--json"], capture_output=True, text=True, timeout=60
-        )
-        assert done.returncode == 0, done.stderr
-        assert json.loads(done.stdout)["change"] == steps.stem
-        out, _ = proc.communicate(timeout=90)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    proc, err = start_drill(ws, "revoke", "--service", "shop", deadline=60)
+    steps = _written_steps(ws)
+    text = steps.read_text()
+    # Which CRL to install, where it goes, how to check, and how to record it.
+    source = Path(re.search(r"^1\. copy (\S+) ", text, re.M).group(1))
+    assert source == (ws / "crl" / "crl.pem").resolve()
+    assert "ssl_crl" in text and "reload" in text and url in text
+    record = re.search(r"^4\. record it: `([^`]+)`$", text, re.M).group(1)
+    assert record.startswith("workbench gateway applied --gateway legacy-edge --change crl-")
+    # The CRL the drill published is not in force yet: the gateway still accepts.
+    assert call_with_cert(url, ca, chain, key) == "200"
+    nginx.install_and_reload(source)
+    done = _as_operator([*shlex.split(record)[1:], "--json"])
+    assert json.loads(done.stdout)["change"] == steps.stem
+    doc = _report(proc, timeout=90)  # stdout is the one JSON document
     stderr = err.read_text()
-    assert proc.returncode == 0, (out, stderr)
-    doc = json.loads(out)  # stdout is the one JSON document; the steps went to stderr
-    assert record in stderr
+    assert proc.returncode == 0, (doc["reasons"], stderr)
+    assert record in stderr  # the steps went to stderr
     assert doc["verdict"] == "PASS" and doc["revoked"] == [serial]
     assert doc["crl_number"] == int(steps.stem.split("-")[1])
     [gw] = doc["gateways"]
@@ -276,28 +295,19 @@ def test_operator_never_applies_the_drill_fails_at_the_deadline(manual, capsys):
     assert code == 0 and rec["change"] == change
 
 
-def test_recorded_but_not_reloaded_fails_naming_the_entry_point(manual):
+def test_recorded_but_not_reloaded_fails_naming_the_entry_point(manual, start_drill):
     """The operator copies the CRL and records the change but never reloads: the record is
     not taken for the truth, the probes are."""
     ws, port, nginx = manual
     url = f"https://127.0.0.1:{port}/orders-api/health"
-    proc, err = _start_drill(ws, deadline=4)
-    try:
-        steps = _written_steps(ws)
-        source = Path(re.search(r"^1\. copy (\S+) ", steps.read_text(), re.M).group(1))
-        shutil.copyfile(source, nginx.crl)  # copied, not reloaded
-        record = re.search(r"`(workbench gateway applied [^`]+)`", steps.read_text()).group(1)
-        done = subprocess.run(
-            [str(WORKBENCH), *shlex.split(record)[1:]], capture_output=True, timeout=60
-        )
-        assert done.returncode == 0, done.stderr
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    proc, err = start_drill(ws, "revoke", "--service", "shop", deadline=4)
+    steps = _written_steps(ws)
+    source = Path(re.search(r"^1\. copy (\S+) ", steps.read_text(), re.M).group(1))
+    shutil.copyfile(source, nginx.crl)  # copied, not reloaded
+    record = re.search(r"`(workbench gateway applied [^`]+)`", steps.read_text()).group(1)
+    _as_operator(shlex.split(record)[1:])
+    doc = _report(proc, timeout=60)
     assert proc.returncode == 1, err.read_text()
-    doc = json.loads(out)
     assert doc["verdict"] == "FAIL" and doc["gateways"][0]["applied"]
     assert any(
         r.startswith(url) and "did not refuse" in r and "ACCEPTED" in r for r in doc["failures"]
@@ -324,52 +334,19 @@ def test_gateway_applied_change_bad_input(manual, capsys):
     assert code == 2 and out is None
 
 
-def test_kill_key_through_the_manual_gateway_waits_for_the_record(manual):
+def test_kill_key_through_the_manual_gateway_waits_for_the_record(manual, start_drill):
     """kill-key writes the retirement as steps, waits for `gateway applied --step K --mode
     mtls`, and proves the key refused (two-sided: the certificate still works)."""
     ws, port, nginx = manual
     url = f"https://127.0.0.1:{port}/orders-api/health"
-    argv = [str(WORKBENCH), "drill", "kill-key", "--step", "orders-key", "--json"]
-    err = ws.parent / "kill.stderr"
-    with open(err, "wb") as stderr:
-        proc = subprocess.Popen(
-            [*argv, "--deadline", "60", "--workspace", str(ws)],
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-        )
-    try:
-        steps = ws / "manual" / "legacy-edge" / "orders-api-mtls.txt"
-        wait_until(
-            lambda: "gateway applied --step orders-key --mode mtls" in err.read_text(),
-            timeout=30,
-            what="the kill-key steps",
-        )
-        assert "gateway applied --step orders-key --mode mtls" in steps.read_text()
-        nginx.write_conf("mtls")  # the operator takes the key out of the config
-        nginx.reload()
-        done = subprocess.run(
-            [
-                str(WORKBENCH),
-                "gateway",
-                "applied",
-                "--step",
-                "orders-key",
-                "--mode",
-                "mtls",
-                "--workspace",
-                str(ws),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, done.stderr
-        out, _ = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    doc = json.loads(out)
+    proc, err = start_drill(ws, "kill-key", "--step", "orders-key", deadline=60)
+    record = "gateway applied --step orders-key --mode mtls"
+    wait_until(lambda: record in err.read_text(), timeout=30, what="the kill-key steps")
+    assert record in (ws / "manual" / "legacy-edge" / "orders-api-mtls.txt").read_text()
+    nginx.write_conf("mtls")  # the operator takes the key out of the config
+    nginx.reload()
+    _as_operator([*record.split(), "--workspace", str(ws)])
+    doc = _report(proc, timeout=120)
     assert proc.returncode == 0 and doc["verdict"] == "PASS", (doc["reasons"], err.read_text())
     [gw] = doc["gateways"]
     assert gw["kind"] == "manual" and gw["applied"] and gw["applied_after_s"] > 0

@@ -47,6 +47,16 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
+def _action(actions, name: str, func, *, common: bool = True, deadline: bool = True, **texts):
+    """One ``drill`` action: its parser (``texts``: help, description), the common options
+    (workspace, --deadline, --json) unless ``common`` is False, and its function."""
+    p = actions.add_parser(name, **texts)
+    if common:
+        _common(p, deadline=deadline)
+    p.set_defaults(func=func)
+    return p
+
+
 def _common(p: argparse.ArgumentParser, *, deadline: bool = True) -> None:
     add_workspace_arg(p)
     if deadline:
@@ -97,8 +107,10 @@ def _run_drill(args: argparse.Namespace, drill, *positional, **options) -> int:
 
 
 def _register_revoke(actions) -> None:
-    p = actions.add_parser(
+    p = _action(
+        actions,
         "revoke",
+        _revoke,
         help="revoke a service's certificates and prove every entry point refuses them",
         description=(
             "Revoke every active certificate of SERVICE, publish the CRLs, push them to every "
@@ -115,8 +127,6 @@ def _register_revoke(actions) -> None:
         default="keyCompromise",
         help="RFC 5280 revocation reason (default: keyCompromise)",
     )
-    _common(p)
-    p.set_defaults(func=_revoke)
 
 
 def _revoke(args: argparse.Namespace) -> int:
@@ -126,8 +136,10 @@ def _revoke(args: argparse.Namespace) -> int:
 
 
 def _register_canary(actions) -> None:
-    p = actions.add_parser(
+    p = _action(
+        actions,
         "canary",
+        _canary,
         help="the revoke drill on a throwaway canary identity (safe on a schedule)",
         description=(
             "Issue a canary identity, authorise it on the chosen APIs (default: every API "
@@ -142,8 +154,6 @@ def _register_canary(actions) -> None:
         metavar="API",
         help="an API to run it on (repeatable; default: every API in dual or mtls)",
     )
-    _common(p)
-    p.set_defaults(func=_canary)
 
 
 def _canary(args: argparse.Namespace) -> int:
@@ -153,8 +163,10 @@ def _canary(args: argparse.Namespace) -> int:
 
 
 def _register_kill_key(actions) -> None:
-    p = actions.add_parser(
+    p = _action(
+        actions,
         "kill-key",
+        _kill_key,
         help="incident response: retire a step's static key on every gateway at once",
         description=(
             "For a step still in key or dual: retire its static key on every gateway in "
@@ -170,8 +182,6 @@ def _register_kill_key(actions) -> None:
         action="store_true",
         help="kill it even though consumers without a certificate will break",
     )
-    _common(p)
-    p.set_defaults(func=_kill_key)
 
 
 def _kill_key(args: argparse.Namespace) -> int:
@@ -181,14 +191,15 @@ def _kill_key(args: argparse.Namespace) -> int:
 
 
 def _register_show(actions) -> None:
-    p = actions.add_parser(
+    p = _action(
+        actions,
         "show",
+        _show,
         help="the stored drills, or one drill's report",
         description="Without --id: every drill in the workspace. With --id N: its report.",
+        deadline=False,
     )
     p.add_argument("--id", type=int, metavar="N", help="the drill to show")
-    _common(p, deadline=False)
-    p.set_defaults(func=_show)
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -227,16 +238,18 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _register_ticket(actions) -> None:
-    p = actions.add_parser(
+    p = _action(
+        actions,
         "ticket",
+        _ticket,
         help="export a drill as a change/incident ticket (Markdown or JSON)",
         description="Render a stored drill (default: the latest) as a ticket with its evidence.",
+        common=False,
     )
     p.add_argument("--id", type=int, metavar="N", help="the drill (default: the latest)")
     p.add_argument("--format", choices=("md", "json"), default="md", help="default: md")
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     add_workspace_arg(p)
-    p.set_defaults(func=_ticket)
 
 
 def _ticket(args: argparse.Namespace) -> int:

@@ -33,6 +33,15 @@ MANUAL_DIR = "manual"
 CHANGE_ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
 
+def _read_dict(path: Path) -> dict:
+    """A JSON object from ``path`` ({} while the file is missing or not one)."""
+    try:
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
 class ManualGateway:
     """kind ``manual``: see the module doc."""
 
@@ -49,11 +58,7 @@ class ManualGateway:
         return self.campaign.directory / MANUAL_DIR / self.id / "applied.json"
 
     def _applied_routes(self) -> dict[str, dict]:
-        try:
-            data = json.loads(self._state_path.read_text())
-            return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            return {}
+        return _read_dict(self._state_path)
 
     def current_mode(self, api_id: str) -> str:
         return self._applied_routes().get(api_id, {}).get("mode", "key")
@@ -125,11 +130,7 @@ class ManualGateway:
         return path, hashlib.sha256(text).hexdigest()
 
     def _changes(self) -> dict[str, dict]:
-        try:
-            data = json.loads(self._changes_path.read_text())
-            return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            return {}
+        return _read_dict(self._changes_path)
 
     def pending_changes(self) -> list[str]:
         """Changes whose steps were written and not recorded yet."""
