@@ -5,7 +5,10 @@ Gateway kinds: the lab's Python reference gateway and nginx (``lab/python``, ``l
 canary drills on payments-api), and an operator's own nginx and HAProxy (``op/nginx``,
 ``op/haproxy``: the gateway tests' operator set-up, its main config including the
 workbench's file and reloading through the inventory's argv; revoke drills on a service
-re-issued before each run). For each, in a fresh workspace:
+re-issued before each run), and canary drills on that operator nginx and HAProxy
+(``op-canary/nginx``, ``op-canary/haproxy``: the owned config authorises the canary and drops
+it again, two more confirmed reloads per drill, outside the time to refusal). For each, in a
+fresh workspace:
 
 1. the bare reload: the gateway's CRL push (render + write + validate + reload, confirmed
    served) with nothing revoked, N times;
@@ -14,7 +17,7 @@ re-issued before each run). For each, in a fresh workspace:
    refusal of that final run.
 
 Prints medians and the ratio time-to-refusal / bare reload.
-Usage: .venv/bin/python bench/drill_time.py [--runs 5] [--kinds lab/python,op/haproxy]
+Usage: .venv/bin/python bench/drill_time.py [--runs 5] [--kinds lab/python,op-canary/haproxy]
 """
 
 from __future__ import annotations
@@ -107,9 +110,9 @@ def bench_lab(kind: str, runs: int) -> dict:
     return _figures(f"lab/{kind}", reloads, reports, totals)
 
 
-def bench_operator(kind: str, runs: int) -> dict:
+def bench_operator(kind: str, runs: int, canary: bool = False) -> dict:
     """An operator's own nginx or HAProxy (tests/gateway/operator_support.py): revoke drills
-    on service shop (re-issued before each run; the canary needs the lab's allow lists)."""
+    on service shop (re-issued before each run), or canary drills on orders-api."""
     sys.path.insert(0, str(ROOT / "tests" / "gateway"))
     from operator_support import (
         BILLING_KEY,
@@ -119,6 +122,7 @@ def bench_operator(kind: str, runs: int) -> dict:
         operator_inventory,
     )
 
+    from workbench.drill.canary import canary_drill
     from workbench.drill.revoke import revoke_drill
     from workbench.migration import open_campaign
 
@@ -147,17 +151,21 @@ def bench_operator(kind: str, runs: int) -> dict:
         with open_campaign(ws) as campaign:
             reloads = _reloads(campaign, "orders-api", runs)
         for _ in range(runs):
-            _quiet(["issue", "--step", "orders-key", *w])  # a new certificate to revoke
+            if not canary:
+                _quiet(["issue", "--step", "orders-key", *w])  # a new certificate to revoke
             with open_campaign(ws) as campaign:
                 t = time.perf_counter()
-                reports.append(revoke_drill(campaign, "shop", deadline=30))
+                if canary:
+                    reports.append(canary_drill(campaign, apis=["orders-api"], deadline=30))
+                else:
+                    reports.append(revoke_drill(campaign, "shop", deadline=30))
                 totals.append(time.perf_counter() - t)
     finally:
         op.stop()
         orders.close()
         billing.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    return _figures(f"op/{kind}", reloads, reports, totals)
+    return _figures(f"op{'-canary' if canary else ''}/{kind}", reloads, reports, totals)
 
 
 def main() -> None:
@@ -165,32 +173,36 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     kinds = ["lab/python"]
     if shutil.which("nginx") or os.path.exists("/usr/sbin/nginx"):
-        kinds += ["lab/nginx", "op/nginx"]
+        kinds += ["lab/nginx", "op/nginx", "op-canary/nginx"]
     if shutil.which("haproxy") or os.path.exists("/usr/sbin/haproxy"):
-        kinds.append("op/haproxy")
+        kinds += ["op/haproxy", "op-canary/haproxy"]
     ap.add_argument("--kinds", default=",".join(kinds), help="default: %(default)s")
     args = ap.parse_args()
     os.environ["WORKBENCH_CA_PASSPHRASE"] = PASSPHRASE
     rows = []
     for k in args.kinds.split(","):
         where, _, software = k.partition("/")
-        rows.append((bench_lab if where == "lab" else bench_operator)(software, args.runs))
+        if where == "lab":
+            rows.append(bench_lab(software, args.runs))
+        else:
+            rows.append(bench_operator(software, args.runs, canary=where == "op-canary"))
     print(f"time to refusal vs bare reload, medians of {args.runs} runs (seconds)")
     head = ("gateway", "reload", "revoke", "push", "first", "stable", "worst", "ratio", "after")
-    print("{:10} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}".format(*head))
+    print("{:17} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}".format(*head, "total"))
     for r in rows:
         ratio = r["stable_refusal_s"] / r["reload_s"] if r["reload_s"] else float("nan")
         after = r["stable_refusal_s"] - r["revoke_s"]
         print(
-            f"{r['kind']:10} {r['reload_s']:7.3f} {r['revoke_s']:7.3f} {r['push_in_drill_s']:7.3f} "
+            f"{r['kind']:17} {r['reload_s']:7.3f} {r['revoke_s']:7.3f} {r['push_in_drill_s']:7.3f} "
             f"{r['first_refusal_s']:7.3f} {r['stable_refusal_s']:7.3f} "
-            f"{r['worst_refusal_s']:7.3f} {ratio:6.1f}x {after:7.3f}"
+            f"{r['worst_refusal_s']:7.3f} {ratio:6.1f}x {after:7.3f} {r['drill_total_s']:7.3f}"
         )
     print("reload: a bare CRL push (write + validate + reload, confirmed); revoke: revoking and")
     print("signing the CRLs (unlocks the CA key: a bcrypt KDF); push: the push in the drill;")
     print("first/stable/worst: from the start of the revocation to the first refusal / to")
     print("refusals that stayed (3 in a row, fresh TLS each); ratio: stable / reload;")
-    print("after: stable minus revoke (publication to refusal).")
+    print("after: stable minus revoke (publication to refusal); total: the whole drill (a")
+    print("canary's includes authorising and de-authorising it).")
 
 
 if __name__ == "__main__":
