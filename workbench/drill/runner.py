@@ -4,7 +4,10 @@
    and must be *accepted* there (two-sided: a refusal afterwards then means something);
    the controls (good credentials that must survive) likewise.
 2. **Revoke** (the caller's function: revoke in the workspace and publish the CRLs) at
-   ``t0``, then **push** the CRLs to every gateway in front of the APIs.
+   ``t0``, then **push** the CRLs to every gateway in front of the APIs. A manual gateway
+   gets written steps instead, and the drill waits (polling, until the deadline) for the
+   operator's record of them (``workbench gateway applied --gateway G --change ID``); no
+   record by the deadline is a FAIL naming the gateway.
 3. **Stale CRL**: each gateway's CRL file must carry the new CRL number and a nextUpdate
    still in the future.
 4. **Watch** (:func:`workbench.drill.probing.watch`) until every point is stably refused
