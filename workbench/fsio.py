@@ -30,6 +30,7 @@ import ctypes.util
 import os
 import secrets
 import stat
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -40,6 +41,7 @@ __all__ = [
     "DIR_FLAGS",
     "NEW_FILE_FLAGS",
     "DurableBatch",
+    "FlushAhead",
     "append_durable",
     "atomic_write",
     "create_new",
@@ -59,7 +61,6 @@ NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLO
 """A new file, never an existing one and never through a symlink."""
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 """A directory held by fd, never through a symlink."""
-_OPEN_FLAGS = NEW_FILE_FLAGS
 
 
 def temp_name(name: str) -> str:
@@ -160,19 +161,9 @@ def _write_temp(path: Path, data: bytes, mode: int, *, fsync: bool) -> Path:
         )
     tmp = _temp_name(path)
     try:
-        fd = os.open(tmp, _OPEN_FLAGS, 0o600)
+        create_new(tmp, data, mode, fsync=fsync)
     except FileNotFoundError:
         raise WorkspaceError(f"directory {path.parent} does not exist: create it first") from None
-    try:
-        os.fchmod(fd, mode)
-        write_all(fd, data)
-        if fsync:
-            os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        _unlink_quietly(tmp)
-        raise
-    os.close(fd)
     return tmp
 
 
@@ -228,29 +219,113 @@ def remove_stale_temps(directory: str | os.PathLike[str]) -> list[Path]:
 _libc: ctypes.CDLL | None | bool = False
 
 
-def sync_filesystem(directory: str | os.PathLike[str]) -> None:
-    """Flush every dirty page of the file system holding ``directory`` (one call).
-
-    Linux ``syncfs(2)`` via ctypes; elsewhere ``os.sync()`` (all file systems). Either is one
-    journal commit instead of one per file.
-    """
+def _syncfs_lib() -> ctypes.CDLL | None:
+    """libc when it has ``syncfs`` (Linux), else None; looked up once."""
     global _libc
     if _libc is False:
         name = ctypes.util.find_library("c")
         try:
-            _libc = ctypes.CDLL(name, use_errno=True) if name else None
+            lib = ctypes.CDLL(name, use_errno=True) if name else None
         except OSError:  # pragma: no cover - exotic platforms
-            _libc = None
-        if _libc is not None and not hasattr(_libc, "syncfs"):
-            _libc = None
-    if isinstance(_libc, ctypes.CDLL):
+            lib = None
+        _libc = lib if lib is not None and hasattr(lib, "syncfs") else None
+    return _libc if isinstance(_libc, ctypes.CDLL) else None
+
+
+def sync_filesystem(directory: str | os.PathLike[str]) -> None:
+    """Flush every dirty page of the file system holding ``directory`` (one call).
+
+    Linux ``syncfs(2)`` via ctypes (which lets other threads run meanwhile); elsewhere
+    ``os.sync()`` (all file systems). Either is one flush instead of one per file.
+    """
+    lib = _syncfs_lib()
+    if lib is not None:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
-            if _libc.syncfs(fd) == 0:
+            if lib.syncfs(fd) == 0:
                 return
         finally:
             os.close(fd)
     os.sync()
+
+
+class FlushAhead:
+    """Flush a file system in a background thread while a bulk writer is still writing.
+
+    Use as a context manager around the writes::
+
+        with FlushAhead(directory) as flush:
+            for ...:
+                create_new(...)
+                flush.wrote(1)
+            flush.finish()  # every file written above is on disk here
+
+    Every ``every`` files, if no flush is running, the thread starts one (``syncfs``, which
+    releases the GIL: the writer goes on). :meth:`finish` waits for the running one and
+    flushes once more in the caller: that last flush is what durability relies on (all
+    written before it is on disk after it); the ones ahead only leave it less to write, so
+    a failed one is ignored. Leaving the block without ``finish()`` (an error) stops the
+    thread and flushes nothing more. ``enabled=False``: no thread and no flush at all.
+    """
+
+    def __init__(
+        self, directory: str | os.PathLike[str], *, enabled: bool = True, every: int = 256
+    ) -> None:
+        self.directory = directory
+        self.enabled = enabled
+        self.every = every
+        self.flushes = 0
+        """Flushes done ahead (in the thread)."""
+        self._count = 0
+        self._busy = False
+        self._stop = False
+        self._go = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> FlushAhead:
+        if self.enabled:
+            _syncfs_lib()  # look libc up here, not in two threads at once
+            self._thread = threading.Thread(target=self._run, name="flush-ahead", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._join()
+
+    def wrote(self, count: int = 1) -> None:
+        """Count ``count`` more files written; start a flush ahead when due and none runs."""
+        self._count += count
+        if self._count >= self.every and self._thread is not None and not self._busy:
+            self._count = 0
+            self._busy = True
+            self._go.set()
+
+    def finish(self) -> None:
+        """Wait for the flush ahead, then flush everything written so far (in the caller)."""
+        self._join()
+        if self.enabled:
+            sync_filesystem(self.directory)
+
+    def _join(self) -> None:
+        if self._thread is not None:
+            self._stop = True
+            self._go.set()
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            self._go.wait()
+            self._go.clear()
+            if self._stop:
+                return
+            try:
+                sync_filesystem(self.directory)
+                self.flushes += 1
+            except OSError:
+                pass  # only the caller's final flush counts; it reports its own failure
+            finally:
+                self._busy = False
 
 
 @dataclass

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from workspace_certbulk_support import STEP, requests
 
 from workbench.errors import AuditError, UnsafePathError, WorkspaceError
@@ -46,16 +47,17 @@ def _child(wsdir, mode, services=SERVICES):
     return {svc: (serial, issued == "True") for svc, serial, issued in rows}
 
 
-def _slot(wsdir, service):
-    return wsdir / "certs" / "step" / STEP / service
+def _step_dir(wsdir):
+    return wsdir / "certs" / "step" / STEP
 
 
 def _files(wsdir, service):
-    return sorted(p.name for p in _slot(wsdir, service).iterdir())
+    """The service's files in the step's one flat directory."""
+    return sorted(p.name for p in _step_dir(wsdir).iterdir() if p.name.startswith(f"{service}."))
 
 
-def _expected(*serials):
-    return sorted(f"{s}.{ext}" for s in serials for ext in EXTS)
+def _expected(service, *serials):
+    return sorted(f"{service}.{s}.{ext}" for s in serials for ext in EXTS)
 
 
 def test_bulk_issue_is_idempotent_and_private_whatever_the_umask(wsdir):
@@ -84,7 +86,7 @@ def test_bulk_issue_is_idempotent_and_private_whatever_the_umask(wsdir):
         os.umask(old_umask)
     for record, _ in first:
         key = wsdir / record.key_path
-        assert _files(wsdir, record.service) == _expected(record.serial)
+        assert _files(wsdir, record.service) == _expected(record.service, record.serial)
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
         assert stat.S_IMODE((wsdir / record.cert_path).stat().st_mode) == 0o644
         assert stat.S_IMODE(key.parent.stat().st_mode) == 0o700
@@ -105,7 +107,7 @@ def test_renew_supersedes_in_the_same_transaction(wsdir):
             if svc in renewed:
                 assert renewed[svc][1] and active[svc] == renewed[svc][0] != old
                 assert ws.certificate(old).status == "superseded"
-                assert _files(wsdir, svc) == _expected(old, renewed[svc][0])
+                assert _files(wsdir, svc) == _expected(svc, old, renewed[svc][0])
             else:
                 assert active[svc] == old and ws.certificate(old).status == "active"
         actions = [r.action for r in ws.audit_records()]
@@ -122,7 +124,7 @@ def test_killed_between_files_and_commit_converges(wsdir):
     assert all(issued for _, issued in first.values())
     assert _child(wsdir, "first") == {s: (serial, False) for s, (serial, _) in first.items()}
     for svc, (serial, _) in first.items():
-        assert _files(wsdir, svc) == _expected(serial)  # the crashed run's files are gone
+        assert _files(wsdir, svc) == _expected(svc, serial)  # the crashed run's files are gone
 
     # a renewal killed after its files changes nothing; its re-run supersedes
     assert _child(wsdir, "renew-crash") == len(SERVICES)
@@ -137,7 +139,7 @@ def test_killed_between_files_and_commit_converges(wsdir):
         assert find_orphans(ws) == []
         assert verify_audit(ws).ok
     for svc in SERVICES:
-        assert _files(wsdir, svc) == _expected(first[svc][0], renewed[svc][0])
+        assert _files(wsdir, svc) == _expected(svc, first[svc][0], renewed[svc][0])
 
 
 def test_failure_midway_leaves_no_rows_and_no_files(wsdir):
@@ -181,16 +183,21 @@ def test_refused_audit_inside_a_caller_transaction_keeps_nothing(wsdir):
 def test_planted_symlinks_are_refused(wsdir, tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
-    _slot(wsdir, "x").parent.mkdir(parents=True)
-    os.symlink(outside, _slot(wsdir, SERVICES[1]))
+    reqs = requests(SERVICES)
+    material = reqs[3].issue()  # plant a link where this certificate's key will be written
+    serial = format(x509.load_pem_x509_certificate(material.cert_pem).serial_number, "x")
+    reqs[3] = type(reqs[3])(SERVICES[3], lambda: material)
+    _step_dir(wsdir).mkdir(parents=True)
+    os.symlink(outside / "stolen.key", _step_dir(wsdir) / f"{SERVICES[3]}.{serial}.key")
     with Workspace.open(wsdir) as ws:
         with pytest.raises(UnsafePathError, match="symlink"):
-            ensure_certificates(ws, requests(SERVICES), step_key=STEP)
+            ensure_certificates(ws, reqs, step_key=STEP)
         assert ws.certificates() == []
     assert list(outside.iterdir()) == []
-    os.unlink(_slot(wsdir, SERVICES[1]))
-    _slot(wsdir, "x").parent.rmdir()
-    os.symlink(outside, _slot(wsdir, "x").parent)  # the step directory itself
+    assert [p.name for p in _step_dir(wsdir).iterdir()] == [f"{SERVICES[3]}.{serial}.key"]
+    os.unlink(_step_dir(wsdir) / f"{SERVICES[3]}.{serial}.key")
+    _step_dir(wsdir).rmdir()
+    os.symlink(outside, _step_dir(wsdir))  # the step directory itself
     with Workspace.open(wsdir) as ws, pytest.raises(UnsafePathError, match="symlink"):
         ensure_certificates(ws, requests(SERVICES), step_key=STEP)
     assert list(outside.iterdir()) == []

@@ -84,7 +84,9 @@ def wsdir(tmp_path):
 
 
 def _slot_files(wsdir, service):
-    return sorted(p.name for p in (wsdir / "certs" / "step" / "k-pay" / service).iterdir())
+    """The service's files in the step's one flat directory."""
+    step_dir = wsdir / "certs" / "step" / "k-pay"
+    return sorted(p.name for p in step_dir.iterdir() if p.name.startswith(f"{service}."))
 
 
 def test_killed_between_files_and_state_converges_to_one_active_cert(wsdir):
@@ -93,12 +95,14 @@ def test_killed_between_files_and_state_converges_to_one_active_cert(wsdir):
         assert ws.active_certificates() == []
         orphans = find_orphans(ws)
         assert len(orphans) == 3  # crt, key, chain of the lost issuance
-    crashed_serial = orphans[0].name.split(".")[0]
+    crashed_serial = orphans[0].name.split(".")[1]  # web.<serial>.crt
 
     serial, issued = _run(wsdir, "web", "first")
     assert issued and serial != crashed_serial
     assert _run(wsdir, "web", "again") == (serial, False)  # idempotent re-run
-    assert _slot_files(wsdir, "web") == [f"{serial}.chain.pem", f"{serial}.crt", f"{serial}.key"]
+    assert _slot_files(wsdir, "web") == [
+        f"web.{serial}.{ext}" for ext in ("chain.pem", "crt", "key")
+    ]
 
     # a renewal killed after writing its files changes nothing ...
     assert _run(wsdir, "web", "renew-crash") is None
@@ -122,7 +126,7 @@ def test_killed_between_files_and_state_converges_to_one_active_cert(wsdir):
         actions = [r.action for r in ws.audit_records()]
         assert actions.count("cert.issue") == 1 and actions.count("cert.renew") == 1
     assert _slot_files(wsdir, "web") == sorted(
-        f"{s}.{ext}" for s in (serial, renewed) for ext in ("chain.pem", "crt", "key")
+        f"web.{s}.{ext}" for s in (serial, renewed) for ext in ("chain.pem", "crt", "key")
     )
 
 
@@ -207,6 +211,4 @@ def test_bulk_issue_in_one_transaction_and_one_batch(wsdir):
             )
             raise RuntimeError("gateway reload failed")
         assert ws.active_certificates(service="late") == []
-    assert not (wsdir / "certs" / "step" / "k-pay" / "late").exists() or not list(
-        (wsdir / "certs" / "step" / "k-pay" / "late").iterdir()
-    )
+    assert _slot_files(wsdir, "late") == []

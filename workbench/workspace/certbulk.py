@@ -5,16 +5,20 @@ whole step (req. 26): under the database write lock it
 
 1. reads the step's active certificates with one query and skips those slots (unless
    renewing);
-2. sweeps each existing requested slot of files whose serial has no database row (left by a
-   run killed between "files written" and "state saved"), one serial lookup per 500 files;
+2. sweeps the step's directory of the requested services' files whose serial has no
+   database row (left by a run killed between "files written" and "state saved"), one
+   serial lookup per 500 files;
 3. issues each certificate in memory and writes its files straight under their
-   serial-derived names (``O_CREAT|O_EXCL|O_NOFOLLOW`` relative to the slot's directory
-   descriptor, mode set with ``fchmod`` whatever the umask: keys and PKCS#12 0600, slots
-   0700, req. 9). No temp file and rename is needed for atomicity (req. 24): a file named
-   by a serial only becomes real when that serial's row commits, and a torn or unrecorded
-   file is an orphan that step 2 (or ``remove_orphans``) deletes on the next run;
-4. flushes the file system once (``syncfs``), so every file is on disk before any row
-   naming it can commit;
+   serial-derived names in the step's one flat directory (``O_CREAT|O_EXCL|O_NOFOLLOW``
+   relative to the directory's descriptor, mode set with ``fchmod`` whatever the umask:
+   keys and PKCS#12 0600, the directory 0700, req. 9). No temp file and rename is needed
+   for atomicity (req. 24): a file named by a serial only becomes real when that serial's
+   row commits, and a torn or unrecorded file is an orphan that step 2 (or
+   ``remove_orphans``) deletes on the next run;
+4. flushes the file system (``syncfs``) after the last file, so every file is on disk
+   before any row naming it can commit; while files are still being written a background
+   thread flushes what is already written (``fsio.FlushAhead``), so that final flush finds
+   little left to do;
 5. inserts every row (``executemany``), supersedes renewed certificates and appends one
    hash-chained audit record per change (req. 25) inside a savepoint of the caller's
    transaction; the JSONL lines are written once, just before ``COMMIT``.
@@ -36,15 +40,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from workbench.errors import UnsafePathError, WorkspaceError
-from workbench.fsio import DIR_FLAGS, create_new, force_mode, sync_filesystem
+from workbench.fsio import DIR_FLAGS, FlushAhead, create_new, force_mode
 from workbench.workspace.audit import iso
-from workbench.workspace.certfiles import (
-    CertificateMaterial,
-    _describe_material,
-    _ensure_dirs,
-    _serial_of,
-    _slot,
-    _slot_parts,
+from workbench.workspace.certfiles import CertificateMaterial, _describe_material
+from workbench.workspace.certlayout import (
+    checked_dir,
+    ensure_dirs,
+    file_name,
+    slot_dir_parts,
+    split_name,
+    temp_target,
 )
 from workbench.workspace.certs import _SHA256
 from workbench.workspace.paths import check_name
@@ -56,9 +61,18 @@ if TYPE_CHECKING:
 __all__ = ["CertificateRequest", "ensure_certificates"]
 
 _LOOKUP_CHUNK = 500  # serials per IN (...) query: below every SQLite variable limit
-_FILES = (("crt", "cert_pem", 0o644), ("key", "key_pem", 0o600))
-_EXTRA = (("chain.pem", "chain_pem", 0o644), ("p12", "p12", 0o600))
-_REL = {"cert_pem": "cert_path", "key_pem": "key_path", "chain_pem": "chain_path"}
+_FILES = (
+    ("crt", "cert_pem", 0o644),
+    ("key", "key_pem", 0o600),
+    ("chain.pem", "chain_pem", 0o644),
+    ("p12", "p12", 0o600),
+)
+_REL = {
+    "cert_pem": "cert_path",
+    "key_pem": "key_path",
+    "chain_pem": "chain_path",
+    "p12": "p12_path",
+}
 
 
 @dataclass(frozen=True)
@@ -122,41 +136,40 @@ def _ensure(
     progress: Callable[[int], None] | None,
     created: list[str],
 ) -> list[tuple[CertificateRecord, bool]]:
-    parts = _slot_parts(step_key, "x", kind)[:-1]  # the directory holding the slots
-    parent = _slot(ws, parts)  # names checked, no symlink on the way (req. 9, 21)
+    parts = slot_dir_parts(step_key, kind)
+    directory = checked_dir(ws, parts)  # names checked, no symlink on the way (req. 9, 21)
     active = _active_by_service(ws, step_key, kind)
-    _remove_orphans(ws, os.fspath(parent), {r.service for r in reqs})
+    _remove_orphans(ws, os.fspath(directory), {r.service for r in reqs})
     results: list[tuple[CertificateRecord, bool] | None] = []
     new: list[CertificateRecord] = []
-    parent_fd = -1
-    try:
-        for req in reqs:
-            current = active.get(req.service)
-            if current is not None and not renew:
-                results.append((current, False))
-            else:
-                if parent_fd < 0:
-                    _ensure_dirs(ws.real_directory, parts)
-                    parent_fd = _open_dir(os.fspath(parent), None)
-                material = req.issue()
-                record = _describe_material(
-                    material, service=req.service, kind=kind, step_key=step_key
-                )
-                slot_rel = "/".join((*parts, req.service))
-                rel = _write_slot(
-                    parent_fd, parent, req.service, slot_rel, material, record, created
-                )
-                new.append(replace(record, **rel))
-                results.append(None)
-            if progress is not None:
-                progress(1)
-    finally:
-        if parent_fd >= 0:
-            os.close(parent_fd)
-    if not new:
-        return results  # type: ignore[return-value]
-    if durable:
-        sync_filesystem(parent)  # every file on disk before a row naming it can commit
+    dir_fd = -1
+    rel_dir = "/".join(parts)
+    with FlushAhead(directory, enabled=durable) as flush:
+        try:
+            for req in reqs:
+                current = active.get(req.service)
+                if current is not None and not renew:
+                    results.append((current, False))
+                else:
+                    if dir_fd < 0:
+                        ensure_dirs(ws.real_directory, parts)
+                        dir_fd = _open_dir(os.fspath(directory))
+                    material = req.issue()
+                    record = _describe_material(
+                        material, service=req.service, kind=kind, step_key=step_key
+                    )
+                    rel = _write_files(dir_fd, directory, rel_dir, material, record, created)
+                    flush.wrote(len(rel))
+                    new.append(replace(record, **rel))
+                    results.append(None)
+                if progress is not None:
+                    progress(1)
+        finally:
+            if dir_fd >= 0:
+                os.close(dir_fd)
+        if not new:
+            return results  # type: ignore[return-value]
+        flush.finish()  # every file on disk before a row naming it can commit
     if after_files is not None:
         after_files(tuple(new))
     with ws.savepoint():
@@ -185,22 +198,21 @@ def _refuse_link(path: str) -> UnsafePathError:
     )
 
 
-def _remove_orphans(ws: Workspace, parent: str, services: set[str]) -> None:
-    """Delete files in the requested slots whose serial has no row (or stale temp files)."""
+def _remove_orphans(ws: Workspace, directory: str, services: set[str]) -> None:
+    """Delete the requested services' files in ``directory`` whose serial has no row (and
+    their stale temp files); other services' files are left alone."""
     try:
-        entries = [e for e in os.scandir(parent) if e.name in services]
+        entries = list(os.scandir(directory))
     except (FileNotFoundError, NotADirectoryError):
         return
     files: list[tuple[str, str | None]] = []
     for entry in entries:
-        if entry.is_symlink():
-            raise _refuse_link(entry.path)
-        if not entry.is_dir(follow_symlinks=False):
-            continue  # refused when a certificate is written there
-        for f in os.scandir(entry.path):
-            if f.is_file(follow_symlinks=False):
-                stale = f.name.startswith(".") and f.name.endswith(".tmp")
-                files.append((f.path, None if stale else _serial_of(f.name)))
+        if not entry.is_file(follow_symlinks=False):
+            continue  # a link or a directory is never swept (nor written through)
+        target = temp_target(entry.name)
+        service, serial = split_name(entry.name if target is None else target)
+        if service in services:
+            files.append((entry.path, None if target is not None else serial))
     wanted = sorted({s for _, s in files if s is not None})
     known: set[str] = set()
     for i in range(0, len(wanted), _LOOKUP_CHUNK):
@@ -217,14 +229,14 @@ def _remove_orphans(ws: Workspace, parent: str, services: set[str]) -> None:
                 os.unlink(path)
 
 
-def _open_dir(name: str, dir_fd: int | None) -> int:
+def _open_dir(path: str) -> int:
     """Open a directory without following a link; make it 0700 if it is not (req. 9)."""
     try:
-        fd = os.open(name, DIR_FLAGS, dir_fd=dir_fd)
+        fd = os.open(path, DIR_FLAGS)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.EMLINK):
-            raise _refuse_link(name) from None
-        raise UnsafePathError(f"{name} is not a usable directory ({exc.strerror})") from None
+            raise _refuse_link(path) from None
+        raise UnsafePathError(f"{path} is not a usable directory ({exc.strerror})") from None
     try:
         force_mode(fd, 0o700)  # mkdir's mode went through the umask; fchmod does not
     except BaseException:
@@ -233,35 +245,28 @@ def _open_dir(name: str, dir_fd: int | None) -> int:
     return fd
 
 
-def _write_slot(
-    parent_fd: int,
-    parent: os.PathLike[str],
-    service: str,
-    slot_rel: str,
+def _write_files(
+    dir_fd: int,
+    directory: os.PathLike[str],
+    rel_dir: str,
     material: CertificateMaterial,
     record: CertificateRecord,
     created: list[str],
 ) -> dict[str, str]:
-    """Write one certificate's files under its serial in ``parent/service``; relative paths."""
-    with suppress(FileExistsError):  # what is there is checked (link, type, mode) below
-        os.mkdir(service, 0o700, dir_fd=parent_fd)
-    slot_fd = _open_dir(service, parent_fd)
-    slot = f"{os.fspath(parent)}/{service}"
+    """Write one certificate's files as ``<service>.<serial>.*``; their relative paths."""
+    serial, service = record.serial, record.service
+    check_name(serial)  # hex; the service is a checked name, so every joined name is safe
+    base = os.fspath(directory)
     rel: dict[str, str] = {}
-    try:
-        serial = record.serial
-        check_name(f"{serial}.chain.pem")  # the longest name; the others differ in suffix
-        for suffix, attr, mode in _FILES + _EXTRA:
-            data = getattr(material, attr)
-            if data is None:
-                if attr == "cert_pem":
-                    raise WorkspaceError("issuer returned no certificate")
-                continue
-            name = f"{serial}.{suffix}"
-            _write_new(slot_fd, name, f"{slot}/{name}", data, mode, created)
-            rel[_REL.get(attr, "p12_path")] = f"{slot_rel}/{name}"
-    finally:
-        os.close(slot_fd)
+    for suffix, attr, mode in _FILES:
+        data = getattr(material, attr)
+        if data is None:
+            if attr == "cert_pem":
+                raise WorkspaceError("issuer returned no certificate")
+            continue
+        name = file_name(service, serial, suffix)
+        _write_new(dir_fd, name, f"{base}/{name}", data, mode, created)
+        rel[_REL[attr]] = f"{rel_dir}/{name}"
     return rel
 
 

@@ -1,14 +1,12 @@
 """Certificate files on disk, written so that a crash can never leave two active certs.
 
-Layout (every name checked as by ``safe_join``; directories 0700, keys and PKCS#12 0600)::
-
-    certs/step/<step>/<service>/<serial>.crt | .key | .chain.pem | .p12   (step certificates)
-    certs/<kind>/<service>/<serial>.*                                     (no step: ca, server)
+Layout: one flat 0700 directory per step, ``certs/step/<step>/<service>.<serial>.crt |
+.key | .chain.pem | .p12`` (keys and PKCS#12 0600); see ``workbench.workspace.certlayout``.
 
 :func:`ensure_certificate` is the idempotent issue path (req. 26): under the database write
-lock it removes files in the slot whose serial has no database row (left by a run killed
-between "files written" and "state saved"), returns the active certificate if there is one
-(unless renewing), else calls the issuer, writes the files under serial-derived names,
+lock it removes the slot's files (its service's) whose serial has no database row (left by
+a run killed between "files written" and "state saved"), returns the active certificate if
+there is one (unless renewing), else calls the issuer, writes the files under serial-derived names,
 and records the certificate in the same transaction. Killed anywhere, a re-run converges to
 exactly one active certificate per (step, service, kind), with files for it. For many slots
 at once (a step's consumers) use ``workbench.workspace.certbulk.ensure_certificates``: the
@@ -20,7 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import stat
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -29,8 +26,19 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.errors import UnsafePathError, WorkspaceError
 from workbench.workspace.atomic import DurableBatch
+from workbench.workspace.certlayout import (
+    CERTS_DIR,
+    SUFFIXES,
+    checked_dir,
+    ensure_dirs,
+    file_name,
+    serial_of,
+    slot_dir_parts,
+    split_name,
+    temp_target,
+)
 from workbench.workspace.certs import normalise_serial
-from workbench.workspace.paths import check_name, ensure_private_dir, safe_join
+from workbench.workspace.paths import check_name, safe_join
 from workbench.workspace.records import CertificateRecord
 
 if TYPE_CHECKING:
@@ -44,8 +52,6 @@ __all__ = [
     "find_orphans",
     "remove_orphans",
 ]
-
-CERTS_DIR = "certs"
 
 
 @dataclass(frozen=True, repr=False)
@@ -74,79 +80,44 @@ class CertPaths:
     """Absolute paths of one certificate's files."""
 
     directory: Path
-    """The slot directory (0700)."""
+    """The step's (or kind's) directory (0700)."""
     cert: Path
-    """``<serial>.crt``."""
+    """``<service>.<serial>.crt``."""
     key: Path
-    """``<serial>.key`` (0600)."""
+    """``<service>.<serial>.key`` (0600)."""
     chain: Path
-    """``<serial>.chain.pem``."""
+    """``<service>.<serial>.chain.pem``."""
     p12: Path
-    """``<serial>.p12`` (0600)."""
-
-
-def _slot_parts(step_key: str | None, service: str, kind: str) -> tuple[str, ...]:
-    if step_key is not None:
-        return (CERTS_DIR, "step", step_key, service)
-    return (CERTS_DIR, check_name(kind), service)
+    """``<service>.<serial>.p12`` (0600)."""
 
 
 def certificate_paths(
     ws: Workspace, *, service: str, serial: str, step_key: str | None = None, kind: str = "client"
 ) -> CertPaths:
     """Where a certificate's files go (names checked, req. 21; nothing is created)."""
-    slot = safe_join(ws.directory, *_slot_parts(step_key, service, kind))
-    return _paths_in(slot, normalise_serial(serial))
+    directory = safe_join(ws.directory, *slot_dir_parts(step_key, kind))
+    return _paths_in(directory, check_name(service), normalise_serial(serial))
 
 
-_SUFFIXES = ("crt", "key", "chain.pem", "p12")
-
-
-def _paths_in(slot: Path, serial: str, *, check_links: bool = True) -> CertPaths:
-    """The files of ``serial`` in a slot that ``safe_join`` (or :func:`_slot`) has checked.
+def _paths_in(directory: Path, service: str, serial: str, *, check_links: bool = True) -> CertPaths:
+    """The files of ``service``'s certificate ``serial`` in a checked, link-free directory.
 
     Same checks as ``safe_join`` on each file name (safe alphabet, no symlink) without
-    resolving each path again: the slot is inside the workspace and link-free, so a
-    link-free child is too. ``check_links=False`` when every file is then written through
-    ``DurableBatch``, which refuses a symlink at the target itself.
+    resolving each path again: a link-free child of a link-free directory inside the
+    workspace stays inside it. ``check_links=False`` when every file is then written
+    through ``DurableBatch``, which refuses a symlink at the target itself.
     """
-    base = os.fspath(slot)
-    check_name(f"{serial}.chain.pem")  # the longest name; the others differ only in suffix
+    base = os.fspath(directory)
+    check_name(serial)  # hex; ``service`` is a checked name, so the joined names are safe
     files = []
-    for suffix in _SUFFIXES:
-        path = f"{base}/{serial}.{suffix}"
+    for suffix in SUFFIXES:
+        path = f"{base}/{file_name(service, serial, suffix)}"
         if check_links and os.path.islink(path):
             raise UnsafePathError(
                 f"refusing symlink at {path}: remove it; the workspace never follows links"
             )
         files.append(Path(path))
-    return CertPaths(slot, *files)
-
-
-def _slot(ws: Workspace, parts: tuple[str, ...]) -> Path:
-    """``safe_join(ws.directory, *parts)`` for the bulk path (req. 9, 21), ~5x cheaper.
-
-    Same checks: every part is one safe name (no ``..``, ``/``, NUL, look-alikes) and no
-    existing component below the workspace is a symlink. ``safe_join`` also resolves the
-    result and compares; with a resolved root, safe names and no links on the way the
-    resolved path is the joined one, so that step is skipped. The resolved root is cached
-    on the workspace object (``realpath`` of the workspace cost ~25 us per certificate).
-    """
-    for name in parts:
-        check_name(name)
-    root = ws.real_directory
-    current = os.fspath(root)
-    for name in parts:
-        current = f"{current}/{name}"
-        try:
-            st = os.lstat(current)
-        except FileNotFoundError:
-            break  # nothing exists below a missing directory
-        if stat.S_ISLNK(st.st_mode):
-            raise UnsafePathError(
-                f"refusing symlink at {current}: remove it; the workspace never follows links"
-            )
-    return root.joinpath(*parts)
+    return CertPaths(directory, *files)
 
 
 def describe_certificate(
@@ -242,16 +213,16 @@ def ensure_certificate(
     """
     check_name(service)
     with ws.transaction():
-        parts = _slot_parts(step_key, service, kind)
-        slot = _slot(ws, parts)
-        _remove_slot_orphans(ws, slot, keep=batch.pending if batch else {})
+        parts = slot_dir_parts(step_key, kind)
+        directory = checked_dir(ws, parts)
+        _remove_slot_orphans(ws, directory, service, keep=batch.pending if batch else {})
         current = ws.active_in_slot(step_key, service, kind)
         if current and not renew:
             return current[0], False
         material = issue()
         record = _describe_material(material, service=service, kind=kind, step_key=step_key)
-        paths = _paths_in(slot, record.serial, check_links=False)
-        _ensure_dirs(ws.real_directory, parts)
+        paths = _paths_in(directory, service, record.serial, check_links=False)
+        ensure_dirs(ws.real_directory, parts)
         own = batch is None
         staging = DurableBatch(durable=durable) if batch is None else batch
         try:
@@ -282,7 +253,7 @@ def _stage_files(
 ) -> dict[str, str]:
     """Stage the material's files (keys and PKCS#12 0600); return the relative paths.
 
-    ``slot_rel`` is the slot relative to the workspace (``certs/step/<step>/<service>``).
+    ``slot_rel`` is the directory relative to the workspace (``certs/step/<step>``).
     """
     staging.write(paths.cert, material.cert_pem, mode=0o644)
     rel = {"cert_path": f"{slot_rel}/{paths.cert.name}"}
@@ -298,63 +269,37 @@ def _stage_files(
     return rel
 
 
-def _ensure_dirs(root: Path, parts: tuple[str, ...]) -> None:
-    """Make every directory from ``root`` down through ``parts`` exist as 0700 (req. 9).
-
-    One ``lstat`` for a directory that is already a 0700 directory (not a link), one
-    ``mkdir`` + ``lstat`` for a new one; anything else (missing parent, symlink, file,
-    other mode) goes through ``ensure_private_dir``, which creates, refuses or fixes it.
-    ``ensure_private_dir`` on each of the four levels cost ~12 syscalls per certificate.
-    """
-    current = os.fspath(root)
-    for name in parts:
-        current = f"{current}/{name}"
-        try:
-            st = os.lstat(current)
-        except FileNotFoundError:
-            try:
-                os.mkdir(current, 0o700)  # the umask can only make it stricter: checked below
-            except OSError:
-                ensure_private_dir(current)
-                continue
-            st = os.lstat(current)
-        if not (stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o700):
-            ensure_private_dir(current)
-
-
-def _serial_of(name: str) -> str | None:
-    head = name.split(".", 1)[0]
-    try:
-        return normalise_serial(head)
-    except WorkspaceError:
-        return None
-
-
 def _remove_slot_orphans(
-    ws: Workspace, slot: Path, *, keep: Mapping[Path, Path] | Collection[Path]
+    ws: Workspace, directory: Path, service: str, *, keep: Mapping[Path, Path] | Collection[Path]
 ) -> list[Path]:
-    """Delete files in one slot without a database row.
+    """Delete ``service``'s files in ``directory`` that have no database row.
 
     ``keep``: a shared batch's temp files (its ``pending`` map, whose values are the temps,
     or a collection of temp paths). Serials are looked up one by one and the keep set is
-    built only when the slot holds a temp file: loading every serial, or every pending
-    temp, once per slot made bulk issuance and renewal quadratic.
+    built only when the directory holds a temp file: loading every serial, or every pending
+    temp, once per call made bulk issuance and renewal quadratic. Other services' files are
+    left alone (``remove_orphans`` sweeps the whole tree).
     """
-    if not slot.is_dir():
+    if not directory.is_dir():
         return []
     known: dict[str | None, bool] = {None: False}
     kept: set[Path] | None = None
     removed = []
-    for entry in os.scandir(slot):
+    for entry in os.scandir(directory):
         if not entry.is_file(follow_symlinks=False):
             continue
         path = Path(entry.path)
-        if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+        target = temp_target(entry.name)
+        if target is not None:
+            if split_name(target)[0] != service:
+                continue
             if kept is None:
                 kept = set(keep.values() if isinstance(keep, Mapping) else keep)
             orphan = path not in kept
         else:
-            serial = _serial_of(entry.name)
+            owner, serial = split_name(entry.name)
+            if owner != service:
+                continue
             if serial not in known:
                 known[serial] = _serial_recorded(ws, serial)  # type: ignore[arg-type]
             orphan = not known[serial]
@@ -379,7 +324,7 @@ def find_orphans(ws: Workspace) -> list[Path]:
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
             stale = name.startswith(".") and name.endswith(".tmp")
-            if stale or _serial_of(name) not in known:
+            if stale or serial_of(name) not in known:
                 found.append(Path(dirpath) / name)
     return sorted(found)
 
