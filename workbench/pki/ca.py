@@ -31,12 +31,11 @@ from cryptography.x509.oid import ExtensionOID, NameOID
 from workbench.errors import PKIError
 from workbench.pki.cakeys import DEFAULT_KDF_ROUNDS, check_passphrase, encrypt_ca_key, load_ca_key
 from workbench.pki.certs import (
-    DEFAULT_CLIENT_LIFETIME,
-    DEFAULT_SERVER_LIFETIME,
     IssuedCertificate,
     IssueRequest,
 )
 from workbench.pki.crl import DEFAULT_CRL_VALIDITY, CRLSet, Revoked, build_crl, parse_reason
+from workbench.pki.issuer import LeafShortcuts
 from workbench.pki.keys import (
     DEFAULT_ALGORITHM,
     PrivateKey,
@@ -53,7 +52,6 @@ from workbench.pki.profiles import (
     leaf_subject,
     san_extension,
 )
-from workbench.pki.thumbprint import x5t_s256_from_digest
 
 __all__ = ["DEFAULT_KDF_ROUNDS", "LocalCA"]
 
@@ -88,7 +86,7 @@ def _read_cert(path: Path) -> x509.Certificate:
         ) from None
 
 
-class LocalCA:
+class LocalCA(LeafShortcuts):
     """A file-backed CA. Build with ``LocalCA.create`` or ``LocalCA.load``; implements Issuer.
 
     Holds the decrypted issuing key and the passphrase (to decrypt the root key for root
@@ -294,45 +292,6 @@ class LocalCA:
         key = generate_private_key(key_algorithm)
         return self._sign(key.public_key(), request, key)
 
-    def issue_client(
-        self,
-        service: str,
-        environment: str,
-        trust_domain: str | None = None,
-        *,
-        dns_names: Sequence[str] = (),
-        lifetime: timedelta = DEFAULT_CLIENT_LIFETIME,
-        now: datetime | None = None,
-        key_algorithm: str = DEFAULT_ALGORITHM,
-    ) -> IssuedCertificate:
-        """A client cert with SAN ``spiffe://<trust-domain>/<environment>/<service>``."""
-        td = trust_domain or self._trust_domain
-        request = IssueRequest.client(
-            service, environment, td, dns_names=tuple(dns_names), lifetime=lifetime, now=now
-        )
-        return self.issue(request, key_algorithm=key_algorithm)
-
-    def issue_server(
-        self,
-        common_name: str = "localhost",
-        *,
-        dns_names: Sequence[str] = ("localhost",),
-        ip_addresses: Sequence[str] = ("127.0.0.1",),
-        lifetime: timedelta = DEFAULT_SERVER_LIFETIME,
-        now: datetime | None = None,
-        key_algorithm: str = DEFAULT_ALGORITHM,
-    ) -> IssuedCertificate:
-        """A server (gateway) cert, EKU serverAuth, SAN DNS/IP."""
-        request = IssueRequest.server(
-            common_name,
-            dns_names=tuple(dns_names),
-            ip_addresses=tuple(ip_addresses),
-            trust_domain=self._trust_domain,
-            lifetime=lifetime,
-            now=now,
-        )
-        return self.issue(request, key_algorithm=key_algorithm)
-
     def _sign(
         self, public_key: Any, request: IssueRequest, private_key: PrivateKey | None = None
     ) -> IssuedCertificate:
@@ -357,30 +316,20 @@ class LocalCA:
             False,
             x509.SubjectKeyIdentifier.from_public_key(public_key),
         )
-        serial = x509.random_serial_number()
         cert = x509.CertificateBuilder(
             self._issuer_name,
             leaf_subject(request.common_name, request.organization),
             public_key,
-            serial,
+            x509.random_serial_number(),
             not_before,
             not_after,
             [*self._leaf_exts[request.kind], ski, san],
         ).sign(self.__key, self._hash)  # type: ignore[arg-type]
-        der = cert.public_bytes(Encoding.DER)
-        digest = hashlib.sha256(der).digest()
-        hex_serial = format(serial, "x")
-        return IssuedCertificate(
-            serial=serial,
-            serial_hex=hex_serial if len(hex_serial) % 2 == 0 else "0" + hex_serial,
-            certificate=cert,
-            pem=cert.public_bytes(Encoding.PEM),
-            der=der,
+        return IssuedCertificate.signed(
+            cert,
+            kind=request.kind,
             not_before=not_before,
             not_after=not_after,
             spiffe_id=sid,
-            x5t_s256=x5t_s256_from_digest(digest),
-            sha256_fingerprint=digest.hex(),
-            kind=request.kind,
             private_key=private_key,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -12,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from workbench.errors import PKIError
 from workbench.pki.keys import PrivateKey
 from workbench.pki.profiles import check_trust_domain, spiffe_id
+from workbench.pki.thumbprint import x5t_s256_from_digest
 
 __all__ = [
     "DEFAULT_CLIENT_LIFETIME",
@@ -140,6 +142,38 @@ class IssuedCertificate:
         )
 
     __str__ = __repr__
+
+    @classmethod
+    def signed(
+        cls,
+        cert: x509.Certificate,
+        *,
+        kind: str,
+        not_before: datetime,
+        not_after: datetime,
+        spiffe_id: str | None,
+        private_key: PrivateKey | None = None,
+    ) -> IssuedCertificate:
+        """The facts of a signed leaf (DER, PEM, SHA-256, x5t#S256, serial in even hex), the
+        same whichever CA signed it; the caller gives what it knows without parsing again."""
+        der = cert.public_bytes(serialization.Encoding.DER)
+        digest = hashlib.sha256(der).digest()
+        serial = cert.serial_number
+        hex_serial = format(serial, "x")
+        return cls(
+            serial=serial,
+            serial_hex=hex_serial if len(hex_serial) % 2 == 0 else "0" + hex_serial,
+            certificate=cert,
+            pem=cert.public_bytes(serialization.Encoding.PEM),
+            der=der,
+            not_before=not_before,
+            not_after=not_after,
+            spiffe_id=spiffe_id,
+            x5t_s256=x5t_s256_from_digest(digest),
+            sha256_fingerprint=digest.hex(),
+            kind=kind,
+            private_key=private_key,
+        )
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError("IssuedCertificate holds a private key and cannot be pickled (req. 12)")

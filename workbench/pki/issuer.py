@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Protocol, runtime_checkable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from cryptography import x509
 
-from workbench.pki.certs import IssuedCertificate, IssueRequest
+from workbench.pki.certs import (
+    DEFAULT_CLIENT_LIFETIME,
+    DEFAULT_SERVER_LIFETIME,
+    IssuedCertificate,
+    IssueRequest,
+)
 from workbench.pki.crl import CRLSet, Revoked
 from workbench.pki.keys import DEFAULT_ALGORITHM, generate_private_key, signature_hash
 from workbench.pki.profiles import leaf_subject
 
-__all__ = ["Issuer", "issue_via_csr", "make_csr"]
+__all__ = ["Issuer", "LeafShortcuts", "issue_via_csr", "make_csr"]
 
 
 @runtime_checkable
@@ -72,3 +77,58 @@ def issue_via_csr(
     key = generate_private_key(key_algorithm)
     issued = issuer.sign_csr(make_csr(key, request.common_name), request)
     return dataclasses.replace(issued, private_key=key)
+
+
+class LeafShortcuts:
+    """``issue_client`` and ``issue_server`` for an issuer that has ``trust_domain`` and
+    ``issue(request, key_algorithm=...)``: one body for the local CA and Vault."""
+
+    if TYPE_CHECKING:
+        trust_domain: str
+
+        def issue(
+            self, request: IssueRequest, *, key_algorithm: str = DEFAULT_ALGORITHM
+        ) -> IssuedCertificate: ...
+
+    def issue_client(
+        self,
+        service: str,
+        environment: str,
+        trust_domain: str | None = None,
+        *,
+        dns_names: Sequence[str] = (),
+        lifetime: timedelta = DEFAULT_CLIENT_LIFETIME,
+        now: datetime | None = None,
+        key_algorithm: str = DEFAULT_ALGORITHM,
+    ) -> IssuedCertificate:
+        """A client cert with SAN ``spiffe://<trust-domain>/<environment>/<service>``."""
+        request = IssueRequest.client(
+            service,
+            environment,
+            trust_domain or self.trust_domain,
+            dns_names=tuple(dns_names),
+            lifetime=lifetime,
+            now=now,
+        )
+        return self.issue(request, key_algorithm=key_algorithm)
+
+    def issue_server(
+        self,
+        common_name: str = "localhost",
+        *,
+        dns_names: Sequence[str] = ("localhost",),
+        ip_addresses: Sequence[str] = ("127.0.0.1",),
+        lifetime: timedelta = DEFAULT_SERVER_LIFETIME,
+        now: datetime | None = None,
+        key_algorithm: str = DEFAULT_ALGORITHM,
+    ) -> IssuedCertificate:
+        """A server (gateway) cert, EKU serverAuth, SAN DNS/IP."""
+        request = IssueRequest.server(
+            common_name,
+            dns_names=tuple(dns_names),
+            ip_addresses=tuple(ip_addresses),
+            trust_domain=self.trust_domain,
+            lifetime=lifetime,
+            now=now,
+        )
+        return self.issue(request, key_algorithm=key_algorithm)

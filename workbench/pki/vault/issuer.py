@@ -18,7 +18,7 @@ import dataclasses
 import hashlib
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +27,12 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from workbench.errors import PKIError
 from workbench.pki.certs import (
-    DEFAULT_CLIENT_LIFETIME,
-    DEFAULT_SERVER_LIFETIME,
     IssuedCertificate,
     IssueRequest,
 )
 from workbench.pki.crl import CRLSet, Revoked, parse_reason
-from workbench.pki.issuer import make_csr
-from workbench.pki.keys import DEFAULT_ALGORITHM, check_public_key, generate_private_key
+from workbench.pki.issuer import LeafShortcuts, issue_via_csr
+from workbench.pki.keys import DEFAULT_ALGORITHM, check_public_key
 from workbench.pki.vault.client import VaultClient
 from workbench.pki.vault.config import SERVER_CA_DIR, VaultConfig
 from workbench.pki.vault.response import (
@@ -58,7 +56,7 @@ class VaultCRLSet(CRLSet):
         return self.intermediate_pem + self.root_pem
 
 
-class VaultIssuer:
+class VaultIssuer(LeafShortcuts):
     """Implements Issuer (and LocalCA's issue_client / issue_server) through Vault PKI."""
 
     remote = True
@@ -224,61 +222,14 @@ class VaultIssuer:
         self, request: IssueRequest, *, key_algorithm: str = DEFAULT_ALGORITHM
     ) -> IssuedCertificate:
         """Generate the key here, send only its CSR; the result carries the key."""
-        key = generate_private_key(key_algorithm)
-        issued = self.sign_csr(make_csr(key, request.common_name), request)
-        return dataclasses.replace(issued, private_key=key)
+        return issue_via_csr(self, request, key_algorithm=key_algorithm)
 
-    def issue_client(
-        self,
-        service: str,
-        environment: str,
-        trust_domain: str | None = None,
-        *,
-        dns_names: Sequence[str] = (),
-        lifetime: timedelta = DEFAULT_CLIENT_LIFETIME,
-        now: datetime | None = None,
-        key_algorithm: str = DEFAULT_ALGORITHM,
-    ) -> IssuedCertificate:
-        """A client certificate for ``spiffe://<trust-domain>/<environment>/<service>``."""
-        request = IssueRequest.client(
-            service,
-            environment,
-            trust_domain or self.trust_domain,
-            dns_names=tuple(dns_names),
-            lifetime=lifetime,
-            now=now,
-        )
-        return self.issue(request, key_algorithm=key_algorithm)
-
-    def issue_server(
-        self,
-        common_name: str = "localhost",
-        *,
-        dns_names: Sequence[str] = ("localhost",),
-        ip_addresses: Sequence[str] = ("127.0.0.1",),
-        lifetime: timedelta = DEFAULT_SERVER_LIFETIME,
-        now: datetime | None = None,
-        key_algorithm: str = DEFAULT_ALGORITHM,
-    ) -> IssuedCertificate:
-        """The gateway's TLS certificate: Vault's server role, else the local server CA."""
+    def issue_server(self, common_name: str = "localhost", **options: Any) -> IssuedCertificate:
+        """The gateway's TLS certificate (options as ``LeafShortcuts.issue_server``): Vault's
+        server role, else the local server CA."""
         if not self.config.server_role:
-            return self._local_server_ca().issue_server(
-                common_name,
-                dns_names=dns_names,
-                ip_addresses=ip_addresses,
-                lifetime=lifetime,
-                now=now,
-                key_algorithm=key_algorithm,
-            )
-        request = IssueRequest.server(
-            common_name,
-            dns_names=tuple(dns_names),
-            ip_addresses=tuple(ip_addresses),
-            trust_domain=self.trust_domain,
-            lifetime=lifetime,
-            now=now,
-        )
-        return self.issue(request, key_algorithm=key_algorithm)
+            return self._local_server_ca().issue_server(common_name, **options)
+        return super().issue_server(common_name, **options)
 
     def drain_receipts(self) -> list[tuple[str, str, dict[str, Any]]]:
         """``(action, serial, details)`` of every Vault change since the last call."""

@@ -6,7 +6,6 @@ the recorded issuing CA and the recorded chain).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +17,6 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from workbench.errors import PKIError
 from workbench.pki.certs import IssuedCertificate, IssueRequest
-from workbench.pki.thumbprint import x5t_s256_from_digest
 
 __all__ = ["check_signed", "colon_serial", "issued_from_certificate", "pem_certs"]
 
@@ -36,27 +34,17 @@ def issued_from_certificate(
     cert: x509.Certificate, kind: str, private_key: Any = None
 ) -> IssuedCertificate:
     """The IssuedCertificate facts of a certificate signed elsewhere."""
-    der = cert.public_bytes(Encoding.DER)
-    digest = hashlib.sha256(der).digest()
-    hex_serial = format(cert.serial_number, "x")
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         uris = san.get_values_for_type(x509.UniformResourceIdentifier)
     except x509.ExtensionNotFound:
         uris = []
-    spiffe = next((u for u in uris if u.startswith("spiffe://")), None)
-    return IssuedCertificate(
-        serial=cert.serial_number,
-        serial_hex=hex_serial if len(hex_serial) % 2 == 0 else "0" + hex_serial,
-        certificate=cert,
-        pem=cert.public_bytes(Encoding.PEM),
-        der=der,
+    return IssuedCertificate.signed(
+        cert,
+        kind=kind,
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
-        spiffe_id=spiffe,
-        x5t_s256=x5t_s256_from_digest(digest),
-        sha256_fingerprint=digest.hex(),
-        kind=kind,
+        spiffe_id=next((u for u in uris if u.startswith("spiffe://")), None),
         private_key=private_key,
     )
 
