@@ -113,3 +113,50 @@ def test_every_writer_uses_this_layer():
     assert keystore.replace_in_dir is fsio.replace_in_dir
     assert certbulk.create_new is fsio.create_new
     assert dump.atomic_write is fsio.atomic_write
+
+
+def _recording_flushes(monkeypatch):
+    """Record which thread called each flush; ``ahead`` is set by a flush off the caller."""
+    import threading
+
+    calls: list[str] = []
+    ahead = threading.Event()
+
+    def record(directory):
+        calls.append(threading.current_thread().name)
+        if threading.current_thread() is not threading.main_thread():
+            ahead.set()
+
+    monkeypatch.setattr(fsio, "sync_filesystem", record)
+    return calls, ahead
+
+
+def test_flush_ahead_flushes_while_writing_and_last_in_the_caller(tmp_path, monkeypatch):
+    import threading
+
+    calls, ahead = _recording_flushes(monkeypatch)
+    with fsio.FlushAhead(tmp_path, every=2) as flush:
+        flush.wrote(1)
+        assert calls == []  # not due yet
+        flush.wrote(1)
+        assert ahead.wait(timeout=30), "no flush ahead within 30 s"
+        assert calls == ["flush-ahead"]
+        flush.wrote(1)
+        flush.finish()
+        # the flush durability relies on ran last, in the caller, after the thread stopped
+        assert calls[-1] == threading.current_thread().name == "MainThread"
+    assert not any(t.name == "flush-ahead" for t in threading.enumerate())
+
+
+def test_flush_ahead_flushes_nothing_more_after_an_error_or_when_disabled(tmp_path, monkeypatch):
+    import threading
+
+    calls, _ = _recording_flushes(monkeypatch)
+    with pytest.raises(RuntimeError), fsio.FlushAhead(tmp_path, every=1000) as flush:
+        flush.wrote(1)
+        raise RuntimeError("the issuer failed")
+    assert calls == [] and not any(t.name == "flush-ahead" for t in threading.enumerate())
+    with fsio.FlushAhead(tmp_path, enabled=False, every=1) as flush:
+        flush.wrote(5)
+        flush.finish()
+    assert calls == [] and flush.flushes == 0

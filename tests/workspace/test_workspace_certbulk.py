@@ -97,6 +97,30 @@ def test_bulk_issue_is_idempotent_and_private_whatever_the_umask(wsdir):
         )
 
 
+def test_every_file_is_flushed_before_any_row_commits(wsdir, monkeypatch):
+    from workbench import fsio
+
+    real = fsio.sync_filesystem
+    flushed_with: list[int] = []  # files of the step on disk at each flush
+
+    def counting(directory):
+        flushed_with.append(len(list(_step_dir(wsdir).iterdir())))
+        real(directory)
+
+    def after_files(records):
+        assert flushed_with and flushed_with[-1] == 3 * len(records) == 3 * len(SERVICES)
+        with Workspace.open(wsdir) as other:  # no row is visible yet
+            assert other.certificates() == []
+        seen.append(len(records))
+
+    seen: list[int] = []
+    monkeypatch.setattr(fsio, "sync_filesystem", counting)
+    with Workspace.open(wsdir) as ws:
+        ensure_certificates(ws, requests(SERVICES), step_key=STEP, after_files=after_files)
+        assert len(ws.active_certificates(step=STEP)) == len(SERVICES)
+    assert seen == [len(SERVICES)]
+
+
 def test_renew_supersedes_in_the_same_transaction(wsdir):
     first = _child(wsdir, "first")
     renewed = _child(wsdir, "renew", SERVICES[:5])

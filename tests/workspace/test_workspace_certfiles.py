@@ -212,3 +212,26 @@ def test_bulk_issue_in_one_transaction_and_one_batch(wsdir):
             raise RuntimeError("gateway reload failed")
         assert ws.active_certificates(service="late") == []
     assert _slot_files(wsdir, "late") == []
+
+
+def test_files_of_the_older_per_service_layout_are_read_by_the_sweep(wsdir):
+    # Workspaces written before the flat layout keep certs/step/<step>/<service>/<serial>.*
+    web, _ = _run(wsdir, "web", "first")
+    old_slot = wsdir / "certs" / "step" / "k-pay" / "web"
+    old_slot.mkdir(mode=0o700)
+    for ext in ("crt", "key", "chain.pem"):
+        (old_slot / f"{web}.{ext}").write_bytes(b"kept: its serial has a row")
+        (old_slot / f"ab12cd.{ext}").write_bytes(b"orphan: no row")
+    with Workspace.open(wsdir) as ws:
+        assert sorted(p.name for p in find_orphans(ws)) == [
+            "ab12cd.chain.pem",
+            "ab12cd.crt",
+            "ab12cd.key",
+        ]
+        remove_orphans(ws)
+    assert sorted(p.name for p in old_slot.iterdir()) == sorted(
+        f"{web}.{ext}" for ext in ("chain.pem", "crt", "key")
+    )
+    assert _slot_files(wsdir, "web") == sorted(
+        f"web.{web}.{ext}" for ext in ("chain.pem", "crt", "key")
+    )
