@@ -32,6 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # testca, testkit: the tests' CA and ports
 sys.path.insert(0, str(ROOT / "tests" / "verify"))
 
 from verify_pki import build_pki  # noqa: E402  (the tests' helpers)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import random
 import re
 import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,11 +16,58 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_env" / "inventory.yaml"
 
+# Ports handed to servers the tests start later (nginx, HAProxy, the lab) come from outside
+# the kernel's ephemeral range, so no bind(0) or outgoing connection anywhere on the machine
+# can take one between our choice and the server's bind; a lock file per port, held until
+# this process exits, keeps every other test process (xdist workers, other checkouts' runs)
+# off it. The kernel's bind-then-close choice was not enough: two HAProxies (SO_REUSEPORT)
+# given the same port both bind it and the kernel splits connections between them.
+_PORT_LOCKS = Path(tempfile.gettempdir()) / f"workbench-test-ports-{os.getuid()}"
+_HELD_PORTS: dict[int, int] = {}  # port -> fd of its lock, open for the process's life
+
+
+def _reserved_range() -> range:
+    """Ports below the ephemeral range (or above it when too little room lies below)."""
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    if low - 10000 >= 4096:
+        return range(max(10000, low - 12000), low)
+    return range(high + 1, 65536)
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port on 127.0.0.1 for a server this test starts: free now, and no other process
+    (nor a later call in this one) will be given it while this process runs."""
+    _PORT_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    ports = _reserved_range()
+    start = random.randrange(len(ports))
+    for i in range(len(ports)):
+        port = ports[(start + i) % len(ports)]
+        if port in _HELD_PORTS:
+            continue
+        fd = os.open(_PORT_LOCKS / f"{port}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        if not _bindable(port):
+            os.close(fd)
+            continue
+        _HELD_PORTS[port] = fd
+        return port
+    raise RuntimeError(f"no free test port in {ports.start}-{ports.stop - 1}")
 
 
 def copy_inventory(dst_dir: Path, port: int | None = None) -> Path:

@@ -11,9 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 from gateway_support import ensure_gateway_available, gateway_param, spiffe
+from testkit import free_port
 
 from workbench.gateway import read_usage
-from workbench.gateway.proc import free_port, wait_until
+from workbench.gateway.proc import wait_until
 from workbench.inventory.model import Api, Integration, Inventory, Key, Service
 from workbench.lab import SampleEnv
 from workbench.secrets import key_fingerprint

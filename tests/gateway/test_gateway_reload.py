@@ -9,8 +9,9 @@ import httpx
 import pytest
 from gateway_support import ensure_gateway_available, gateway_param
 from test_gateway_modes import make_inventory
+from testkit import free_port
 
-from workbench.gateway.proc import children_of, free_port, pid_alive
+from workbench.gateway.proc import children_of, pid_alive
 from workbench.lab import SampleEnv
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 from gateway_support import ensure_gateway_available, gateway_param
 from test_gateway_modes import make_inventory
+from testkit import free_port
 
 from workbench.cli import main
 from workbench.errors import GatewayError
 from workbench.gateway import GatewaySpec, Route, read_usage
 from workbench.gateway.authz import PeerCert, decide
 from workbench.gateway.nginx import render_nginx
-from workbench.gateway.proc import children_of, free_port, pid_alive
+from workbench.gateway.proc import children_of, pid_alive
 from workbench.lab import SampleEnv
 
 REPO = Path(__file__).resolve().parents[2]

@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from testkit import free_port
 
-from workbench.gateway.proc import free_port, wait_until
+from workbench.gateway.proc import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_env" / "inventory.yaml"

@@ -12,8 +12,7 @@ import shutil
 import httpx
 import pytest
 from render_support import STEP, Nginx, run, venv_python
-
-from workbench.gateway.proc import free_port
+from testkit import free_port
 
 
 def _health(world) -> str:

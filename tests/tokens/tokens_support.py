@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from testca import certificate, name, sans
 
 NOW = 1_800_000_000
 """A fixed 'now' (2027-01-15) so the tests never depend on the clock."""
@@ -39,26 +40,18 @@ def any_key(request, ec_key, rsa_key, ed_key):
 
 def make_cert(subject_key, *, cn="billing", issuer_key=None, days=30):
     """A client leaf signed by issuer_key (self-signed when None)."""
-    issuer_key = issuer_key or subject_key
     now = datetime.fromtimestamp(NOW, UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    algo = None if isinstance(issuer_key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")]))
-        .public_key(subject_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=days))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.UniformResourceIdentifier(f"spiffe://acme.test/prod/{cn}")]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .sign(issuer_key, algo)
+    return certificate(
+        name(cn),
+        subject_key.public_key(),
+        issuer=name("test CA"),
+        signer=issuer_key or subject_key,
+        not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=days),
+        extensions=[
+            (x509.SubjectAlternativeName(sans(uris=[f"spiffe://acme.test/prod/{cn}"])), False),
+            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False),
+        ],
     )
 
 

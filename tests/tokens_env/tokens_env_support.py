@@ -1,37 +1,26 @@
 """A sample environment with the authorization server, for the token tests.
 
-Reuses the gateway tests' PKI (tests/gateway/gateway_support.py, put on sys.path here so this
-directory runs on its own). One environment per gateway kind, module scoped: the API
-``tok-api`` is in ``mtls+token`` (reached through ``set_mode``, the cut-over primitive), its
-allowed callers are ``billing`` and ``other``; ``stranger`` is a valid certificate that may
-not call it.
+Uses the tests' own PKI (tests/testca.py, the same as the gateway tests'). One environment
+per gateway kind, module scoped: the API ``tok-api`` is in ``mtls+token`` (reached through
+``set_mode``, the cut-over primitive), its allowed callers are ``billing`` and ``other``;
+``stranger`` is a valid certificate that may not call it.
 """
 
 from __future__ import annotations
 
 import ssl
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from testca import Identity, TestPKI, spiffe
+from testkit import ensure_gateway_available, free_port, gateway_param
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
-
-from gateway_support import (  # noqa: E402
-    Identity,
-    TestPKI,
-    ensure_gateway_available,
-    gateway_param,
-    spiffe,
-)
-
-from workbench.gateway.proc import free_port  # noqa: E402
-from workbench.inventory.model import Api, Integration, Inventory, Key, Service  # noqa: E402
-from workbench.lab import SampleEnv  # noqa: E402
-from workbench.tokens import ASSERTION_TYPE  # noqa: E402
+from workbench.inventory.model import Api, Integration, Inventory, Key, Service
+from workbench.lab import SampleEnv
+from workbench.tokens import ASSERTION_TYPE
 
 __all__ = [
     "APIS",

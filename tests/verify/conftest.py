@@ -7,10 +7,10 @@ directories have a conftest.py and only one of them can be ``sys.modules["confte
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
+from testkit import free_port
 from verify_pki import Pki, build_pki
 from verify_servers import start_server
 
@@ -37,7 +37,5 @@ def serve(pki: Pki) -> Iterator:
 
 @pytest.fixture
 def closed_port() -> int:
-    """A port on 127.0.0.1 where nothing listens."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port on 127.0.0.1 where nothing listens (reserved for this process, never bound)."""
+    return free_port()

@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from testkit import free_port
 from verify_pki import NEW_SPIFFE, OLD_KEY, SECOND_SPIFFE, Pki
 
 MODES = (
@@ -385,12 +386,6 @@ http {{
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_listening(port: int, proc, deadline_s: float = 10.0) -> None:
     import time
 
@@ -435,7 +430,7 @@ def start_nginx(
 
     prefix = workdir / "nginx"
     (prefix / "tmp").mkdir(parents=True)
-    port = _free_port()
+    port = free_port()
     conf = prefix / "nginx.conf"
     conf.write_text(
         _NGINX_CONF.format(
