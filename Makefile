@@ -12,7 +12,7 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test check lint bench setup clean system-deps
+.PHONY: demo test check lint bench setup clean system-deps test-deps
 
 setup: $(STAMP)
 
@@ -24,14 +24,18 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --quiet
 	@touch $@
 
-# nginx, HAProxy, openssl, curl: installed with apt when missing (same script as .ci/run).
+# nginx, HAProxy, openssl, curl: installed with apt when missing (same script as .ci/run);
+# `make test` also wants the programs only the tests run (java, node, ssh-keygen).
 system-deps:
 	@bash .ci/system-deps
+
+test-deps:
+	@bash .ci/system-deps --tests
 
 demo: $(STAMP) system-deps
 	$(VENV)/bin/python -m workbench.demo $(DEMO_ARGS)
 
-test: $(STAMP) system-deps
+test: $(STAMP) test-deps
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 check: $(STAMP)

@@ -111,6 +111,17 @@ def ensure_gateway_available(kind: str) -> None:
     )
 
 
+def require(program: str, package: str) -> str:
+    """The path of ``program``; the test fails (never skips) when it is missing: CI and
+    ``make test`` install it (.ci/system-deps --tests)."""
+    found = shutil.which(program) or (
+        f"/usr/sbin/{program}" if os.path.exists(f"/usr/sbin/{program}") else None
+    )
+    if found is None:
+        pytest.fail(f"{program} is not installed: apt-get install -y {package} (make test does)")
+    return found
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -45,9 +45,10 @@ def test_kill_key_retires_it_everywhere(lab, capsys):
     # Nothing left to kill.
     assert main(["drill", "kill-key", "--step", "pay-key-prod", *w]) == 2
     assert "kill-key is for a step" in capsys.readouterr().err
-    for path in (ws / "audit.jsonl", ws / "workbench.db"):
-        if path.exists():
-            assert value.encode() not in path.read_bytes()
+    files = [p for p in ws.rglob("*") if p.is_file()]  # the database, its WAL, the audit log
+    assert {"audit.jsonl", "state.db"} <= {p.name for p in files}
+    for path in files:
+        assert value.encode() not in path.read_bytes(), path
 
 
 @pytest.mark.parametrize("lab", [GATEWAYS[0]], indirect=True)

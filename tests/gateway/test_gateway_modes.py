@@ -188,7 +188,9 @@ def test_access_log_has_fingerprints_and_never_key_values(env, pki):
             assert has_key and stat.S_IMODE(path.stat().st_mode) == 0o600
         else:
             assert not has_key, f"key value leaked into {path}"
-    for key_file in (state / "keys").iterdir():
+    key_files = list((state / "keys").iterdir())
+    assert key_files
+    for key_file in key_files:
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert stat.S_IMODE((state / "keys").stat().st_mode) == 0o700
 

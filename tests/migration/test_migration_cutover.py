@@ -166,6 +166,7 @@ def test_verify_in_dual_is_not_a_pass_and_step_stays_unverified(running_env, cap
     assert main(["issue", "--wave", "1", *w]) == 0
     code, status = _json(capsys, ["status", *w])
     wave1 = [s["key"] for s in status["steps"] if s["wave"] == 1]
+    assert wave1
     for key in wave1:
         assert main(["gateway", "set-mode", "dual", "--step", key, *w]) == 0
     code, out = _json(capsys, ["verify", "--wave", "1", *w])

@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 from cryptography.x509 import load_pem_x509_certificates
+from testkit import require
 
 from workbench.errors import PKIError
 from workbench.pki import LocalCA
@@ -54,13 +55,12 @@ def test_keys_are_encrypted_and_readable_by_ssh_keygen(ca_dir, tmp_path):
     body = base64.b64decode(b"".join(data.splitlines()[1:-1]))
     assert body.startswith(b"openssh-key-v1\x00")
     assert b"aes256-ctr" in body[:64] and b"bcrypt" in body[:80]
-    if shutil.which("ssh-keygen") is None:
-        pytest.skip("ssh-keygen not installed")
+    ssh_keygen = require("ssh-keygen", "openssh-client")
     copy = tmp_path / "k"
     copy.write_bytes(data)
     copy.chmod(0o600)
     ok = subprocess.run(
-        ["ssh-keygen", "-y", "-P", PASS, "-f", str(copy)], capture_output=True, text=True
+        [ssh_keygen, "-y", "-P", PASS, "-f", str(copy)], capture_output=True, text=True
     )
     assert ok.returncode == 0 and ok.stdout.startswith("ecdsa-sha2-nistp256 ")
     bad = subprocess.run(

@@ -79,6 +79,7 @@ def hostile_waves() -> list[pb.WaveContext]:
 
 def test_markdown_escapes_all_user_text(tmp_path):
     paths = pb.export_playbooks(hostile_waves(), fmt="md", out_dir=tmp_path, now=NOW, durable=False)
+    assert len(paths) == 1 + len(HOSTILE)  # the wave's summary and one ticket per hostile text
     md_parser = MarkdownIt("commonmark").enable(["table", "strikethrough"])
     for p in paths:
         md = p.read_text()
@@ -117,6 +118,7 @@ def test_yaml_and_json_round_trip_hostile_text_as_data(tmp_path):
         paths = pb.export_playbooks(
             hostile_waves(), fmt=fmt, out_dir=tmp_path / fmt, now=NOW, durable=False
         )
+        assert len(paths) == 1 + len(HOSTILE)
         for p in paths:
             text = p.read_text()
             assert not BIDI.search(text)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from testkit import free_port
+from testkit import ensure_gateway_available, free_port
 
 from workbench.gateway.proc import wait_until
 
@@ -29,18 +29,9 @@ STEP = "pay-key-prod"
 OTHER_STEP = "cards-key"  # consumer payments-svc: not allowed on payments-api
 
 
-def nginx_available() -> bool:
-    return bool(shutil.which("nginx") or os.path.exists("/usr/sbin/nginx"))
-
-
 def ensure_nginx() -> str:
     """The nginx binary; fails when missing unless WORKBENCH_SKIP_NGINX=1 (as tests/gateway)."""
-    if not nginx_available():
-        if os.environ.get("WORKBENCH_SKIP_NGINX") == "1":
-            pytest.skip("nginx missing and WORKBENCH_SKIP_NGINX=1")
-        pytest.fail(
-            "nginx is not installed: apt-get install -y nginx-light (or WORKBENCH_SKIP_NGINX=1)"
-        )
+    ensure_gateway_available("nginx")
     return shutil.which("nginx") or "/usr/sbin/nginx"
 
 

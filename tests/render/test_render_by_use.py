@@ -7,12 +7,11 @@ lets everything through.
 from __future__ import annotations
 
 import json
-import shutil
 
 import httpx
 import pytest
 from render_support import STEP, Nginx, run, venv_python
-from testkit import free_port
+from testkit import free_port, require
 
 
 def _health(world) -> str:
@@ -52,8 +51,8 @@ def test_curl_config_gets_200_and_identifies_the_caller(world):
     assert body["caller"] == "spiffe://acme.test/prod/mobile-bff" and body["auth"] == "cert"
 
 
-@pytest.mark.skipif(not shutil.which("node"), reason="node not installed")
 def test_node_agent_module_gets_200(world):
+    node = require("node", "nodejs")
     module = world.client_dir("checkout-web") / "node-agent.js"
     script = (
         "const https = require('https'); const m = require(process.argv[1]);"
@@ -61,7 +60,7 @@ def test_node_agent_module_gets_200(world):
         " console.log(res.statusCode); res.resume(); m.agent.destroy(); })"
         ".on('error', (e) => { console.error(e.message); process.exit(3); });"
     )
-    proc = run(["node", "-e", script, str(module)])
+    proc = run([node, "-e", script, str(module)])
     assert proc.returncode == 0 and proc.stdout.strip() == "200", proc.stdout + proc.stderr
 
 
@@ -81,8 +80,8 @@ public class Probe {
 """
 
 
-@pytest.mark.skipif(not shutil.which("java"), reason="java not installed")
 def test_java_flags_and_truststore_get_200(world, tmp_path):
+    require("java", "default-jre-headless")
     probe = tmp_path / "Probe.java"
     probe.write_text(JAVA_PROBE)
     flags = world.client_dir("checkout-web") / "java-tls.sh"

@@ -11,12 +11,12 @@ from __future__ import annotations
 import ast
 import json
 import os
-import shutil
 import subprocess
 
 import pytest
 import yaml
 from render_support import ensure_nginx, run
+from testkit import require
 
 from workbench.errors import ConfigRenderError
 from workbench.render.filters import FILTERS
@@ -81,8 +81,7 @@ def test_nginx_opens_files_named_with_every_special_character(tmp_path):
 
 @pytest.mark.parametrize("name", [HOSTILE, HOSTILE.replace("'", "")])
 def test_haproxy_opens_files_named_with_every_special_character(tmp_path, name):
-    if not shutil.which("haproxy"):
-        pytest.fail("haproxy is not installed: apt-get install -y haproxy")
+    require("haproxy", "haproxy")
     d = _cert_pair(tmp_path / name)
     f = FILTERS["haproxy"]
     cfg = tmp_path / "haproxy.cfg"
@@ -114,17 +113,17 @@ def test_shell_env_curl_and_code_filters_read_back_unchanged(tmp_path):
     assert ast.literal_eval(FILTERS["code"](value)) == value
     assert json.loads(FILTERS["code"](value)) == value
     assert yaml.safe_load("k: " + FILTERS["yaml"](value))["k"] == value
-    if shutil.which("curl"):
-        src = tmp_path / "src.txt"
-        src.write_text("payload")
-        out = tmp_path / HOSTILE.replace("/", "_")
-        config = tmp_path / "curl.config"
-        config.write_text(
-            f"url = {FILTERS['curl']('file://' + str(src))}\noutput = {FILTERS['curl'](str(out))}\n"
-        )
-        proc = run(["curl", "-s", "-K", str(config)])
-        assert proc.returncode == 0, proc.stderr
-        assert out.read_text() == "payload"
+    curl = require("curl", "curl")
+    src = tmp_path / "src.txt"
+    src.write_text("payload")
+    out = tmp_path / HOSTILE.replace("/", "_")
+    config = tmp_path / "curl.config"
+    config.write_text(
+        f"url = {FILTERS['curl']('file://' + str(src))}\noutput = {FILTERS['curl'](str(out))}\n"
+    )
+    proc = run([curl, "-s", "-K", str(config)])
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text() == "payload"
 
 
 @pytest.mark.parametrize("name", sorted(FILTERS))

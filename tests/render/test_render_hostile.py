@@ -13,7 +13,6 @@ from __future__ import annotations
 import ast
 import os
 import re
-import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 from render_support import PASSPHRASE, ensure_nginx, open_test_campaign, run
+from testkit import require
 
 from workbench.errors import InventoryError
 from workbench.inventory import loads_inventory
@@ -204,8 +204,7 @@ def test_nginx_egress_passes_nginx_t_and_proxies_to_the_hostile_url_intact(pair)
 
 
 def test_haproxy_config_passes_haproxy_c_with_the_same_keywords(pair, tmp_path):
-    if not shutil.which("haproxy"):
-        pytest.fail("haproxy is not installed: apt-get install -y haproxy")
+    require("haproxy", "haproxy")
     _, plain, hostile = pair
     texts = [(d / "gateway" / "pay-api" / "haproxy.cfg").read_text() for d in (plain, hostile)]
     assert [_skeleton(w) for w in _haproxy_lines(texts[0])] == [

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 import stat
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import sys
 import pytest
 import yaml
 from render_support import OTHER_STEP, P12_PASSWORD, ROOT, STEP, open_test_campaign, run
+from testkit import require
 
 from workbench.cli import main
 from workbench.errors import ConfigRenderError
@@ -139,10 +139,10 @@ def test_haproxy_frontend_requires_certificates(world):
     assert "ssl-default-bind-options ssl-min-ver TLSv1.2" in text
     assert "acl wb_allowed ssl_c_s_dn(CN) -m str checkout-web mobile-bff" in text
     assert "http-request deny deny_status 403 if wb_api !wb_allowed" in text
-    if shutil.which("haproxy"):  # structural only when haproxy is absent (it is here)
-        proc = run(["haproxy", "-c", "-f", str(world.rendered.directory / "gateway"
-                                               / "payments-api" / "haproxy.cfg")])  # fmt: skip
-        assert proc.returncode == 0, proc.stderr
+    haproxy = require("haproxy", "haproxy")
+    proc = run([haproxy, "-c", "-f", str(world.rendered.directory / "gateway"
+                                         / "payments-api" / "haproxy.cfg")])  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_go_and_env_and_node_files(world):
@@ -159,9 +159,8 @@ def test_go_and_env_and_node_files(world):
     )
     assert env["WORKBENCH_CLIENT_KEY"] == str(key) and env["WORKBENCH_CLIENT_CHAIN"] == str(chain)
     assert env["WORKBENCH_SPIFFE_ID"] == "spiffe://acme.test/prod/mobile-bff"
-    if shutil.which("node"):
-        proc = run(["node", "--check", str(d / "node-agent.js")])
-        assert proc.returncode == 0, proc.stderr
+    proc = run([require("node", "nodejs"), "--check", str(d / "node-agent.js")])
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_every_text_file_has_a_header_naming_step_service_and_certificate(world):
@@ -186,10 +185,10 @@ def test_every_text_file_has_a_header_naming_step_service_and_certificate(world)
             assert "payments-api" in text and "Server certificate serial" in text
 
 
-@pytest.mark.skipif(not shutil.which("keytool"), reason="keytool not installed")
 def test_truststore_holds_the_root_as_a_trusted_entry(world):
     ts = world.client_dir("checkout-web") / "truststore.p12"
-    proc = run(["keytool", "-list", "-keystore", str(ts), "-storetype", "PKCS12",
+    keytool = require("keytool", "default-jre-headless")
+    proc = run([keytool, "-list", "-keystore", str(ts), "-storetype", "PKCS12",
                 "-storepass", ""])  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "trustedCertEntry" in proc.stdout and "PrivateKeyEntry" not in proc.stdout

@@ -46,9 +46,10 @@ def test_export_playbook_still_guards_a_value_that_resolves(ws, capsys, monkeypa
     monkeypatch.setenv("TRUST_PAY_KEY", canary)
     argv = ["export", "playbook", "--all", "--format", "md", "-o", str(tmp_path / "md")]
     assert main([*argv, "--workspace", str(ws)]) == 0
-    for path in (tmp_path / "md").rglob("*"):
-        if path.is_file():
-            assert canary not in path.read_text()
+    tickets = [p for p in (tmp_path / "md").rglob("*") if p.is_file()]
+    assert tickets
+    for path in tickets:
+        assert canary not in path.read_text()
 
 
 COMMANDS = [

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from verify_pki import identities
 from verify_servers import (
-    NGINX,
     NGINX_BEARER,
     NGINX_KEY_WITH_ANY_CERT,
     NGINX_QUERY,
@@ -16,10 +13,7 @@ from verify_servers import (
 
 from workbench.verify import Options, Outcome, Target, run_verify
 
-pytestmark = [
-    pytest.mark.nginx,
-    pytest.mark.skipif(not Path(NGINX).exists(), reason="nginx is not installed"),
-]
+pytestmark = pytest.mark.nginx
 
 
 @pytest.mark.parametrize("verify_client", ["on", "optional"])
