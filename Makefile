@@ -1,6 +1,6 @@
 # Two commands, each sets up its own environment from python3 + make alone.
 #   make demo   run the main job end to end on the sample environment
-#   make test   run the whole test suite (what CI runs)
+#   make test   run the whole test suite on both cores (what CI runs)
 #   make check  the fast inner loop: every test not marked integration (no servers, no processes)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -35,8 +35,13 @@ test-deps:
 demo: $(STAMP) system-deps
 	$(VENV)/bin/python -m workbench.demo $(DEMO_ARGS)
 
+# Both cores (pytest-xdist). Each file stays on one worker (--dist loadfile) so a module's
+# lab or gateway fixture starts once; ports come from tests/testkit.py's reserved, locked
+# range, so workers never share one. `make test XDIST=` runs in one process.
+XDIST ?= -n 2 --dist loadfile
+
 test: $(STAMP) test-deps
-	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q $(XDIST) $(PYTEST_ARGS)
 
 check: $(STAMP)
 	$(VENV)/bin/python -m pytest -q -m "not integration" $(PYTEST_ARGS)
