@@ -293,6 +293,12 @@ def test_operator_never_applies_the_drill_fails_at_the_deadline(manual, capsys):
         ],
     )
     assert code == 0 and rec["change"] == change
+    # What a person reads (`drill show`): the change nobody recorded in time, the entry point.
+    capsys.readouterr()
+    assert main(["drill", "show", "--id", str(doc["id"]), "--workspace", str(ws)]) == 0
+    shown = capsys.readouterr().out
+    assert f"gateway legacy-edge (manual/manual): change {change} NOT recorded" in shown
+    assert url in shown and "verdict: FAIL" in shown
 
 
 def test_recorded_but_not_reloaded_fails_naming_the_entry_point(manual, start_drill):
@@ -329,6 +335,15 @@ def test_gateway_applied_change_bad_input(manual, capsys):
         assert main(["gateway", "applied", *args, *w]) == 2, args
         err = capsys.readouterr().err.strip()
         assert expected in err and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    # The canary is not run on a manual gateway (a person would authorise it twice a run).
+    for args, expected in [
+        ([], "only APIs behind manual gateways accept certificates"),
+        (["--api", "orders-api"], "API orders-api is behind a manual gateway"),
+    ]:
+        capsys.readouterr()
+        assert main(["drill", "canary", *args, *w]) == 2, args
+        err = capsys.readouterr().err.strip()
+        assert expected in err and len(err.splitlines()) == 1, err
     # --json: the error is JSON on stderr, stdout stays empty
     code, out = run_json(capsys, ["gateway", "applied", "--gateway", "legacy-edge", *w])
     assert code == 2 and out is None

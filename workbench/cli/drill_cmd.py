@@ -305,8 +305,15 @@ def _print_doc(doc: dict) -> None:
     )
     for g in doc["gateways"]:
         crl = g.get("crl") or {}
+        if g.get("change"):  # a manual gateway: a person did the change (or not)
+            done = g.get("applied_after_s")
+            pushed = f"change {g['change']} " + (
+                f"recorded after {_s(done)} s" if done is not None else "NOT recorded"
+            )
+        else:
+            pushed = f"push {_s(g.get('push_s'))} s"
         print(
-            f"gateway {g['id']} ({g['kind']}/{g['server']}): push {_s(g.get('push_s'))} s, "
+            f"gateway {g['id']} ({g['kind']}/{g['server']}): {pushed}, "
             f"CRL {crl.get('number', '-')}, time to refusal median {_s(g.get('median_s'))} s, "
             f"worst {_s(g.get('worst_s'))} s"
         )

@@ -74,6 +74,12 @@ def _chosen_apis(campaign: Campaign, wanted: Sequence[str] | None) -> list:
         return [inv.api(a) for a in dict.fromkeys(wanted)]
     # A manual gateway is left out: authorising the canary there takes a person, twice a run.
     chosen = [a for a in inv.apis if modes[a.id] in CERT_MODES and a.id not in manual]
+    if not chosen and any(modes[a] in CERT_MODES for a in manual):
+        raise InputError(
+            "only APIs behind manual gateways accept certificates: the canary needs a gateway "
+            "the workbench changes itself (lab, nginx, HAProxy); `workbench drill revoke "
+            "--service S` writes the steps for a manual one"
+        )
     if not chosen:
         raise InputError(
             "no API accepts certificates yet: put a step in dual first "
