@@ -28,6 +28,7 @@ from workbench.inventory.model import (
     Service,
     Severity,
 )
+from workbench.states import GatewayMode, StepState
 
 if _typing.TYPE_CHECKING:  # the lazy names below, for type checkers and editors
     __version__: str
@@ -152,6 +153,7 @@ __all__ = [
     "export_graph",
     "find_findings",
     "Finding",
+    "GatewayMode",
     "Identities",
     "import_report",
     "init_workspace",
@@ -185,6 +187,7 @@ __all__ = [
     "Severity",
     "status_report",
     "step_usage",
+    "StepState",
     "Target",
     "timing_chart",
     "usage_chart",

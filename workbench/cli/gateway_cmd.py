@@ -6,6 +6,7 @@ import argparse
 from datetime import UTC, datetime
 
 from workbench.cli._common import add_json_arg, add_workspace_arg, print_json
+from workbench.gateway.spec import MODES
 
 __all__ = ["register"]
 
@@ -31,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "mode",
-        choices=("key", "dual", "mtls", "mtls+token"),
+        choices=MODES,
         help="the new mode (mtls+token: certificate plus a bound access token)",
     )
     p.add_argument("--step", required=True, metavar="KEY", help="the step (key id)")
@@ -57,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--step", metavar="KEY", help="the step (key id); with --mode")
     a.add_argument(
         "--mode",
-        choices=("key", "dual", "mtls", "mtls+token"),
+        choices=MODES,
         help="the mode now in force",
     )
     a.add_argument("--gateway", metavar="G", help="the manual gateway; with --change")

@@ -37,9 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.errors import GatewayError
-from workbench.gateway.spec import TOKEN_MODE, Route, service_of_identity
+from workbench.gateway.spec import Route, service_of_identity
 from workbench.gateway.tokenauth import TokenCheck, www_authenticate
 from workbench.secrets import key_fingerprint
+from workbench.states import GatewayMode
 
 __all__ = ["Decision", "PeerCert", "decide", "peer_from_getpeercert", "read_route_keys"]
 
@@ -120,16 +121,16 @@ def decide(
     """Apply the table above. ``keys`` maps accepted key values to their fingerprints;
     ``token`` is the bound-token check of this request (mode ``mtls+token`` only)."""
     fp = _match_key(presented_key, keys)
-    if route.mode == TOKEN_MODE:
+    if route.mode == GatewayMode.MTLS_TOKEN:
         return _decide_token(route, peer, token, fp)
-    if route.mode == "key":
+    if route.mode == GatewayMode.KEY:
         if fp:
             return Decision(0, "key", fp)
         return Decision(401, "none", "")
     ident = cert_identity(route, peer)
     if ident:
         return Decision(0, "cert", ident)
-    if route.mode == "dual" and fp:
+    if route.mode == GatewayMode.DUAL and fp:
         return Decision(0, "key", fp)
     if peer is not None:
         return Decision(403, "none", fp or f"cn:{peer.cn or ''}")

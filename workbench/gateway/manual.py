@@ -25,6 +25,7 @@ from typing import Any
 
 from workbench.errors import GatewayError
 from workbench.gateway.handle import AppliedChange, Commit
+from workbench.states import CERTIFICATE_ONLY_MODES, GatewayMode
 from workbench.workspace.atomic import atomic_write
 
 __all__ = ["ManualGateway"]
@@ -61,7 +62,7 @@ class ManualGateway:
         return _read_dict(self._state_path)
 
     def current_mode(self, api_id: str) -> str:
-        return self._applied_routes().get(api_id, {}).get("mode", "key")
+        return self._applied_routes().get(api_id, {}).get("mode", GatewayMode.KEY)
 
     def mark_applied(self, api_id: str, step_key: str, mode: str) -> None:
         """The operator says the change to ``mode`` is in force (``gateway applied``)."""
@@ -81,7 +82,7 @@ class ManualGateway:
             f"check: a consumer certificate gets 2xx on {api.url}; "
             + (
                 "the retired key gets 401/403"
-                if mode in ("mtls", "mtls+token")
+                if mode in CERTIFICATE_ONLY_MODES
                 else "the key still works"
             ),
             "then record it: `workbench gateway applied --step "

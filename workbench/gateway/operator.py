@@ -31,6 +31,7 @@ from workbench.errors import GatewayError
 from workbench.gateway.handle import AppliedChange, Commit
 from workbench.gateway.proc import fetch_config_id
 from workbench.secrets import child_environ
+from workbench.states import GatewayMode
 from workbench.workspace.atomic import atomic_write
 from workbench.workspace.paths import ensure_private_dir
 
@@ -84,7 +85,7 @@ class OperatorGateway:
         except (OSError, ValueError, KeyError, TypeError):
             inv = self.campaign.inventory
             return {
-                a: _Route(a, "key", tuple(k.id for k in inv.keys if k.api == a))
+                a: _Route(a, GatewayMode.KEY, tuple(k.id for k in inv.keys if k.api == a))
                 for a in self.cfg.apis
             }
 
@@ -156,7 +157,7 @@ class OperatorGateway:
             if len(headers) > 1:
                 raise GatewayError(f"API {api_id}: keys use several headers {sorted(headers)}")
             header = headers.pop()
-            if route.mode == "mtls+token":
+            if route.mode == GatewayMode.MTLS_TOKEN:
                 raise GatewayError(
                     f"gateway {self.id} ({self.kind}) cannot require bound tokens: mtls+token "
                     "needs the lab's authorization server"
@@ -181,7 +182,7 @@ class OperatorGateway:
                 )
             files[key_map] = body.encode()
             upstream_key_map = None
-            if checked_by == "backend" and route.mode != "key" and values:
+            if checked_by == "backend" and route.mode != GatewayMode.KEY and values:
                 upstream_key_map = self.keys_dir / f"{api_id}.upstream"
                 first = next(iter(values.values()))
                 line = (

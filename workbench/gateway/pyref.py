@@ -31,8 +31,9 @@ from urllib.parse import urlsplit
 
 from workbench.errors import GatewayError
 from workbench.gateway.authz import Decision, decide, peer_from_getpeercert, read_route_keys
-from workbench.gateway.spec import TOKEN_MODE, GatewaySpec, Route
+from workbench.gateway.spec import GatewaySpec, Route
 from workbench.gateway.tokenauth import check_bound_token, load_jwks
+from workbench.states import GatewayMode
 
 __all__ = ["AEAD_CIPHERS", "STATUS_PATH", "build_server_context", "load_state", "main"]
 
@@ -204,7 +205,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         peer = peer_from_getpeercert(self.connection.getpeercert())
         token = None
-        if route.mode == TOKEN_MODE:
+        if route.mode == GatewayMode.MTLS_TOKEN:
             token = check_bound_token(
                 self.headers.get("Authorization"),
                 self.connection.getpeercert(binary_form=True),
@@ -236,7 +237,7 @@ class _Handler(BaseHTTPRequestHandler):
             and k.lower() != route.key_header.lower()
             and not k.lower().startswith("x-workbench-")
             # The backend trusts the gateway's identity headers; the bearer token stays here.
-            and not (route.mode == TOKEN_MODE and k.lower() == "authorization")
+            and not (route.mode == GatewayMode.MTLS_TOKEN and k.lower() == "authorization")
         }
         headers.update(
             {

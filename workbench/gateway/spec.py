@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import GatewayError
+from workbench.states import GatewayMode
 
 __all__ = [
     "MODES",
-    "TOKEN_MODE",
     "GatewaySpec",
     "RenderedConfig",
     "Route",
@@ -35,10 +35,10 @@ __all__ = [
     "spec_from_inventory",
 ]
 
-MODES = ("key", "dual", "mtls", "mtls+token")
-"""Auth modes a route can be in. ``mtls+token`` = an allowed certificate AND an RFC 8705
-access token bound to it (see :mod:`workbench.gateway.tokenauth`)."""
-TOKEN_MODE = "mtls+token"  # noqa: S105  (a mode name, not a secret)
+MODES = tuple(m.value for m in GatewayMode)
+"""Auth modes a route can be in (:class:`~workbench.states.GatewayMode`). ``mtls+token`` = an
+allowed certificate AND an RFC 8705 access token bound to it (see
+:mod:`workbench.gateway.tokenauth`)."""
 
 _API_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _PATH_PREFIX = re.compile(r"^(/(?!\.\.?(/|$))[A-Za-z0-9._~-]+){1,16}$")
@@ -94,9 +94,10 @@ class Route:
             raise GatewayError(
                 f"route {self.api_id}: token audience must be a URI without quotes or spaces"
             )
-        if self.mode == TOKEN_MODE and not self.token_audience:
+        if self.mode == GatewayMode.MTLS_TOKEN and not self.token_audience:
             raise GatewayError(
-                f"route {self.api_id}: mode {TOKEN_MODE} needs token_audience (the API's URL)"
+                f"route {self.api_id}: mode {GatewayMode.MTLS_TOKEN} needs token_audience "
+                "(the API's URL)"
             )
 
     def matches(self, path: str) -> bool:
@@ -161,7 +162,7 @@ class GatewaySpec:
             raise GatewayError(
                 "token_introspect_url must be https://127.0.0.1:PORT/path (loopback)"
             )
-        if any(r.mode == TOKEN_MODE for r in self.routes):
+        if any(r.mode == GatewayMode.MTLS_TOKEN for r in self.routes):
             missing = [
                 name
                 for name in (
@@ -174,14 +175,14 @@ class GatewaySpec:
             ]
             if missing:
                 raise GatewayError(
-                    f"mode {TOKEN_MODE} needs the authorization server ({', '.join(missing)} "
-                    "unset): start the sample env with its token server"
+                    f"mode {GatewayMode.MTLS_TOKEN} needs the authorization server "
+                    f"({', '.join(missing)} unset): start the sample env with its token server"
                 )
 
     @property
     def uses_tokens(self) -> bool:
         """True when some route is in ``mtls+token`` mode."""
-        return any(r.mode == TOKEN_MODE for r in self.routes)
+        return any(r.mode == GatewayMode.MTLS_TOKEN for r in self.routes)
 
     @property
     def backend_port(self) -> int:
@@ -360,7 +361,7 @@ def spec_from_inventory(
             Route(
                 api_id=api.id,
                 path_prefix=api_path_prefix(api.url),
-                mode=modes.get(api.id, "key"),
+                mode=modes.get(api.id, GatewayMode.KEY),
                 key_header=headers.pop(),
                 key_files=tuple(str(key_file_of[k.id]) for k in keys if k.id in key_file_of),
                 allowed_identities=tuple(

@@ -39,6 +39,7 @@ from workbench.gateway.spec import api_path_prefix, spec_from_inventory
 from workbench.inventory.model import DEFAULT_TRUST_DOMAIN
 from workbench.lab.auth_runtime import AuthServerRuntime, port_open
 from workbench.secrets import SecretRefError, resolve_secret_ref
+from workbench.states import GatewayMode
 from workbench.workspace.atomic import atomic_write
 from workbench.workspace.paths import check_name, ensure_private_dir
 
@@ -305,7 +306,7 @@ class SampleEnv(AuthServerRuntime):
             modes = {r.api_id: r.mode for gw in previous.values() for r in gw.spec.routes}
         if token_server is None:
             token_server = read_pid(self.auth_pid_path, self.auth_marker) is not None or any(
-                m == "mtls+token" for m in (modes or {}).values()
+                m == GatewayMode.MTLS_TOKEN for m in (modes or {}).values()
             )
         started_backend = read_pid(self.backend_pid_path, self.backend_marker) is None
         backend_port = self._start_backend()

@@ -21,11 +21,10 @@ from pathlib import Path
 
 from workbench.errors import GatewayError, InputError
 from workbench.gateway.handle import AppliedChange, GatewayHandle, ManualApplication
+from workbench.gateway.spec import MODES
 from workbench.migration.campaign import Campaign
+from workbench.states import CERTIFICATE_ONLY_MODES, KEY_RETIRED_STATES, GatewayMode, StepState
 
-# Step states in which the step's key is retired at its gateway.
-RETIRED_STATES = ("cut_over", "verified")
-MODES = ("key", "dual", "mtls", "mtls+token")
 FAULTS = ("old-key-left-enabled",)
 
 
@@ -106,20 +105,23 @@ def _route_after(campaign: Campaign, step_key: str, mode: str, fault: str | None
     ws, inv = campaign.workspace, campaign.inventory
     api = inv.key(step_key).api
     api_keys = [k.id for k in inv.keys if k.api == api]
-    retired = {s.key for s in ws.steps() if s.key in api_keys and s.state in RETIRED_STATES}
-    if mode in ("mtls", "mtls+token"):
+    retired = {s.key for s in ws.steps() if s.key in api_keys and s.state in KEY_RETIRED_STATES}
+    if mode in CERTIFICATE_ONLY_MODES:
         retired.add(step_key)
     else:
         retired.discard(step_key)
     if fault == "old-key-left-enabled":
         retired.discard(step_key)
     remaining = tuple(k for k in api_keys if k not in retired)
-    if mode == "mtls+token" and remaining:
+    if mode == GatewayMode.MTLS_TOKEN and remaining:
         raise GatewayError(
             f"{api} still accepts {', '.join(remaining)}: retire those keys before requiring "
             "bound tokens (mtls+token)"
         )
-    route_mode = mode if mode in ("key", "mtls+token") else ("dual" if remaining else "mtls")
+    if mode in (GatewayMode.KEY, GatewayMode.MTLS_TOKEN):
+        route_mode = mode
+    else:
+        route_mode = GatewayMode.DUAL if remaining else GatewayMode.MTLS
     return api, route_mode, remaining
 
 
@@ -171,7 +173,7 @@ def set_step_mode(
     except GatewayError as exc:
         _audit_failure(campaign, handle, api, from_mode, route_mode, step_key, exc)
         raise
-    if applied.instructions and mode in ("mtls", "mtls+token") and not pending_ok:
+    if applied.instructions and mode in CERTIFICATE_ONLY_MODES and not pending_ok:
         raise ManualApplication(
             f"API {api} is behind the manual gateway {handle.id}: apply the instructions "
             f"(`workbench gateway set-mode {mode} --step {step_key}` prints them), record them "
@@ -224,23 +226,21 @@ def _audit_failure(campaign, handle, api, from_mode, to_mode, step_key, exc) -> 
 
 def _target_state(current: str, mode: str) -> str | None:
     """The step state a mode change implies (None: the state does not move)."""
-    if mode in ("mtls", "mtls+token"):
-        if current == "verified":
-            return "cut_over"  # a changed gate must be verified again before it counts
-        if current not in ("dual", "rolled_back", "cut_over"):
+    if mode in CERTIFICATE_ONLY_MODES:
+        if current == StepState.VERIFIED:
+            return StepState.CUT_OVER  # a changed gate must be verified again before it counts
+        if current not in (StepState.DUAL, StepState.ROLLED_BACK, StepState.CUT_OVER):
             raise GatewayError(
                 f"step is {current}: put it in dual first (`workbench gateway set-mode dual "
                 "--step ...`) and check usage before cutting over"
             )
-        return "cut_over"
-    if current == "planned":
+        return StepState.CUT_OVER
+    if current == StepState.PLANNED:
         raise GatewayError("step is planned: issue its certificates first (`workbench issue`)")
-    if mode == "dual":
-        return (
-            "rolled_back"
-            if current in ("cut_over", "verified")
-            else ("dual" if current == "issued" else None)
-        )
+    if mode == GatewayMode.DUAL:
+        if current in KEY_RETIRED_STATES:
+            return StepState.ROLLED_BACK
+        return StepState.DUAL if current == StepState.ISSUED else None
     return None
 
 

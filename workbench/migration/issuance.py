@@ -17,6 +17,7 @@ from datetime import timedelta
 from workbench.errors import InputError, WorkspaceError
 from workbench.migration.campaign import Campaign
 from workbench.migration.remote import DEFAULT_CONCURRENCY, audit_receipts, is_remote, presign
+from workbench.states import StepState
 from workbench.workspace import CertificateMaterial, CertificateRecord
 from workbench.workspace.certbulk import CertificateRequest, ensure_certificates
 from workbench.workspace.certfiles import ensure_certificate
@@ -149,9 +150,9 @@ def issue_step(
         audit_receipts(campaign)  # Vault's request ids beside the cert.issue records
         records = [record for record, _ in results]
         issued = [record.service for record, new in results if new]
-        if ws.step(step_key).state == "planned":
+        if ws.step(step_key).state == StepState.PLANNED:
             ws.set_step_state(
-                step_key, "issued", reason=f"{len(records)} client certificates", now=now
+                step_key, StepState.ISSUED, reason=f"{len(records)} client certificates", now=now
             )
     return IssueOutcome(step_key, tuple(records), tuple(issued), ws.step(step_key).state)
 

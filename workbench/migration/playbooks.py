@@ -14,6 +14,7 @@ from pathlib import Path
 
 from workbench.errors import WorkbenchError
 from workbench.migration.campaign import Campaign
+from workbench.states import GatewayMode
 
 DEFAULT_OVERLAP_DAYS = 14
 # The workspace verifier's extra negative probes (see migration.verification), in run order.
@@ -108,7 +109,7 @@ def ticket_context(campaign: Campaign, step_key: str, *, start: datetime, overla
         ),
         schedule=Schedule(start + timedelta(days=7 * (step.wave - 1)), overlap_days),
         key_fingerprint=fingerprint,
-        gateway_mode=gw_changes[-1].to_mode if gw_changes else "key",
+        gateway_mode=gw_changes[-1].to_mode if gw_changes else GatewayMode.KEY.value,  # plain text
         certificates=tuple(
             CertificateRef(
                 c.service, c.serial, c.sha256, c.not_after, tuple(rendered.get(c.service, ()))

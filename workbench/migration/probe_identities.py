@@ -20,6 +20,7 @@ from workbench.migration.campaign import Campaign
 from workbench.migration.remote import audit_receipts
 from workbench.migration.revocation import tell_issuer
 from workbench.migration.usage import old_key
+from workbench.states import GatewayMode
 from workbench.workspace import CertificateMaterial
 from workbench.workspace.certfiles import ensure_certificate
 
@@ -233,7 +234,7 @@ def _token_identities(campaign: Campaign, step_key: str, api_id: str, service: s
     from workbench.migration.tokens import fetch_bound_token
     from workbench.verify import CertIdentity
 
-    if route_mode(campaign, api_id) != "mtls+token":
+    if route_mode(campaign, api_id) != GatewayMode.MTLS_TOKEN:
         return None, None
     token = fetch_bound_token(campaign, service, api_id, step=step_key)
     ws = campaign.workspace

@@ -29,6 +29,7 @@ from workbench.migration.probe_identities import (  # noqa: F401 - the public na
     route_mode,
     step_job,
 )
+from workbench.states import GatewayMode, StepState
 
 
 @dataclass(frozen=True)
@@ -128,8 +129,10 @@ def _store(campaign, step_key, doc, started, finished, fingerprint) -> StepVerdi
             evidence=doc,
         )
         step = ws.step(step_key)
-        if doc["verdict"] == "PASS" and step.state == "cut_over":
-            ws.set_step_state(step_key, "verified", reason="cut-over verified: PASS recorded")
+        if doc["verdict"] == "PASS" and step.state == StepState.CUT_OVER:
+            ws.set_step_state(
+                step_key, StepState.VERIFIED, reason="cut-over verified: PASS recorded"
+            )
     return StepVerdict(step_key, doc, ws.step(step_key).state)
 
 
@@ -225,7 +228,7 @@ def guard_verified_change(campaign: Campaign, step_key: str, *, force: bool) -> 
     """``gateway set-mode`` on a verified step refuses without ``force``: the change voids
     the proof (the step leaves ``verified``) and must be verified again."""
     step = campaign.workspace.step(step_key)
-    if step.state == "verified" and not force:
+    if step.state == StepState.VERIFIED and not force:
         raise GatewayError(
             f"step {step_key} is verified: changing its gateway voids that proof (the step "
             "leaves verified and needs a new PASS); pass --force to do it anyway"
@@ -237,8 +240,8 @@ def _prepare_revoke_only(campaign: Campaign, step_key: str) -> None:
     the state from which the key can be retired (audited)."""
     ws = campaign.workspace
     with ws.transaction():
-        for state in ("issued", "dual"):
-            if ws.step(step_key).state in ("planned", "issued"):
+        for state in (StepState.ISSUED, StepState.DUAL):
+            if ws.step(step_key).state in (StepState.PLANNED, StepState.ISSUED):
                 ws.set_step_state(step_key, state, reason="revoke-only: no consumer to move")
 
 
@@ -318,18 +321,23 @@ def cutover(
         }
         verdict = _store(campaign, step_key, doc, live.started, live.finished, fp)
         return CutoverOutcome(step_key, usage.accepted, verdict, False, verdict.state)
-    set_step_mode(campaign, step_key, "mtls", fault=fault, reason="cutover")
+    set_step_mode(campaign, step_key, GatewayMode.MTLS, fault=fault, reason="cutover")
     try:
         from workbench.verify import run_verify_many
 
         [result] = run_verify_many([(target, identities)], options=opts)
         verdict = record(campaign, result, old_key_fingerprint=fp, before=before)
     except BaseException:
-        set_step_mode(campaign, step_key, "dual", reason="cutover aborted: verifier error")
+        set_step_mode(
+            campaign, step_key, GatewayMode.DUAL, reason="cutover aborted: verifier error"
+        )
         raise
     rolled_back = verdict.verdict != "PASS"
     if rolled_back:
         set_step_mode(
-            campaign, step_key, "dual", reason=f"automatic rollback: verdict {verdict.verdict}"
+            campaign,
+            step_key,
+            GatewayMode.DUAL,
+            reason=f"automatic rollback: verdict {verdict.verdict}",
         )
     return CutoverOutcome(step_key, usage.accepted, verdict, rolled_back, ws.step(step_key).state)

@@ -21,6 +21,7 @@ from workbench.playbook.mermaid import step_mermaid
 from workbench.playbook.model import Command, ProbeSpec, TicketContext, WaveContext
 from workbench.playbook.text import clean
 from workbench.secrets import secret_kind
+from workbench.states import GatewayMode
 
 __all__ = [
     "PRIORITY_THRESHOLDS",
@@ -231,7 +232,7 @@ def ticket_document(
         },
         "prechecks": {
             "gateway_mode": _t(ctx.gateway_mode),
-            "gateway_mode_ok": ctx.gateway_mode == "dual",
+            "gateway_mode_ok": ctx.gateway_mode == GatewayMode.DUAL,
             "certificates": [
                 {
                     "service": _t(c.service),

@@ -34,6 +34,7 @@ from workbench.render.context import (
 )
 from workbench.render.filters import FILTERS, finalize
 from workbench.render.formats import FORMATS, Output, parse_formats
+from workbench.states import GatewayMode
 
 __all__ = ["RenderResult", "RenderedFile", "render_step"]
 
@@ -116,8 +117,8 @@ def _client_header(ctx: ClientContext, fmt: str, now: datetime, secret: bool) ->
 
 def _gateway_header(ctx: GatewayContext, fmt: str, phase: str | None, now: datetime) -> list[str]:
     what = {
-        "dual": "overlap phase: the old keys OR an allowed client certificate",
-        "mtls": "cut-over phase: an allowed client certificate only, old keys refused",
+        GatewayMode.DUAL: "overlap phase: the old keys OR an allowed client certificate",
+        GatewayMode.MTLS: "cut-over phase: an allowed client certificate only, old keys refused",
     }.get(phase or "", "")
     lines = [
         f"Rendered by `workbench render` at {now.isoformat(timespec='seconds')} "

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workbench.errors import ConfigRenderError
+from workbench.states import GatewayMode
 
 __all__ = ["FORMATS", "Format", "Output", "parse_formats"]
 
@@ -72,14 +73,14 @@ FORMATS: dict[str, Format] = {
                (Output("nginx-egress.conf", "nginx-egress.conf.j2"),)),
         Format("nginx-gateway", "gateway",
                "nginx server blocks for the dual phase and the mtls cut-over",
-               (Output("nginx-dual.conf", "nginx-gateway.conf.j2", phase="dual"),
-                Output("nginx-mtls.conf", "nginx-gateway.conf.j2", phase="mtls"))),
+               (Output("nginx-dual.conf", "nginx-gateway.conf.j2", phase=GatewayMode.DUAL),
+                Output("nginx-mtls.conf", "nginx-gateway.conf.j2", phase=GatewayMode.MTLS))),
         Format("haproxy", "gateway", "HAProxy frontend requiring client certificates (mtls)",
-               (Output("haproxy.cfg", "haproxy.cfg.j2", phase="mtls"),)),
+               (Output("haproxy.cfg", "haproxy.cfg.j2", phase=GatewayMode.MTLS),)),
         Format("istio", "gateway",
                "Istio PeerAuthentication (PERMISSIVE for dual, STRICT at cut-over)",
-               (Output("istio-dual.yaml", "istio.yaml.j2", phase="dual"),
-                Output("istio-mtls.yaml", "istio.yaml.j2", phase="mtls"))),
+               (Output("istio-dual.yaml", "istio.yaml.j2", phase=GatewayMode.DUAL),
+                Output("istio-mtls.yaml", "istio.yaml.j2", phase=GatewayMode.MTLS))),
     )
 }  # fmt: skip
 

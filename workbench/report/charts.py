@@ -11,10 +11,16 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from workbench.report.program import MODE_ORDER, ProgramReport
+from workbench.states import GatewayMode
 
 __all__ = ["MODE_COLOURS", "program_charts", "save_svg"]
 
-MODE_COLOURS = {"key": "#d62728", "dual": "#ff9f1c", "mtls": "#2ca02c", "mtls+token": "#1f77b4"}
+MODE_COLOURS = {
+    GatewayMode.KEY: "#d62728",
+    GatewayMode.DUAL: "#ff9f1c",
+    GatewayMode.MTLS: "#2ca02c",
+    GatewayMode.MTLS_TOKEN: "#1f77b4",
+}
 RETIRED, REMAINING = "#2ca02c", "#bbbbbb"
 MAX_KEY_BARS = 40  # beyond this a per-key bar chart becomes a histogram
 

@@ -19,6 +19,7 @@ from workbench.report.program import (
     OpenFinding,
     ProgramReport,
 )
+from workbench.states import KEY_RETIRED_STATES, GatewayMode, StepState
 
 __all__ = ["program_report"]
 
@@ -39,15 +40,15 @@ def _retirements(ws: Any, steps: list[Any], created: datetime) -> dict[str, tupl
         when = datetime.fromisoformat(rec.time).astimezone(UTC)
         discovered.setdefault(rec.subject, when)
         to = rec.details.get("to") if isinstance(rec.details, dict) else None
-        if to == "verified":
+        if to == StepState.VERIFIED:
             if retired.get(rec.subject) is None:
                 retired[rec.subject] = when
-        elif to in ("rolled_back", "failed", "planned"):
+        elif to in (StepState.ROLLED_BACK, StepState.FAILED, StepState.PLANNED):
             retired[rec.subject] = None
     return {
         s.key: (
             discovered.get(s.key, created),
-            retired.get(s.key) if s.state in ("verified", "cut_over") else None,
+            retired.get(s.key) if s.state in KEY_RETIRED_STATES else None,
         )
         for s in steps
     }
@@ -79,7 +80,7 @@ def program_report(
     steps = ws.steps()
     notes: list[str] = []
 
-    api_modes = {a.id: "key" for a in inv.apis}
+    api_modes: dict[str, str] = {a.id: GatewayMode.KEY for a in inv.apis}
     for change in ws.gateway_changes():  # oldest first: the last one wins
         if change.api in api_modes:
             api_modes[change.api] = change.to_mode
@@ -91,11 +92,13 @@ def program_report(
     for key in inv.keys:
         discovered, retired = times.get(key.id, (info.created_at, None))
         retirements.append(KeyRetirement(key.id, key.api, discovered, retired))
-        api_mode = api_modes.get(key.api, "key")
+        api_mode = api_modes.get(key.api, GatewayMode.KEY)
         if retired is not None:
-            key_modes[key.id] = "mtls+token" if api_mode == "mtls+token" else "mtls"
+            token = api_mode == GatewayMode.MTLS_TOKEN
+            key_modes[key.id] = GatewayMode.MTLS_TOKEN if token else GatewayMode.MTLS
         else:
-            key_modes[key.id] = "dual" if api_mode == "dual" else "key"
+            dual = api_mode == GatewayMode.DUAL
+            key_modes[key.id] = GatewayMode.DUAL if dual else GatewayMode.KEY
         if key.id not in step_by_key:
             notes.append(f"key {key.id} is not in the workspace's plan: run `workbench init`")
 

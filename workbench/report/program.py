@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from workbench.report.drills import DrillSummary
+from workbench.states import CERTIFICATE_ONLY_MODES, GatewayMode
 
 __all__ = [
     "OPEN_FINDING_CODES",
@@ -40,8 +41,8 @@ __all__ = [
     "ProgramReport",
 ]
 
-SENDER_CONSTRAINED = ("mtls", "mtls+token")
-MODE_ORDER = ("key", "dual", "mtls", "mtls+token")
+SENDER_CONSTRAINED = CERTIFICATE_ONLY_MODES
+MODE_ORDER = tuple(GatewayMode)
 # The findings a committee tracks to zero (the others are hygiene: rotation, triage).
 OPEN_FINDING_CODES = {
     "key-shared": "shared",

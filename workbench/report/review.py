@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from workbench.states import StepState
+
 __all__ = [
     "CallerUsage",
     "CutoverReview",
@@ -88,7 +90,7 @@ class StepReview:
 
     @property
     def retired(self) -> bool:
-        return self.state == "verified"
+        return self.state == StepState.VERIFIED
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,7 @@ def probe_cells(evidence_doc: Any) -> tuple[ProbeCell, ...]:
 def _usage(campaign: Any, step: Any) -> tuple[tuple[CallerUsage, ...], str | None]:
     from workbench.errors import WorkbenchError
 
-    if step.state == "planned":
+    if step.state == StepState.PLANNED:
         return (), "not started"
     try:
         from workbench.migration.usage import step_usage

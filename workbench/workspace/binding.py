@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.errors import InputError
+from workbench.states import StepState
 from workbench.workspace.audit import GENESIS_HASH, AuditRecord, read_records
 
 __all__ = [
@@ -153,7 +154,7 @@ def check_state(ws: Any, records: Sequence[AuditRecord] | None = None) -> StateC
     chain = _replay(records)
     conn = ws.connection
     for key, state in conn.execute("SELECT key, state FROM steps ORDER BY key"):
-        expected = chain.steps.get(key, "planned")
+        expected = chain.steps.get(key, StepState.PLANNED.value)  # .value: quoted below
         if state != expected:
             return StateCheck(
                 False, "steps", key,

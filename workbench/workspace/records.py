@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from workbench.states import StepState
+
 __all__ = [
     "ACTIVE_STATUSES",
     "CERT_KINDS",
@@ -21,18 +23,19 @@ __all__ = [
     "WorkspaceInfo",
 ]
 
-STEP_STATES = ("planned", "issued", "dual", "cut_over", "verified", "failed", "rolled_back")
+STEP_STATES = tuple(s.value for s in StepState)
 # The forward path is planned -> issued -> dual -> cut_over -> verified. Any live state may
 # fail or roll back; failed steps go back to planned, rolled-back ones (key re-enabled, the
 # gateway in dual) may be cut over again once fixed.
+_S = StepState
 TRANSITIONS: dict[str, frozenset[str]] = {
-    "planned": frozenset({"issued", "failed"}),
-    "issued": frozenset({"dual", "failed", "rolled_back"}),
-    "dual": frozenset({"cut_over", "failed", "rolled_back"}),
-    "cut_over": frozenset({"verified", "failed", "rolled_back"}),
-    "verified": frozenset({"rolled_back", "cut_over"}),  # cut_over: a new gateway mode to prove
-    "failed": frozenset({"planned", "rolled_back"}),
-    "rolled_back": frozenset({"planned", "dual", "cut_over"}),
+    _S.PLANNED: frozenset({_S.ISSUED, _S.FAILED}),
+    _S.ISSUED: frozenset({_S.DUAL, _S.FAILED, _S.ROLLED_BACK}),
+    _S.DUAL: frozenset({_S.CUT_OVER, _S.FAILED, _S.ROLLED_BACK}),
+    _S.CUT_OVER: frozenset({_S.VERIFIED, _S.FAILED, _S.ROLLED_BACK}),
+    _S.VERIFIED: frozenset({_S.ROLLED_BACK, _S.CUT_OVER}),  # cut_over: a new mode to prove
+    _S.FAILED: frozenset({_S.PLANNED, _S.ROLLED_BACK}),
+    _S.ROLLED_BACK: frozenset({_S.PLANNED, _S.DUAL, _S.CUT_OVER}),
 }
 CERT_KINDS = ("client", "server", "ca")
 CERT_STATUSES = ("active", "superseded", "revoked")
@@ -74,7 +77,7 @@ class Step:
     consumers: tuple[str, ...]
     """Service ids that use the key today."""
     state: str
-    """One of STEP_STATES."""
+    """A :class:`~workbench.states.StepState` value, as stored."""
     reason: str | None
     """Why the last state change happened (free text, no secrets)."""
     updated_at: datetime
@@ -213,9 +216,9 @@ class GatewayChange:
     api: str
     """The API whose gateway changed."""
     from_mode: str
-    """Mode before, e.g. ``apikey``, ``dual``."""
+    """Mode before (a :class:`~workbench.states.GatewayMode` value)."""
     to_mode: str
-    """Mode after, e.g. ``dual``, ``mtls``."""
+    """Mode after (a :class:`~workbench.states.GatewayMode` value)."""
     config_sha256: str
     """SHA-256 hex of the config applied."""
     step_key: str | None

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from workbench.errors import UnknownIdError, WorkspaceError
+from workbench.states import CERTIFICATE_ONLY_MODES, StepState
 from workbench.workspace.audit import canonical_json, iso
 from workbench.workspace.paths import check_name
 from workbench.workspace.records import STEP_STATES, TRANSITIONS, VERDICTS, Step, Verdict
@@ -133,8 +134,12 @@ class StepsMixin:
                         "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
                         (s["key"], s["wave"], s["api"], consumers, s["fingerprint"], at),
                     )
-            removed = sorted(k for k, st in known.items() if k not in wanted and st == "planned")
-            orphaned = sorted(k for k, st in known.items() if k not in wanted and st != "planned")
+            removed = sorted(
+                k for k, st in known.items() if k not in wanted and st == StepState.PLANNED
+            )
+            orphaned = sorted(
+                k for k, st in known.items() if k not in wanted and st != StepState.PLANNED
+            )
             for k in removed:
                 conn.execute("DELETE FROM steps WHERE key = ?", (k,))
             for k in orphaned:
@@ -203,12 +208,12 @@ class StepsMixin:
                 raise WorkspaceError(
                     f"step {key} cannot go from {current.state} to {state} (allowed: {allowed})"
                 )
-            if state == "verified":
+            if state == StepState.VERIFIED:
                 self._require_pass_since_cut_over(current)
             at = iso(self.now(now))
             cut_over_at = (
                 at
-                if state == "cut_over"
+                if state == StepState.CUT_OVER
                 else (iso(current.cut_over_at) if current.cut_over_at else None)
             )
             self.connection.execute(
@@ -257,8 +262,8 @@ class StepsMixin:
     ) -> None:
         """Called when a step's gateway changes: a verified step's proof no longer holds."""
         step = self.step(step_key)
-        if step.state == "verified":
-            to = "cut_over" if to_mode.startswith("mtls") else "rolled_back"
+        if step.state == StepState.VERIFIED:
+            to = StepState.CUT_OVER if to_mode in CERTIFICATE_ONLY_MODES else StepState.ROLLED_BACK
             self._regress(step_key, to, f"gateway changed to {to_mode} after the PASS", now)
 
     def record_verdict(
@@ -318,8 +323,10 @@ class StepsMixin:
                 },
                 now=now,
             )
-            if verdict != "PASS" and step.state == "verified":
-                self._regress(step_key, "cut_over", f"a later verification gave {verdict}", now)
+            if verdict != "PASS" and step.state == StepState.VERIFIED:
+                self._regress(
+                    step_key, StepState.CUT_OVER, f"a later verification gave {verdict}", now
+                )
             row = self.connection.execute(
                 "SELECT * FROM verdicts WHERE id = ?", (cur.lastrowid,)
             ).fetchone()
