@@ -85,3 +85,20 @@ def test_layer_contracts_hold_and_cover_every_core_package():
     proc = subprocess.run([str(lint)], capture_output=True, text=True, cwd=root)
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert proc.stdout.count(" KEPT") == len(config["contracts"])
+
+
+MAX_MODULE_LINES = 450
+
+
+def test_no_module_over_450_lines():
+    """Small modules with one job (house style: split well before 400): none may pass 450."""
+    from pathlib import Path
+
+    package = Path(workbench.__file__).resolve().parent
+    sizes = {
+        str(p.relative_to(package.parent)): len(p.read_text().splitlines())
+        for p in package.rglob("*.py")
+    }
+    assert len(sizes) > 100 and max(sizes.values()) > 300  # the walk found the package
+    over = {name: n for name, n in sizes.items() if n > MAX_MODULE_LINES}
+    assert over == {}, f"split these by job (limit {MAX_MODULE_LINES} lines): {over}"

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
+from workbench.states import StepState
 
 __all__ = ["REHEARSAL_PASSPHRASE", "rehearse", "sample_inventory_path"]
 
@@ -248,7 +249,7 @@ def _wave(number: int, ws: Path, run, say, *, first: bool) -> None:  # noqa: ANN
         return
     with open_campaign(ws) as campaign:
         inv = campaign.inventory
-        verified = {s.key for s in campaign.workspace.steps(wave=number, state="verified")}
+        verified = {s.key for s in campaign.workspace.steps(wave=number, state=StepState.VERIFIED)}
         single = [
             k
             for k in steps

@@ -29,7 +29,8 @@ COMMAND_MODULES = (
     "pki_cmd",  # issue, revoke, crl, renew
     "sample_env_cmd",  # sample-env up/down/status
     "gateway_cmd",  # gateway set-mode, usage
-    "verify_cmd",  # verify, cutover
+    "verify_cmd",  # verify
+    "cutover_cmd",  # cutover, evidence
     "drill_cmd",  # drill revoke/canary/kill-key/show/ticket
     "render_cmd",  # render
     "token_cmd",  # token assertion/dpop/lint

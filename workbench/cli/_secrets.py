@@ -27,3 +27,10 @@ def ca_passphrase(*, confirm: bool = False) -> str:
 def passphrase_source():
     """A callable for Campaign: asks only when the CA key is really needed."""
     return lambda: ca_passphrase(confirm=False)
+
+
+def open_workspace_campaign(args):
+    """The campaign of ``--workspace``; the CA passphrase is asked for only when needed."""
+    from workbench.migration import open_campaign
+
+    return open_campaign(args.workspace, passphrase=passphrase_source())

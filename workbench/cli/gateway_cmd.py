@@ -111,10 +111,9 @@ def _time(text: str) -> datetime:
 
 
 def _open(args: argparse.Namespace):
-    from workbench.cli._secrets import passphrase_source
-    from workbench.migration import open_campaign
+    from workbench.cli._secrets import open_workspace_campaign
 
-    return open_campaign(args.workspace, passphrase=passphrase_source())
+    return open_workspace_campaign(args)
 
 
 def _set_mode(args: argparse.Namespace) -> int:

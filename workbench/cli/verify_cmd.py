@@ -5,7 +5,8 @@ Standalone form (exact, used by automation): ``workbench verify URL [URL ...] --
 [--foreign-cert F --foreign-key F] [--revoked-cert F --revoked-key F] [--path P]...
 [--repeat N] [--connect-to HOST:PORT:ADDR]... [--json]``. Several URLs are entry points of
 one API. The workspace forms (``--step``, ``--wave``) plug in through
-:func:`add_standalone_args` / :func:`run_standalone` and :func:`report`.
+:func:`add_standalone_args` / :func:`run_standalone` and :func:`report`. ``cutover`` and
+``evidence`` live in :mod:`.cutover_cmd`; the tables all three print, in :mod:`.verdict_output`.
 Exit status: 0 only on PASS; 1 for FAIL, INCONCLUSIVE or ERROR; 2 for bad usage.
 """
 
@@ -14,10 +15,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.cli._common import add_json_arg, add_workspace_arg, print_json, print_table
+from workbench.cli._common import add_json_arg, add_workspace_arg, print_json
 from workbench.errors import VerifyError
 
-__all__ = ["add_standalone_args", "register", "report", "run_standalone"]
+__all__ = ["add_probe_options", "add_standalone_args", "register", "report", "run_standalone"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,73 +59,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_json_arg(p)
     p.set_defaults(func=handle)
-
-    c = sub.add_parser(
-        "cutover",
-        help="check usage, switch a step to mtls, verify, roll back unless PASS",
-        description=(
-            "On the managed gateway: refuse if the old key was still accepted recently (see "
-            "`workbench usage`), retire the step's key (mtls), run the verifier, and roll back "
-            "to dual automatically unless the verdict is PASS. Everything is audited."
-        ),
-        epilog="Exit status: 0 PASS (step verified); 1 rolled back or refused; 2 bad usage.",
-    )
-    e = sub.add_parser(
-        "evidence",
-        help="show the recorded evidence of a step's verifications",
-        description=(
-            "Show what the verifier recorded for a step: per probe the URL, resolved IP, SNI, "
-            "TLS version, HTTP status or TLS alert, timing and the identity used (the old key "
-            "only by fingerprint). The latest run by default, --all for every run."
-        ),
-    )
-    e.add_argument("--step", required=True, metavar="KEY", help="the step (key id)")
-    e.add_argument("--all", action="store_true", help="every recorded run, oldest first")
-    add_workspace_arg(e)
-    add_json_arg(e)
-    e.set_defaults(func=handle_evidence)
-
-    c.add_argument("--step", required=True, metavar="KEY", help="the step (key id)")
-    add_workspace_arg(c)
-    c.add_argument(
-        "--usage-window",
-        type=int,
-        default=15,
-        metavar="MIN",
-        help="old-key use in the last MIN minutes blocks the cut-over (default 15)",
-    )
-    c.add_argument(
-        "--since",
-        metavar="T",
-        help="old-key use since T (ISO 8601) blocks the cut-over (instead of the window)",
-    )
-    c.add_argument("--force", action="store_true", help="cut over despite recent old-key use")
-    c.add_argument(
-        "--simulate-fault",
-        choices=("old-key-left-enabled",),
-        default=None,
-        help="rehearsal: make the gateway change forget to retire the key",
-    )
-    c.add_argument(
-        "--timeout", type=float, default=5.0, metavar="S", help="per-probe timeout (default 5)"
-    )
-    c.add_argument(
-        "--repeat",
-        default="5",
-        metavar="N",
-        help="send each negative probe N times on fresh connections (default 5)",
-    )
-    c.add_argument(
-        "--connect-to",
-        dest="connect_to",
-        action="append",
-        default=[],
-        metavar="HOST:PORT:ADDR",
-        help="pin HOST:PORT to ADDR instead of resolving it (repeatable)",
-    )
-    c.add_argument("--user-agent", default=None, metavar="UA", help="User-Agent of the probes")
-    add_json_arg(c)
-    c.set_defaults(func=handle_cutover)
 
 
 def _positive(text: str) -> int:
@@ -169,6 +103,11 @@ def add_standalone_args(p: argparse.ArgumentParser) -> None:
         metavar="P",
         help="another path (absolute, e.g. /v1/charges) for the negative probes (repeatable)",
     )
+    add_probe_options(p)
+
+
+def add_probe_options(p: argparse.ArgumentParser) -> None:
+    """How the probes run (``verify`` and ``cutover``): repeats, pinning, User-Agent, timeout."""
     p.add_argument(
         "--repeat",
         default="5",
@@ -272,51 +211,17 @@ def verdict_json(result) -> dict:
 
 def report(result, *, as_json: bool) -> int:
     """Print one result and return the exit status (0 only on PASS)."""
+    from workbench.cli.verdict_output import print_summary
+    from workbench.verify.reading import VerdictReading
+
     doc = verdict_json(result)
     if as_json:
         print_json(doc)
     else:
-        _print_summary(doc, title=", ".join(doc["scope"].get("entry_points") or [doc["url"]]))
-        print(f"verdict: {doc['verdict']}")
+        verdict = VerdictReading.from_document(doc)
+        print_summary(verdict, title=", ".join(verdict.scope.get("entry_points") or [verdict.url]))
+        print(f"verdict: {verdict.verdict}")
     return 0 if result.verdict.passed else 1
-
-
-def _summary_rows(doc: dict) -> list[tuple]:
-    """One row per probe shape (name, key form, method, path): how many passed, and what was
-    observed, so a 200-probe run stays readable. ``--json`` keeps every probe."""
-    from urllib.parse import urlsplit
-
-    groups: dict[tuple, dict] = {}
-    for p in doc["probes"]:
-        ev = p.get("evidence", {})
-        path = urlsplit(ev.get("url", "")).path or "-"
-        key = (p["name"], ev.get("form") or "-", ev.get("method", "GET"), path, p["expected"])
-        g = groups.setdefault(key, {"n": 0, "ok": 0, "seen": {}})
-        g["n"] += 1
-        g["ok"] += p["outcome"] == "pass"
-        g["seen"][p["observed"]] = g["seen"].get(p["observed"], 0) + 1
-    rows = []
-    for (name, form, method, path, expected), g in groups.items():
-        seen = ", ".join(f"{o} x{n}" if n > 1 else o for o, n in g["seen"].items())
-        outcome = "pass" if g["ok"] == g["n"] else f"{g['n'] - g['ok']}/{g['n']} not pass"
-        rows.append((name, form, f"{method} {path}", expected, seen, outcome))
-    return rows
-
-
-def _print_summary(doc: dict, *, title: str) -> None:
-    print_table(
-        ("probe", "key form", "request", "expected", "observed", "outcome"),
-        _summary_rows(doc),
-        title=title,
-    )
-    for reason in doc["reasons"]:
-        print(f"  - {reason}")
-    scope = doc.get("scope") or {}
-    if scope.get("text"):
-        print(f"  scope: {scope['text']}")
-    live = doc.get("liveness") or {}
-    if live.get("how"):
-        print(f"  old key: {live['how']}")
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -327,18 +232,13 @@ def handle(args: argparse.Namespace) -> int:
     return handle_workspace(args)
 
 
-def _campaign(args: argparse.Namespace):
-    from workbench.cli._secrets import passphrase_source
-    from workbench.migration import open_campaign
-
-    return open_campaign(args.workspace, passphrase=passphrase_source())
-
-
 def handle_workspace(args: argparse.Namespace) -> int:
     from workbench.cli._common import progress
+    from workbench.cli._secrets import open_workspace_campaign
+    from workbench.cli.verdict_output import print_step_verdict
     from workbench.migration.verification import verify_steps, wave_verdict
 
-    with _campaign(args) as campaign:
+    with open_workspace_campaign(args) as campaign:
         keys = [args.step] if args.step else campaign.wave_steps(args.wave)
         with progress("verifying", len(keys), enabled=not args.json) as advance:
             verdicts = verify_steps(
@@ -361,113 +261,5 @@ def handle_workspace(args: argparse.Namespace) -> int:
             )
     else:
         for v in verdicts:
-            _print_document(v.document, v.step, v.state)
+            print_step_verdict(v.reading, v.step, v.state)
     return 0 if wave_verdict(verdicts) == "PASS" else 1
-
-
-def handle_evidence(args: argparse.Namespace) -> int:
-    import json
-
-    from workbench.errors import InputError
-    from workbench.workspace import Workspace, chain_head
-
-    with Workspace.open(args.workspace) as ws:
-        ws.step(args.step)
-        runs = ws.verdicts(args.step)
-        head = chain_head(ws).to_dict()  # the audit record this export is bound to (req. 31)
-    if not runs:
-        raise InputError(f"step {args.step} has no recorded verification: run `workbench verify`")
-    runs = runs if args.all else runs[-1:]
-    docs = [
-        {
-            "id": r.id,
-            "verdict": r.verdict,
-            "old_key_fingerprint": r.old_key_fingerprint,
-            "recorded_at": r.recorded_at,
-            **json.loads(r.evidence_json),
-            "audit_head": head,
-        }
-        for r in runs
-    ]
-    if args.json:
-        print_json(docs if args.all else docs[0])
-        return 0
-    for doc in docs:
-        rows = []
-        for p in doc["probes"]:
-            ev = p.get("evidence", {})
-            answer = ev.get("http_status") or ev.get("tls_alert") or ev.get("error_reason") or "-"
-            rows.append(
-                (
-                    p["name"],
-                    p["outcome"],
-                    answer,
-                    ev.get("ip"),
-                    ev.get("sni") or "-",
-                    ev.get("tls_version") or "-",
-                    ev.get("elapsed_ms"),
-                    ev.get("identity"),
-                )
-            )
-        print_table(
-            ("probe", "outcome", "answer", "ip", "sni", "tls", "ms", "identity"),
-            rows,
-            title=f"{args.step}: run {doc['id']} {doc['started']} -> {doc['verdict']} "
-            f"({doc['url']}, old key fp {doc['old_key_fingerprint']})",
-        )
-    return 0
-
-
-def _print_document(doc: dict, step: str, state: str) -> None:
-    _print_summary(doc, title=f"{step}: {doc['url']}")
-    print(f"verdict: {doc['verdict']} (step {step} is now {state})")
-
-
-def _since(text: str | None):
-    from datetime import UTC, datetime
-
-    if text is None:
-        return None
-    try:
-        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise VerifyError(f"bad --since {text!r}: use ISO 8601, e.g. 2026-11-22T10:00Z") from None
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
-def handle_cutover(args: argparse.Namespace) -> int:
-    from datetime import timedelta
-
-    from workbench.migration.verification import cutover
-
-    with _campaign(args) as campaign:
-        out = cutover(
-            campaign,
-            args.step,
-            usage_window=timedelta(minutes=args.usage_window),
-            since=_since(args.since),
-            force=args.force,
-            fault=args.simulate_fault,
-            options=run_options(args),
-        )
-    if args.json:
-        print_json(
-            {
-                "step": out.step,
-                "verdict": out.verdict.verdict if out.verdict else None,
-                "rolled_back": out.rolled_back,
-                "state": out.state,
-                "usage_accepted_before": out.usage_accepted,
-                "evidence": out.verdict.document if out.verdict else None,
-            }
-        )
-    else:
-        if out.verdict:
-            _print_document(out.verdict.document, out.step, out.state)
-        if out.rolled_back:
-            print(f"ROLLED BACK: {out.step} is back in dual (old key re-enabled); fix and retry")
-        elif out.verdict and out.verdict.verdict == "PASS":
-            print(f"{out.step}: cut over and verified")
-        else:
-            print(f"NOT CUT OVER: {out.step}: nothing was changed")
-    return 0 if out.verdict and out.verdict.verdict == "PASS" else 1

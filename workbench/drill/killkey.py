@@ -35,10 +35,11 @@ from workbench.drill.targets import api_entry_addresses
 from workbench.errors import CutoverBlocked, InputError, WorkbenchError
 from workbench.migration import gateway_ops
 from workbench.migration.campaign import Campaign
+from workbench.states import GatewayMode, StepState
 
 __all__ = ["kill_key", "who_breaks"]
 
-KILLABLE_STATES = ("issued", "dual", "rolled_back")
+KILLABLE_STATES = (StepState.ISSUED, StepState.DUAL, StepState.ROLLED_BACK)
 
 
 def _wait_for_manual(campaign, ref, change, t0, deadline, clock, tell) -> float | None:
@@ -103,12 +104,12 @@ def kill_key(
     key = inv.key(step_key)
     api = inv.api(key.api)
     mode = gws.modes_of(campaign, [api.id])[api.id]
-    if step.state == "planned":
+    if step.state == StepState.PLANNED:
         raise InputError(
             f"step {step_key} is planned: none of its consumers holds a certificate; "
             f"`workbench issue --step {step_key}` first"
         )
-    if step.state not in KILLABLE_STATES or mode not in ("key", "dual"):
+    if step.state not in KILLABLE_STATES or mode not in (GatewayMode.KEY, GatewayMode.DUAL):
         raise InputError(
             f"step {step_key} is {step.state} and {api.id} serves {mode} mode: kill-key is for "
             "a step whose key is still accepted (key or dual, certificates issued)"
@@ -125,7 +126,7 @@ def kill_key(
     cred = key_credential(secret, key.header, ca)
     refs = gws.gateways_for(campaign, [api.id])
     manual = refs[0].kind == "manual"
-    if manual and step.state == "issued":
+    if manual and step.state == StepState.ISSUED:
         raise InputError(
             f"step {step_key} is issued and {api.id} is behind the manual gateway {refs[0].id}: "
             f"put it in dual first (`workbench gateway set-mode dual --step {step_key}`, then "
@@ -147,12 +148,16 @@ def kill_key(
     started_at = campaign.now()
     t0 = clock()
     say(f"retiring {step_key} on gateway {', '.join(gw_of.values())}")
-    if step.state == "issued":
+    if step.state == StepState.ISSUED:
         set_step_mode(
-            campaign, step_key, "dual", reason="kill-key: overlap for certificate holders"
+            campaign, step_key, GatewayMode.DUAL, reason="kill-key: overlap for certificate holders"
         )
     change = set_step_mode(
-        campaign, step_key, "mtls", reason="kill-key: incident response", pending_ok=manual
+        campaign,
+        step_key,
+        GatewayMode.MTLS,
+        reason="kill-key: incident response",
+        pending_ok=manual,
     )
     change_s = round(clock() - t0, 4)
     say(f"watching {len(points)} point(s), deadline {deadline:g} s")

@@ -42,11 +42,12 @@ from workbench.drill.probing import (
 from workbench.drill.targets import EntryAddress, api_entry_addresses
 from workbench.errors import GatewayError, WorkbenchError
 from workbench.migration.campaign import Campaign
+from workbench.states import GatewayMode
 
 __all__ = ["DrillReport", "RevokeOutcome", "run_revocation_drill", "verdict_of"]
 
 DEFAULT_DEADLINE = 60.0
-CERT_MODES = ("dual", "mtls")
+CERT_MODES = (GatewayMode.DUAL, GatewayMode.MTLS)
 
 
 @dataclass(frozen=True)

@@ -137,9 +137,32 @@ class _AccessLog:
             self._fh.close()
 
 
-class _Server(ThreadingHTTPServer):
+class TLSThreadingServer(ThreadingHTTPServer):
+    """A thread per connection, and the TLS handshake in that thread, so one slow client
+    never blocks accept(). Subclasses say which context serves (it may change on reload).
+    The lab's authorization server is one too."""
+
     daemon_threads = True
     block_on_close = False
+
+    def tls_context(self) -> ssl.SSLContext:
+        raise NotImplementedError
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        request.settimeout(15)
+        try:
+            tls = self.tls_context().wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        except OSError:
+            pass
+        finally:
+            tls.close()
+
+
+class _Server(TLSThreadingServer):
     allow_reuse_address = True
 
     def __init__(self, state: _State) -> None:
@@ -149,20 +172,8 @@ class _Server(ThreadingHTTPServer):
         self.inflight_lock = threading.Lock()
         super().__init__((state.spec.listen_host, state.spec.port), _Handler)
 
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        # The handshake runs here, in the connection's own thread, so one slow client never
-        # blocks accept().
-        request.settimeout(15)
-        try:
-            tls = self.state.ssl_ctx.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        try:
-            _Handler(tls, client_address, self)
-        except OSError:
-            pass
-        finally:
-            tls.close()
+    def tls_context(self) -> ssl.SSLContext:
+        return self.state.ssl_ctx
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -37,7 +37,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -47,7 +47,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from workbench.errors import TokenError, WorkbenchError
 from workbench.gateway.authz import PeerCert, peer_from_getpeercert
-from workbench.gateway.pyref import AEAD_CIPHERS
+from workbench.gateway.pyref import AEAD_CIPHERS, TLSThreadingServer
 from workbench.gateway.tokenauth import cert_from_escaped_pem, check_bound_token, www_authenticate
 from workbench.tokens import (
     ASSERTION_TYPE,
@@ -267,10 +267,7 @@ class TokenService:
         return client_id
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
+class _Server(TLSThreadingServer):
     def __init__(self, config: dict[str, Any], ctx: ssl.SSLContext, state_dir: Path) -> None:
         super().__init__(
             (config.get("listen_host", "127.0.0.1"), int(config.get("port", 0))), _Handler
@@ -282,18 +279,8 @@ class _Server(ThreadingHTTPServer):
         self.log_lock = threading.Lock()
         self.log_fh = open(config["event_log"], "a", encoding="utf-8", buffering=1)  # noqa: SIM115
 
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        request.settimeout(15)
-        try:
-            tls = self.ctx.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        try:
-            _Handler(tls, client_address, self)
-        except OSError:
-            pass
-        finally:
-            tls.close()
+    def tls_context(self) -> ssl.SSLContext:
+        return self.ctx
 
     def event(self, record: dict[str, Any]) -> None:
         record = {"time": datetime.now(UTC).isoformat(timespec="seconds"), **record}

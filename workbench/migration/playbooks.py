@@ -7,7 +7,6 @@ gateway's view of the old key, the audit records' hashes. A step without a PASS 
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from workbench.errors import WorkbenchError
 from workbench.migration.campaign import Campaign
 from workbench.states import GatewayMode
+from workbench.verify.reading import VerdictReading
 
 DEFAULT_OVERLAP_DAYS = 14
 # The workspace verifier's extra negative probes (see migration.verification), in run order.
@@ -119,7 +119,7 @@ def ticket_context(campaign: Campaign, step_key: str, *, start: datetime, overla
         usage=_usage(campaign, step_key),
         probes=DEFAULT_PROBES + tuple(ProbeSpec(n, "refused", d) for n, d in WORKSPACE_PROBES),
         commands=default_commands(step_key, str(ws.directory)),
-        verdict=VerdictRecord.from_mapping(json.loads(verdict.evidence_json)) if verdict else None,
+        verdict=VerdictRecord.from_mapping(VerdictReading.from_row(verdict)) if verdict else None,
         audit=tuple(audit[-20:]),
         audit_head=head,
         workspace=str(ws.directory),

@@ -43,14 +43,13 @@ def step_usage(campaign: Campaign, step_key: str, *, since: datetime | None = No
 def verifier_runs(campaign: Campaign, step_key: str) -> tuple:
     """``(token, start, end)`` of every recorded verifier run of the step (and of the
     before-observation its cut-over made): only those requests are the verifier's (req. 33)."""
-    import json
-
     from workbench.gateway.usage import parse_time
+    from workbench.verify.reading import VerdictReading
 
     runs = []
     for row in campaign.workspace.verdicts(step_key):
-        doc = json.loads(row.evidence_json)
-        for part in (doc, doc.get("before") or {}):
+        reading = VerdictReading.from_row(row)
+        for part in (reading.document, reading.before):
             token = (part.get("run") or {}).get("token")
             if token and part.get("started") and part.get("finished"):
                 runs.append((token, parse_time(part["started"]), parse_time(part["finished"])))

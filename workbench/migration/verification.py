@@ -30,6 +30,7 @@ from workbench.migration.probe_identities import (  # noqa: F401 - the public na
     step_job,
 )
 from workbench.states import GatewayMode, StepState
+from workbench.verify.reading import VerdictReading
 
 
 @dataclass(frozen=True)
@@ -46,15 +47,18 @@ class StepVerdict:
     def verdict(self) -> str:
         return self.document["verdict"]
 
+    @property
+    def reading(self) -> VerdictReading:
+        """The document, typed (what the CLI and the TUI print)."""
+        return VerdictReading.from_document(self.document, step=self.step)
+
 
 def before_observation(campaign: Campaign, step_key: str, fingerprint: str) -> dict | None:
     """The latest recorded before-observation that saw this very old key value accepted."""
-    import json
-
     for row in reversed(campaign.workspace.verdicts(step_key)):
         if row.old_key_fingerprint != fingerprint:
             continue
-        before = json.loads(row.evidence_json).get("before")
+        before = VerdictReading.from_row(row).before
         if before and before.get("confirmed") and before.get("old_key_fingerprint") == fingerprint:
             return {**before, "verdict_id": row.id}
     return None

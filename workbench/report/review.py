@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from workbench.states import StepState
+from workbench.verify.reading import ProbeReading, VerdictReading
 
 __all__ = [
     "CallerUsage",
@@ -130,29 +131,20 @@ class CutoverReview:
         return tuple(s for s in self.steps if not s.retired)
 
 
-def _entry_point(evidence: dict[str, Any]) -> str:
-    url = str(evidence.get("url") or "?")
-    ip = evidence.get("ip")
-    return url if not ip or str(ip) in url else f"{url} @{ip}"
+def _entry_point(probe: ProbeReading) -> str:
+    url = str(probe.url or "?")
+    return url if not probe.ip or str(probe.ip) in url else f"{url} @{probe.ip}"
 
 
-def probe_cells(evidence_doc: Any) -> tuple[ProbeCell, ...]:
-    """The probe matrix of one verdict document (tolerant: unknown shapes give no cells)."""
-    probes = evidence_doc.get("probes") if isinstance(evidence_doc, dict) else None
-    cells = []
-    for p in probes if isinstance(probes, list) else []:
-        if not isinstance(p, dict):
-            continue
-        ev = p.get("evidence") if isinstance(p.get("evidence"), dict) else {}
-        cells.append(
-            ProbeCell(
-                probe=str(p.get("name") or ev.get("name") or "?"),
-                entry_point=_entry_point(ev),
-                outcome=str(p.get("outcome") or "?"),
-                observed=str(p.get("observed") or ""),
-            )
-        )
-    return tuple(cells)
+def probe_cells(verdict: Any) -> tuple[ProbeCell, ...]:
+    """The probe matrix of one verdict (a :class:`VerdictReading` or its document; tolerant:
+    unknown shapes give no cells)."""
+    if not isinstance(verdict, VerdictReading):
+        verdict = VerdictReading.from_document(verdict)
+    return tuple(
+        ProbeCell(probe=p.name, entry_point=_entry_point(p), outcome=p.outcome, observed=p.observed)
+        for p in verdict.probes
+    )
 
 
 def _usage(campaign: Any, step: Any) -> tuple[tuple[CallerUsage, ...], str | None]:
@@ -179,16 +171,15 @@ def cutover_review(campaign: Any, *, usage: bool = True) -> CutoverReview:
     ws = campaign.workspace
     runs_by_step: dict[str, list[VerdictRun]] = {}
     for v in ws.verdicts():
-        doc = v.evidence
-        reasons = doc.get("reasons") if isinstance(doc, dict) else None
+        reading = VerdictReading.from_row(v)
         runs_by_step.setdefault(v.step_key, []).append(
             VerdictRun(
                 id=v.id,
                 verdict=v.verdict,
                 started_at=v.started_at,
                 finished_at=v.finished_at,
-                cells=probe_cells(doc),
-                reasons=tuple(str(r) for r in reasons) if isinstance(reasons, list) else (),
+                cells=probe_cells(reading),
+                reasons=reading.reasons,
             )
         )
     waves: dict[int, list[StepReview]] = {}

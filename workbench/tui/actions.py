@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workbench.states import GatewayMode
+
 __all__ = ["ACTIONS", "GATEWAY_MODES", "MODE_MEANING", "ActionSpec", "palette_title"]
 
-GATEWAY_MODES = ("key", "dual", "mtls", "mtls+token")
+GATEWAY_MODES = tuple(GatewayMode)
 MODE_MEANING = {
-    "key": "accepts the static key only (no certificate asked for)",
-    "dual": "accepts a client certificate or the old key (the overlap)",
-    "mtls": "accepts client certificates only: the step's old key is refused",
-    "mtls+token": "wants a client certificate plus a certificate-bound access token",
+    GatewayMode.KEY: "accepts the static key only (no certificate asked for)",
+    GatewayMode.DUAL: "accepts a client certificate or the old key (the overlap)",
+    GatewayMode.MTLS: "accepts client certificates only: the step's old key is refused",
+    GatewayMode.MTLS_TOKEN: "wants a client certificate plus a certificate-bound access token",
 }
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from workbench.states import GatewayMode, StepState
 from workbench.tui.actions import MODE_MEANING
 
 __all__ = [
@@ -110,7 +111,7 @@ def cutover_preview(campaign: Any, step: str, since: datetime | None) -> Blocked
         f"cutover --step {step}\n\n"
         f"1. The old key was not accepted since the window start: the pre-check passes.\n"
         f"2. The gateway for {api} goes from {_current_mode(campaign, api)} to mtls: "
-        f"it {MODE_MEANING['mtls']}.\n"
+        f"it {MODE_MEANING[GatewayMode.MTLS]}.\n"
         "3. The verifier probes it: the new certificate must be accepted, the old key and "
         "foreign or revoked certificates refused.\n"
         "4. Unless the verdict is PASS it is rolled back to dual (old key accepted again)."
@@ -123,7 +124,7 @@ def preview(campaign: Any, action: str, step: str | None, params: Mapping[str, A
         mode = action.split(":", 1)[1]
         api = campaign.inventory.key(step).api
         current = _current_mode(campaign, api)
-        verified = campaign.workspace.step(step).state == "verified"
+        verified = campaign.workspace.step(step).state == StepState.VERIFIED
         warning = (
             f"\n\n{step} is verified: this change voids that proof (the step leaves verified "
             "and needs a new PASS). Confirming is `--force`."

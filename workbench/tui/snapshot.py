@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from workbench.verify.reading import ProbeReading, VerdictReading
+
 if TYPE_CHECKING:  # the plan package imports networkx (1 s): not before the first frame
     from workbench.inventory.model import Finding, Inventory
     from workbench.plan.model import Reason
@@ -113,35 +115,10 @@ class StepDetail:
     """Fingerprint of the old key (never its value)."""
 
 
-@dataclass(frozen=True)
-class ProbeLine:
-    """One probe of a recorded verdict."""
-
-    name: str
-    expected: str
-    observed: str
-    outcome: str
-    ip: str | None
-    tls_version: str | None
-    elapsed_ms: float | None
-    sni: str | None
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """The latest recorded verdict of a step."""
-
-    step: str
-    verdict: str
-    """PASS, FAIL, INCONCLUSIVE or ERROR."""
-    url: str
-    """The URL probed."""
-    started: str
-    """When the run started (ISO 8601, as recorded)."""
-    old_key_fingerprint: str
-    """Fingerprint of the old key probed (never its value)."""
-    probes: tuple[ProbeLine, ...]
-    reasons: tuple[str, ...]
+# The latest recorded verdict of a step, and its probes: the core's one read model of a
+# verdict document (the CLI, the review and the tickets read it too).
+Evidence = VerdictReading
+ProbeLine = ProbeReading
 
 
 @dataclass(frozen=True)

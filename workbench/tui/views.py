@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the plan package imports networkx (1 s): not before the first frame
     from workbench.inventory.model import Finding, Inventory
     from workbench.plan.model import Reason
+from workbench.states import StepState
 from workbench.tui.snapshot import (
     AUDIT_ROWS,
     AuditSummary,
     CertificateLine,
     ConsumerLine,
     Evidence,
-    ProbeLine,
     Snapshot,
     StepDetail,
     StepRow,
@@ -164,7 +164,7 @@ class StepDetails(Mapping[str, StepDetail]):
             blast_services=blast.services,
             blast_apis=blast.apis,
             flags=s.flags,
-            state=self._states.get(s.key, "planned"),
+            state=self._states.get(s.key, StepState.PLANNED.value),
             certificates=self._certificates.get(s.key, ()),
             fingerprint=self._fingerprints.get(s.key),
         )
@@ -180,7 +180,8 @@ def planning_snapshot(
     fingerprints = {k.id: k.fingerprint for k in inv.keys}
     details = StepDetails(inv, steps, fingerprints=fingerprints, graph=graph)
     rows = tuple(
-        StepRow(s.wave, s.key, s.api, s.consumers, s.score, "planned", None) for s in steps
+        StepRow(s.wave, s.key, s.api, s.consumers, s.score, StepState.PLANNED.value, None)
+        for s in steps
     )
     return Snapshot(
         mode="plan",
@@ -204,29 +205,8 @@ def evidence_from_document(
     step: str, verdict: str, old_key_fingerprint: str, doc: Mapping[str, Any]
 ) -> Evidence:
     """An :class:`Evidence` from a stored verdict document (``verdict_document``'s shape)."""
-    probes = []
-    for p in doc.get("probes", ()):
-        ev = p.get("evidence") or {}
-        probes.append(
-            ProbeLine(
-                name=p.get("name", "?"),
-                expected=p.get("expected", "?"),
-                observed=p.get("observed", "?"),
-                outcome=p.get("outcome", "?"),
-                ip=ev.get("ip"),
-                tls_version=ev.get("tls_version"),
-                elapsed_ms=ev.get("elapsed_ms"),
-                sni=ev.get("sni"),
-            )
-        )
-    return Evidence(
-        step=step,
-        verdict=verdict,
-        url=doc.get("url", "?"),
-        started=str(doc.get("started", "?")),
-        old_key_fingerprint=old_key_fingerprint,
-        probes=tuple(probes),
-        reasons=tuple(doc.get("reasons", ())),
+    return Evidence.from_document(
+        doc, verdict=verdict, step=step, old_key_fingerprint=old_key_fingerprint
     )
 
 
@@ -256,7 +236,7 @@ def workspace_snapshot(campaign: Any, *, findings: bool = True) -> Snapshot:
                 s.api,
                 s.consumers,
                 s.score,
-                st.step.state if st else "planned",
+                st.step.state if st else StepState.PLANNED.value,
                 st.latest_verdict if st else None,
             )
         )
