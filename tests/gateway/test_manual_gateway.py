@@ -59,6 +59,17 @@ def test_manual_flow_instructions_applied_record_and_cutover_refusal(tmp_path, m
     assert code == 2 and "gateway applied --step pay-key-prod --mode mtls" in err, (out, err)
     assert "Traceback" not in err and state() == "dual"
 
+    # Retiring pay-key-prod leaves payments-api in dual for fraud-key: recording the step's
+    # mtls records that route (and the step is cut over).
+    code, change, _ = _json(capsys, ["gateway", "set-mode", "mtls", "--step", "pay-key-prod", *w])
+    assert code == 0 and not change["applied"] and state() == "dual"
+    code, change, _ = _json(
+        capsys, ["gateway", "applied", "--step", "pay-key-prod", "--mode", "mtls", *w]
+    )
+    assert code == 0 and change["applied"], change
+    assert change["to_mode"] == "dual" and change["keys_accepted"] == ["fraud-key"]
+    assert state() == "cut_over"
+
     # `gateway applied` is for manual gateways only
     code, _, err = _json(
         capsys, ["gateway", "applied", "--step", "cards-key", "--mode", "dual", *w]
@@ -66,4 +77,4 @@ def test_manual_flow_instructions_applied_record_and_cutover_refusal(tmp_path, m
     assert code == 2 and "set-mode" in err
     _, records, _ = _json(capsys, ["audit", "show", *w])
     changes = [r for r in records if r["action"] == "gateway.change"]
-    assert len(changes) == 1
+    assert len(changes) == 2

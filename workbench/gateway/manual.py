@@ -52,7 +52,7 @@ class ManualGateway:
         self.campaign = campaign
         self.cfg = config
         self.id = config.id
-        self._applied: set[tuple[str, str]] = set()
+        self._applied: set[str] = set()
 
     @property
     def _state_path(self) -> Path:
@@ -65,8 +65,11 @@ class ManualGateway:
         return self._applied_routes().get(api_id, {}).get("mode", GatewayMode.KEY)
 
     def mark_applied(self, api_id: str, step_key: str, mode: str) -> None:
-        """The operator says the change to ``mode`` is in force (``gateway applied``)."""
-        self._applied.add((api_id, mode))
+        """The operator says the step's change to ``mode`` is in force (``gateway applied``).
+
+        Keyed by API, not mode: retiring one step's key (``mtls``) leaves the route in
+        ``dual`` while another key is still accepted, and that is the change applied."""
+        self._applied.add(api_id)
 
     def instructions(self, api_id: str, mode: str, key_ids: tuple[str, ...]) -> list[str]:
         inv = self.campaign.inventory
@@ -101,7 +104,7 @@ class ManualGateway:
         atomic_write(path, text, mode=0o644)
         routes = self._applied_routes()
         wanted = {"mode": mode, "keys": sorted(key_ids)}
-        if (api_id, mode) in self._applied or routes.get(api_id) == wanted:
+        if api_id in self._applied or routes.get(api_id) == wanted:
             commit(sha)
             routes[api_id] = wanted
             atomic_write(self._state_path, json.dumps(routes, indent=1).encode(), mode=0o644)
