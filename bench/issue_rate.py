@@ -28,6 +28,15 @@ of this benchmark) are slower: compare the "user" CPU figures, and rerun when qu
 
 Goals (2 cores): workbench >= 40% of the raw loop and >= 20x the openssl loop.
 
+Where the time goes (CPU per certificate, measured with per-phase timers and py-spy, this
+VM at load 7-13, December 2026): the issuer call (key, signature, PEM, DER, SHA-256,
+x5t#S256) ~105-135 us against ~93 us for the raw loop; the three files ~45 us of Python and
+system calls on tmpfs, plus on ext4 20-400 us of kernel time depending on how many inodes
+were freed near them lately (the scan above: the largest and most variable part); rows and
+the hash-chained audit records ~50 us (secret guard ~14 us and chain hash ~7 us a record);
+the flush before the commit ~0 once it is flushed ahead (``fsio.FlushAhead``). With
+``--dir /dev/shm/...`` (tmpfs, no inode scan) the workbench reached 33% of the raw loop.
+
 Usage: .venv/bin/python bench/issue_rate.py [--services 2000] [--raw 2000] [--rounds 5]
        [--openssl 100] [--dir DIR] [--profile FILE] [--json]
 """
