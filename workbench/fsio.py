@@ -93,15 +93,25 @@ def create_new(
     *,
     dir_fd: int | None = None,
     fsync: bool = False,
+    seen: dict[int, bool] | None = None,
 ) -> None:
     """Create ``name`` (relative to ``dir_fd`` if given) holding ``data``, exactly ``mode``.
 
     Raises FileExistsError when anything (a file or a planted symlink) is already there; the
     caller decides what that means. A failed write removes the half-written file.
+
+    ``seen``: for many files in one directory, a map the caller keeps from mode to whether
+    ``open`` gave that mode exactly there (looked at once per mode, with ``fstat``); while it
+    does, the ``fchmod`` is spared. The umask and default ACLs only ever remove bits, so no
+    file is created broader than ``mode`` either way; the ``fchmod`` only restores bits.
     """
-    fd = os.open(name, NEW_FILE_FLAGS, 0o600, dir_fd=dir_fd)
+    exact = None if seen is None else seen.get(mode)
+    fd = os.open(name, NEW_FILE_FLAGS, 0o600 if seen is None else mode, dir_fd=dir_fd)
     try:
-        os.fchmod(fd, mode)  # exactly ``mode``, whatever the umask (req. 9)
+        if seen is not None and exact is None:
+            exact = seen[mode] = stat.S_IMODE(os.fstat(fd).st_mode) == mode
+        if not exact:
+            os.fchmod(fd, mode)  # exactly ``mode``, whatever the umask (req. 9)
         write_all(fd, data)
         if fsync:
             os.fsync(fd)

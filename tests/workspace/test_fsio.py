@@ -160,3 +160,23 @@ def test_flush_ahead_flushes_nothing_more_after_an_error_or_when_disabled(tmp_pa
         flush.wrote(5)
         flush.finish()
     assert calls == [] and flush.flushes == 0
+
+
+def test_create_new_spares_fchmod_only_where_open_gives_the_mode(tmp_path, umask, monkeypatch):
+    chmods: list[int] = []
+    real = os.fchmod
+    monkeypatch.setattr(os, "fchmod", lambda fd, mode: chmods.append(mode) or real(fd, mode))
+    seen: dict[int, bool] = {}
+    fd = os.open(tmp_path, fsio.DIR_FLAGS)
+    try:
+        for i in range(3):
+            fsio.create_new(f"{i}.key", b"k", 0o600, dir_fd=fd, seen=seen)
+            fsio.create_new(f"{i}.crt", b"c", 0o644, dir_fd=fd, seen=seen)
+    finally:
+        os.close(fd)
+    for i in range(3):  # exact modes whatever the umask
+        assert mode_of(tmp_path / f"{i}.key") == 0o600
+        assert mode_of(tmp_path / f"{i}.crt") == 0o644
+    assert seen == {0o600: umask & 0o600 == 0, 0o644: umask & 0o644 == 0}
+    assert chmods.count(0o600) == (0 if seen[0o600] else 3)
+    assert chmods.count(0o644) == (0 if seen[0o644] else 3)

@@ -144,6 +144,7 @@ def _ensure(
     new: list[CertificateRecord] = []
     dir_fd = -1
     rel_dir = "/".join(parts)
+    modes: dict[int, bool] = {}  # does open() give each mode exactly here (fsio.create_new)
     with FlushAhead(directory, enabled=durable) as flush:
         try:
             for req in reqs:
@@ -158,7 +159,7 @@ def _ensure(
                     record = _describe_material(
                         material, service=req.service, kind=kind, step_key=step_key
                     )
-                    rel = _write_files(dir_fd, directory, rel_dir, material, record, created)
+                    rel = _write_files(dir_fd, directory, rel_dir, material, record, created, modes)
                     flush.wrote(len(rel))
                     new.append(replace(record, **rel))
                     results.append(None)
@@ -252,6 +253,7 @@ def _write_files(
     material: CertificateMaterial,
     record: CertificateRecord,
     created: list[str],
+    modes: dict[int, bool],
 ) -> dict[str, str]:
     """Write one certificate's files as ``<service>.<serial>.*``; their relative paths."""
     serial, service = record.serial, record.service
@@ -265,16 +267,22 @@ def _write_files(
                 raise WorkspaceError("issuer returned no certificate")
             continue
         name = file_name(service, serial, suffix)
-        _write_new(dir_fd, name, f"{base}/{name}", data, mode, created)
+        _write_new(dir_fd, name, f"{base}/{name}", data, mode, created, modes)
         rel[_REL[attr]] = f"{rel_dir}/{name}"
     return rel
 
 
 def _write_new(
-    dir_fd: int, name: str, path: str, data: bytes, mode: int, created: list[str]
+    dir_fd: int,
+    name: str,
+    path: str,
+    data: bytes,
+    mode: int,
+    created: list[str],
+    modes: dict[int, bool],
 ) -> None:
-    try:
-        create_new(name, data, mode, dir_fd=dir_fd)  # exactly ``mode``, whatever the umask
+    try:  # exactly ``mode``, whatever the umask
+        create_new(name, data, mode, dir_fd=dir_fd, seen=modes)
     except FileExistsError:
         if os.path.islink(path):
             raise _refuse_link(path) from None
