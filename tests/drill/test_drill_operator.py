@@ -81,7 +81,7 @@ def test_reload_that_does_nothing_fails_naming_the_entry_point(operator, capsys)
     # The operator's reload command is broken: it succeeds and reloads nothing.
     text = inv.read_text()
     inv.write_text(re.sub(r"reload: \[[^\]]*\]", "reload: [true]", text))
-    code, doc = run_json(capsys, ["drill", "revoke", "--service", "shop", "--deadline", "3", *w])
+    code, doc = run_json(capsys, ["drill", "revoke", "--service", "shop", "--deadline", "5", *w])
     assert code == 1 and doc["verdict"] == "FAIL", doc["reasons"]
     url = f"https://127.0.0.1:{port}/orders-api/health"
     assert any(url in r and "did not refuse" in r and "ACCEPTED" in r for r in doc["failures"]), (

@@ -72,7 +72,7 @@ def test_reload_that_does_not_pick_up_the_crl_fails_at_the_deadline(lab):
         return PushResult(ref.id, 0.0, True)  # "reloaded", but nothing re-read the CRL
 
     with open_campaign(ws) as campaign:
-        report = revoke_drill(campaign, "checkout-web", deadline=2.0, push=reload_that_does_nothing)
+        report = revoke_drill(campaign, "checkout-web", deadline=5.0, push=reload_that_does_nothing)
     assert report.verdict == "FAIL"
     url = f"https://127.0.0.1:{port}/payments-api/health"
     assert any(url in r and "did not refuse" in r and "ACCEPTED" in r for r in report.failures)
