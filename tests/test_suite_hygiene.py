@@ -16,6 +16,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 TESTS = Path(__file__).resolve().parent
 SKIP = re.compile(r"pytest\.skip\(|mark\.skip|importorskip|mark\.xfail|pytest\.xfail\(")
 SKIP_ALLOWED = {"testkit.py", "test_suite_hygiene.py"}
@@ -93,3 +95,30 @@ def test_ports_come_from_the_reserved_allocator():
         if re.search(r"def _?free_port\(", text):
             racy.append(f"{p.name}: its own free_port")
     assert not racy, f"use testkit.free_port: {racy}"
+
+
+CHILD_CLAIMS = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from testkit import claim_port, free_port
+held = json.loads(sys.argv[2])
+print(json.dumps({"taken": [p for p in held if claim_port(p)], "own": free_port()}))
+"""
+
+
+@pytest.mark.integration  # starts a Python process
+def test_a_port_given_to_one_process_is_never_given_to_another():
+    import json
+    import subprocess
+    import sys
+
+    from testkit import free_port
+
+    low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    mine = [free_port() for _ in range(20)]
+    assert len(set(mine)) == len(mine)
+    # another test process (an xdist worker, another checkout's run) while these are held
+    argv = [sys.executable, "-c", CHILD_CLAIMS, str(TESTS), json.dumps(mine)]
+    child = json.loads(subprocess.run(argv, capture_output=True, text=True, check=True).stdout)
+    assert child["taken"] == [] and child["own"] not in mine
+    assert all(not low <= p <= high for p in [*mine, child["own"]])  # no bind(0) gets one

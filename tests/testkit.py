@@ -46,27 +46,33 @@ def _bindable(port: int) -> bool:
     return True
 
 
+def claim_port(port: int) -> bool:
+    """Reserve ``port`` for this process if no other process holds it and it binds now."""
+    if port in _HELD_PORTS:
+        return False
+    _PORT_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(_PORT_LOCKS / f"{port}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    if not _bindable(port):
+        os.close(fd)
+        return False
+    _HELD_PORTS[port] = fd
+    return True
+
+
 def free_port() -> int:
     """A port on 127.0.0.1 for a server this test starts: free now, and no other process
     (nor a later call in this one) will be given it while this process runs."""
-    _PORT_LOCKS.mkdir(mode=0o700, exist_ok=True)
     ports = _reserved_range()
     start = random.randrange(len(ports))
     for i in range(len(ports)):
         port = ports[(start + i) % len(ports)]
-        if port in _HELD_PORTS:
-            continue
-        fd = os.open(_PORT_LOCKS / f"{port}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            continue
-        if not _bindable(port):
-            os.close(fd)
-            continue
-        _HELD_PORTS[port] = fd
-        return port
+        if claim_port(port):
+            return port
     raise RuntimeError(f"no free test port in {ports.start}-{ports.stop - 1}")
 
 
