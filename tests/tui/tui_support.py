@@ -76,8 +76,11 @@ def workspace_app(ws: Path, *, clock: bool = True):
 
 def _still(app):
     """No animations (tab underline, scrolling): faster and repeatable. TEXTUAL_ANIMATIONS
-    is read when textual is imported, so the app instance is told directly."""
+    is read when textual is imported, so the app instance is told directly. Toasts stay
+    until read: the default 5 s let one expire between an action and the assertion on it
+    when the machine was loaded (seen under pytest -n 2 at load 13)."""
     app.animation_level = "none"
+    app.NOTIFICATION_TIMEOUT = 3600
     return app
 
 
