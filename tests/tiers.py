@@ -20,6 +20,7 @@ INTEGRATION_FILES = frozenset(
         "migration/test_migration_cli.py",
         "migration/test_migration_crash.py",
         "migration/test_migration_cutover.py",
+        "migration/test_migration_proof.py",
         "migration/test_migration_random_paths.py",
         "migration/test_migration_tokens.py",
         "pki/test_pki_ca_storage.py",
