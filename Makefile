@@ -12,17 +12,24 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test check lint bench setup clean system-deps test-deps
+.PHONY: demo test check lint bench setup clean system-deps test-deps bytecode
 
-setup: $(STAMP)
+setup: bytecode
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet 'uv>=0.5,<1'
 
+# Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE is set (or the tree is
+# read-only) Python would otherwise compile Textual & co. from source at every start
+# (0.5 s of the TUI's first frame, see bench/tui_first_frame.py).
 $(STAMP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --compile-bytecode
 	@touch $@
+
+# The workbench's own modules (an editable install): refreshed when sources changed.
+bytecode: $(STAMP)
+	@$(VENV)/bin/python -m compileall -q workbench
 
 # nginx, HAProxy, openssl, curl: installed with apt when missing (same script as .ci/run);
 # `make test` also wants the programs only the tests run (java, node, ssh-keygen).
@@ -32,7 +39,7 @@ system-deps:
 test-deps:
 	@bash .ci/system-deps --tests
 
-demo: $(STAMP) system-deps
+demo: bytecode system-deps
 	$(VENV)/bin/python -m workbench.demo $(DEMO_ARGS)
 
 # Both cores (pytest-xdist). Each file stays on one worker (--dist loadfile) so a module's
@@ -40,10 +47,10 @@ demo: $(STAMP) system-deps
 # range, so workers never share one. `make test XDIST=` runs in one process.
 XDIST ?= -n 2 --dist loadfile
 
-test: $(STAMP) test-deps
+test: bytecode test-deps
 	$(VENV)/bin/python -m pytest -q $(XDIST) $(PYTEST_ARGS)
 
-check: $(STAMP)
+check: bytecode
 	$(VENV)/bin/python -m pytest -q -m "not integration" $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -16,12 +16,14 @@ from tui_support import (
     notifications,
     screen_text,
     settle,
+    until,
     workspace_app,
 )
 
 from workbench.tui.screens.confirm import ConfirmScreen
 from workbench.tui.screens.form import FormScreen
 from workbench.tui.screens.secret import OldKeyScreen
+from workbench.tui.widgets.footer import KeysFooter
 from workbench.tui.widgets.status import ActionStatus
 from workbench.tui.widgets.steps import StepsTable
 from workbench.workspace import Workspace
@@ -44,8 +46,14 @@ class SlowSource:
         self.inner = inner
         self.release = threading.Event()
         self.read_only = inner.read_only
+        self.app = None
+        self.footer_at_start: list[str] | None = None
+        """The footer's keys as laid out on screen when the loader started."""
 
     def load(self, stage=lambda text: None):
+        if self.footer_at_start is None and self.app is not None:
+            keys = self.app.query_one(KeysFooter).children
+            self.footer_at_start = [k.key for k in keys if k.region]
         stage("reading a very large inventory")
         assert self.release.wait(30), "the test never released the loader"
         return self.inner.load(stage)
@@ -65,11 +73,13 @@ async def test_first_frame_does_not_wait_for_the_plan(tmp_path, quiet_env):
     source = SlowSource(
         PlanningSource(inv, make_plan(inv, today=FIXED_NOW.date()), clock=fixed_clock)
     )
-    app = WorkbenchApp(source)
+    app = source.app = WorkbenchApp(source)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await until(pilot, lambda: app.loading == "reading a very large inventory", "loader")
+        # The loader (whose imports hold the GIL) started only once the first frame was out,
+        # footer keys included.
+        assert {"ctrl+q", "1", "ctrl+r"} <= set(source.footer_at_start or ())
         # The screen is up and live while the loader still runs: its stage is shown.
-        assert app.loading == "reading a very large inventory"
         assert app.query_one(ActionStatus).has_class("running")
         assert "loading: reading a very large inventory" in screen_text(app)
         assert app.query_one(StepsTable).row_count == 0

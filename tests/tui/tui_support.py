@@ -31,6 +31,7 @@ __all__ = [
     "screen_text",
     "settle",
     "table_rows",
+    "until",
     "workspace_app",
 ]
 
@@ -89,6 +90,17 @@ async def settle(app, pilot) -> None:
     await app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.pause()
+
+
+async def until(pilot, condition, what: str, timeout: float = 30.0) -> None:
+    """Let the app run until ``condition()`` holds; fail naming ``what`` after ``timeout``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:.0f} s: {what}")
+        await pilot.pause(0.02)
 
 
 def table_rows(table) -> list[tuple]:

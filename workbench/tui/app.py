@@ -14,7 +14,8 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
+from textual.screen import Screen
+from textual.widgets import DataTable, Header, TabbedContent, TabPane
 
 from workbench.errors import WorkbenchError
 from workbench.tui.actions import ACTIONS, palette_title
@@ -25,6 +26,7 @@ from workbench.tui.widgets.audit import AuditView
 from workbench.tui.widgets.detail import StepDetailPanel
 from workbench.tui.widgets.evidence import EvidenceView
 from workbench.tui.widgets.findings import FindingsTable
+from workbench.tui.widgets.footer import KeysFooter
 from workbench.tui.widgets.status import ActionStatus
 from workbench.tui.widgets.steps import StepsTable
 
@@ -46,6 +48,15 @@ KEY_ACTIONS = {
     "verify": "verify",
 }
 """Footer actions (one key each) -> catalogue action; the rest is in the palette."""
+FOOTER_WAIT_TICKS = 25
+"""The loader waits at most this many 20 ms ticks for the footer's keys to be drawn."""
+
+
+class MainScreen(Screen):
+    """The app's first screen: focus starts on the steps table (not on the tabs and then
+    the table: each focus change makes the footer rebuild its keys)."""
+
+    AUTO_FOCUS = "#steps"
 
 
 class WorkbenchApp(ActionFlow, App[None]):
@@ -80,6 +91,9 @@ class WorkbenchApp(ActionFlow, App[None]):
 
     # --- layout ---------------------------------------------------------------------------
 
+    def get_default_screen(self) -> Screen:
+        return MainScreen(id="_default")
+
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         with TabbedContent(initial="plan", id="tabs"):
@@ -93,14 +107,28 @@ class WorkbenchApp(ActionFlow, App[None]):
             with TabPane(TABS["findings"], id="findings"):
                 yield FindingsTable(id="findings-table")
         yield ActionStatus(id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(StepsTable).focus()
         if self.snapshot is not None:
             self._apply(self.snapshot)
         else:
-            self.reload(first=True)
+            self.query_one(ActionStatus).start("loading plan...")
+            self.call_after_refresh(self._load_after_first_frame)
+
+    def _load_after_first_frame(self, waited: int = 0) -> None:
+        """Start the loader once the first frame, footer keys included, is out.
+
+        The loader's imports (networkx, cryptography, the migration package) hold the GIL
+        for most of a second; started at mount they delayed the first frame (and the
+        footer's keys, which Textual composes one refresh later) by as much."""
+        keys = self.query_one(KeysFooter).children
+        drawn = bool(keys) and bool(keys[0].region)  # laid out: in a frame sent to the terminal
+        if not drawn and waited < FOOTER_WAIT_TICKS:
+            self.set_timer(0.02, lambda: self._load_after_first_frame(waited + 1))
+            return
+        self.reload(first=True)
 
     # --- loading --------------------------------------------------------------------------
 

@@ -11,22 +11,23 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 
 from workbench.errors import PKIError, WorkbenchError
-from workbench.migration.campaign import PASSPHRASE_ENV
 from workbench.tui.actions import ACTIONS, ActionSpec, palette_title
-from workbench.tui.checks import BlockedCutover, Preview, cutover_preview, missing_old_keys, preview
-from workbench.tui.operations import ActionResult, CutoverRefused
-from workbench.tui.screens.blocked import BlockedCutoverScreen
-from workbench.tui.screens.confirm import ConfirmScreen
-from workbench.tui.screens.form import Field, FormScreen
-from workbench.tui.screens.passphrase import PassphraseScreen
-from workbench.tui.screens.secret import OldKeyScreen
-from workbench.tui.snapshot import Snapshot
 from workbench.tui.widgets.status import ActionStatus
+
+if TYPE_CHECKING:
+    from workbench.tui.checks import BlockedCutover, Preview
+    from workbench.tui.operations import ActionResult
+    from workbench.tui.screens.form import Field
+    from workbench.tui.snapshot import Snapshot
+
+# The dialogs (screens/), the checks and the adapters to the core are imported where they
+# are first used: the first frame must not wait for Textual's input widgets or for the
+# migration package (see bench/tui_first_frame.py).
 
 __all__ = ["ActionFlow", "Request", "one_line"]
 
@@ -79,6 +80,8 @@ class ActionFlow:
         self._secret: str | None = None  # the CA passphrase from the prompt; memory only
 
     def _passphrase(self) -> str | None:
+        from workbench.migration.campaign import PASSPHRASE_ENV
+
         return os.environ.get(PASSPHRASE_ENV) or self._secret
 
     # --- entry ----------------------------------------------------------------------------
@@ -102,6 +105,8 @@ class ActionFlow:
 
     def _next(self, req: Request) -> None:
         if req.spec.needs_ca and not self._passphrase():
+            from workbench.tui.screens.passphrase import PassphraseScreen
+
             self.push_screen(PassphraseScreen(), lambda secret: self._unlocked(secret, req))
         elif req.spec.form and not req.params:
             self._ask_form(req)
@@ -124,6 +129,8 @@ class ActionFlow:
         fields = self._form_fields(req)
         if fields is None:
             return
+        from workbench.tui.screens.form import FormScreen
+
         title = f"{req.spec.command}: {req.spec.help}"
         self.push_screen(
             FormScreen(title, fields, run_label=req.spec.command),
@@ -131,6 +138,8 @@ class ActionFlow:
         )
 
     def _form_fields(self, req: Request) -> list[Field] | None:
+        from workbench.tui.screens.form import Field
+
         name, step, wave = req.spec.name, req.step, req.wave
         if name == "export":
             scopes = [("the whole plan (--all)", "all")]
@@ -204,6 +213,8 @@ class ActionFlow:
 
     @work(thread=True, exclusive=True, group="check")
     def _prepare(self, req: Request) -> None:
+        from workbench.tui.checks import BlockedCutover, cutover_preview, missing_old_keys, preview
+
         try:
             with self.source.open(self._passphrase) as campaign:
                 if req.spec.needs_old_key:
@@ -251,6 +262,8 @@ class ActionFlow:
             self.source.old_key_env[variable] = value
             self._next(req)
 
+        from workbench.tui.screens.secret import OldKeyScreen
+
         self.push_screen(OldKeyScreen(step, variable), given)
 
     def _confirm(self, req: Request, what: Preview) -> None:
@@ -262,6 +275,8 @@ class ActionFlow:
                 self._start(replace(req, params=params, checked=True))
             else:
                 self.notify(f"{req.title} cancelled: nothing changed")
+
+        from workbench.tui.screens.confirm import ConfirmScreen
 
         label = req.spec.command + (" --force" if what.force else "")
         self.push_screen(ConfirmScreen(what.text, label), answered)
@@ -278,6 +293,8 @@ class ActionFlow:
                 self.notify(f"{req.title} cancelled: nothing changed")
                 return
             self._start(replace(req, params=params, checked=True))
+
+        from workbench.tui.screens.blocked import BlockedCutoverScreen
 
         self.push_screen(BlockedCutoverScreen(blocked), chosen)
 
@@ -298,6 +315,8 @@ class ActionFlow:
 
     @work(thread=True, exclusive=True, group="action")
     def _run(self, req: Request) -> None:
+        from workbench.tui.operations import CutoverRefused
+
         result: ActionResult | None = None
         snapshot: Snapshot | None = None
         status = self.query_one(ActionStatus)
