@@ -172,5 +172,12 @@ async def test_blocked_cutover_shows_the_reason_and_force_cuts_over(operator_ws)
         assert app.last_result.ok and "PASS" in app.last_result.message, notifications(app)
         assert _cells(app, "orders-key")["state"] == "verified"
         assert app.query_one("#tabs").active == "evidence"
+        # The detail names the key it probed by fingerprint (the inventory gives none).
+        probed = app.snapshot.evidence["orders-key"].old_key_fingerprint
+        assert len(probed) >= 12 and app.snapshot.details["orders-key"].fingerprint == probed
+        await pilot.press("1")
+        await pilot.pause()
+        text = screen_text(app)
+        assert f"old key fingerprint: {probed}" in text and ORDERS_KEY not in text
     # The edge now refuses the old key.
     assert _get(orders, ca, key=ORDERS_KEY) == 401

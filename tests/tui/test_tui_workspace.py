@@ -9,9 +9,11 @@ from tui_support import (
     notifications,
     screen_text,
     settle,
+    until,
     workspace_app,
 )
 
+from workbench.tui.actions import spoken
 from workbench.tui.screens.confirm import ConfirmScreen
 from workbench.tui.screens.passphrase import PassphraseScreen
 from workbench.tui.widgets.audit import AuditView
@@ -183,6 +185,35 @@ async def test_command_palette_runs_an_action(ws, quiet_env):
             steps = [s.key for s in w.steps(wave=wave)]
             assert {w.step(k).state for k in steps} == {"issued"}
         assert app.last_result.ok and f"wave {wave}" in app.last_result.message
+
+
+async def test_palette_finds_the_cli_words_as_people_say_them(ws, quiet_env):
+    """The footer says "Cut over"; typing that finds `cutover --step` (and "set mode")."""
+    from textual.command import CommandList, CommandPalette
+    from textual.widgets import Input
+
+    app = workspace_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await select(app, pilot, STEP)
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        palette = app.screen
+
+        async def hits(query: str) -> list[str]:
+            palette.query_one(Input).value = query
+            hits: list[str] = []
+
+            def settled() -> bool:
+                options = palette.query_one(CommandList).options
+                hits[:] = [str(o.prompt).split("\n")[0] for o in options]
+                return bool(hits) and all(query.split()[0] in spoken(h) for h in hits)
+
+            await until(pilot, settled, f"the hits for {query!r}")
+            return hits
+
+        assert f"cutover --step {STEP}" in await hits("cut over")
+        assert f"gateway set-mode mtls --step {STEP}" in await hits("set mode mtls")
 
 
 async def test_audit_view_shows_the_chain_check(ws, quiet_env):

@@ -10,7 +10,15 @@ from dataclasses import dataclass
 
 from workbench.states import GatewayMode
 
-__all__ = ["ACTIONS", "GATEWAY_MODES", "MODE_MEANING", "ActionSpec", "palette_title"]
+__all__ = [
+    "ACTIONS",
+    "GATEWAY_MODES",
+    "MODE_MEANING",
+    "SPOKEN",
+    "ActionSpec",
+    "palette_title",
+    "spoken",
+]
 
 GATEWAY_MODES = tuple(GatewayMode)
 MODE_MEANING = {
@@ -143,3 +151,14 @@ def palette_title(spec: ActionSpec, step: str | None, wave: int | None) -> str:
     if spec.scope == "wave":
         return f"{spec.command} --wave {wave if wave is not None else 'N'}"
     return spec.command
+
+
+SPOKEN = {"cutover": "cut over", "set-mode": "set mode"}
+"""CLI words as people also type them: the palette finds ``cutover`` for "cut over"."""
+
+
+def spoken(title: str) -> str:
+    """``title`` with its CLI words as they are said (``cut over --step KEY``)."""
+    for word, said in SPOKEN.items():
+        title = title.replace(word, said)
+    return title

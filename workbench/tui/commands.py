@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from workbench.tui.actions import spoken
+
 
 class WorkbenchCommands(Provider):
     """Lists ``app.palette_commands()``: step actions (workspace only), views, refresh."""
@@ -21,3 +23,8 @@ class WorkbenchCommands(Provider):
             score = matcher.match(title)
             if score > 0:
                 yield Hit(score, matcher.highlight(title), callback, help=help_text)
+                continue
+            said = spoken(title)  # "cut over" finds `cutover`
+            score = matcher.match(said) if said != title else 0
+            if score > 0:
+                yield Hit(score, title, callback, help=help_text)

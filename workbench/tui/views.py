@@ -49,7 +49,8 @@ class PlanStep:
     owner: str
     environment: str
     score: float
-    reasons: tuple[Reason, ...]
+    reasons: tuple[Any, ...]
+    """``Reason``s (from a ``Plan``) or their dicts (from a stored plan document)."""
     consumers: tuple[str, ...]
     flags: tuple[str, ...]
 
@@ -74,9 +75,10 @@ def plan_steps_from_plan(plan: Any) -> list[PlanStep]:
 
 
 def plan_steps_from_document(doc: Mapping[str, Any]) -> list[PlanStep]:
-    """The steps of a stored plan document (``Plan.to_dict()`` shape) in plan order."""
-    from workbench.plan.model import Reason
+    """The steps of a stored plan document (``Plan.to_dict()`` shape) in plan order.
 
+    The reasons stay the document's dicts until a detail is built (:func:`_reasons`):
+    ``workbench.plan`` imports networkx, half a second the table need not wait for."""
     return [
         PlanStep(
             wave["number"],
@@ -85,7 +87,7 @@ def plan_steps_from_document(doc: Mapping[str, Any]) -> list[PlanStep]:
             s["owner"],
             s["environment"],
             s["score"],
-            tuple(Reason(**r) for r in s["reasons"]),
+            tuple(s["reasons"]),
             tuple(s["consumers"]),
             tuple(s.get("flags", ())),
         )
@@ -159,7 +161,7 @@ class StepDetails(Mapping[str, StepDetail]):
             environment=s.environment,
             wave=s.wave,
             score=s.score,
-            reasons=s.reasons,
+            reasons=_reasons(s.reasons),
             consumers=tuple(consumers),
             blast_services=blast.services,
             blast_apis=blast.apis,
@@ -168,6 +170,13 @@ class StepDetails(Mapping[str, StepDetail]):
             certificates=self._certificates.get(s.key, ()),
             fingerprint=self._fingerprints.get(s.key),
         )
+
+
+def _reasons(reasons: tuple[Any, ...]) -> tuple[Reason, ...]:
+    """``Reason``s from a plan's reasons or a stored plan document's dicts."""
+    from workbench.plan.model import Reason
+
+    return tuple(Reason(**r) if isinstance(r, Mapping) else r for r in reasons)
 
 
 def planning_snapshot(
@@ -224,7 +233,18 @@ def workspace_snapshot(campaign: Any, *, findings: bool = True) -> Snapshot:
         k: tuple(CertificateLine(c.service, c.serial, c.not_after) for c in s.certificates)
         for k, s in by_key.items()
     }
-    fingerprints = {k: s.step.key_fingerprint for k, s in by_key.items()}
+    evidence = {}
+    for key in by_key:
+        v = ws.latest_verdict(key)
+        if v is not None:
+            evidence[key] = evidence_from_document(
+                key, v.verdict, v.old_key_fingerprint, json.loads(v.evidence_json)
+            )
+    # The plan's fingerprint when the inventory gave one, else that of the key last probed.
+    fingerprints = {
+        k: s.step.key_fingerprint or (evidence[k].old_key_fingerprint if k in evidence else None)
+        for k, s in by_key.items()
+    }
     details = StepDetails(inv, steps, states=states, certificates=certs, fingerprints=fingerprints)
     rows = []
     for s in steps:
@@ -240,13 +260,6 @@ def workspace_snapshot(campaign: Any, *, findings: bool = True) -> Snapshot:
                 st.latest_verdict if st else None,
             )
         )
-    evidence = {}
-    for key in by_key:
-        v = ws.latest_verdict(key)
-        if v is not None:
-            evidence[key] = evidence_from_document(
-                key, v.verdict, v.old_key_fingerprint, json.loads(v.evidence_json)
-            )
     check = verify_audit(ws)
     records = ws.audit_records()
     audit = AuditSummary(
