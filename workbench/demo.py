@@ -16,6 +16,7 @@ import argparse
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -164,21 +165,32 @@ def calls(label: str, made) -> None:
     say(f"{label}: " + ", ".join(f"{c.service}={c.status or c.error}" for c in made))
 
 
-def clean_start(gateway: str) -> list[str]:
-    """Stop a previous run's environment, then make demo-out/ anew from the sample."""
+def place(out: Path) -> None:
+    """Put the run's files under ``out`` (default ``demo-out/``; the tests use a temp dir)."""
+    global OUT, INVENTORY, WS, LOGS
+    OUT = out.resolve()
+    INVENTORY, WS, LOGS = OUT / "inventory.yaml", OUT / "workspace", OUT / "output"
+
+
+def clean_start(gateway: str, port: int | None = None) -> list[str]:
+    """Stop a previous run's environment, then make demo-out/ anew from the sample (on
+    ``port`` instead of the sample's 8443 when given)."""
     if (WS / "state.db").exists():
         with redirect_stdout(io.StringIO()):
             workbench(["sample-env", "down", "--workspace", str(WS)])
     shutil.rmtree(OUT, ignore_errors=True)
     LOGS.mkdir(parents=True)
-    shutil.copyfile(SAMPLE, INVENTORY)
+    text = SAMPLE.read_text(encoding="utf-8")
+    if port is not None:
+        text = re.sub(r"127\.0\.0\.1:8443\b", f"127.0.0.1:{port}", text)
+    INVENTORY.write_text(text, encoding="utf-8")
     return ["--workspace", rel(WS)]
 
 
-def demo(gateway: str) -> int:
+def demo(gateway: str, port: int | None = None) -> int:
     os.environ.setdefault("WORKBENCH_CA_PASSPHRASE", DEMO_PASSPHRASE)
     os.environ.setdefault("WORKBENCH_P12_PASSWORD", DEMO_PASSPHRASE)  # Java keystores
-    ws = clean_start(gateway)
+    ws = clean_start(gateway, port)
     inventory = rel(INVENTORY)
     print(
         "The sample company's services call each other's APIs with static keys. This demo "
@@ -374,8 +386,10 @@ def wave_one(ws: list[str]) -> int:
         ("the workspace: state.db, audit.jsonl, CA, certificates (0600)", WS),
         ("rendered client and gateway configs", WS / "rendered"),
         ("change tickets (md per step, wave summary, tickets.csv)", playbooks),
-        ("dependency graph picture and exports", OUT / "graph.*"),
-        ("inventory copy, its generated keys and gateway state", OUT / "state"),
+        ("dependency graph picture (open it in a browser)", OUT / "graph.svg"),
+        ("dependency graph exports", OUT / "graph.{json,graphml,dot,mmd}"),
+        ("the inventory copy this run used", INVENTORY),
+        ("its generated keys (0600) and the gateway's state", OUT / "state"),
     ):
         say(f"{rel(where):<32} {what}")
     say(f"browse it all in the TUI: .venv/bin/workbench tui --workspace {rel(WS)}")
@@ -385,8 +399,15 @@ def wave_one(ws: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workbench.demo", description=__doc__)
     parser.add_argument("--gateway", choices=("python", "nginx"), default="python")
+    parser.add_argument(
+        "--out", type=Path, default=OUT, metavar="DIR", help="where it all goes (demo-out/)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help="the gateway's port (default: the sample's 8443)"
+    )
     args = parser.parse_args(argv)
-    return demo(args.gateway)
+    place(args.out)
+    return demo(args.gateway, args.port)
 
 
 if __name__ == "__main__":
