@@ -9,6 +9,7 @@ that checks the key itself (``checked_by: backend``) and one that trusts the gat
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -201,3 +202,38 @@ gateways:
     access_log: {access_log}
     upstreams: {{orders-api: "{orders_backend}", billing-api: "{billing_backend}"}}
 """
+
+
+ORDERS_KEY = "ordersGATEWAYkey-0123456789abcdefABC"
+
+
+@contextlib.contextmanager
+def operator_workspace(kind: str, root: Path, monkeypatch):
+    """An operator gateway of ``kind`` (nginx or haproxy) with its two backends, and a
+    workspace for its inventory, initialised and synced: yields ``(op, ws, port, inventory)``
+    and stops it all afterwards. The CA passphrase and billing's key are set in the
+    environment; orders' key is a 0600 file next to the inventory."""
+    from workbench.cli import main
+
+    monkeypatch.setenv("WORKBENCH_CA_PASSPHRASE", "test-passphrase-not-secret")
+    monkeypatch.setenv("WBT_BILLING_KEY", BILLING_KEY)
+    (root / "keys").mkdir(mode=0o700)
+    key_file = root / "keys" / "orders.key"
+    key_file.write_text(ORDERS_KEY + "\n")
+    key_file.chmod(0o600)
+    op = (OperatorNginx if kind == "nginx" else OperatorHAProxy)(root)
+    orders, billing = Backend(), Backend(required_key=BILLING_KEY)
+    port = free_port()
+    inv = root / "inventory.yaml"
+    inv.write_text(
+        operator_inventory(op, port=port, orders_backend=orders.url, billing_backend=billing.url)
+    )
+    ws = root / "ws"
+    try:
+        assert main(["init", str(inv), "--workspace", str(ws)]) == 0
+        assert main(["gateway", "sync", "--workspace", str(ws)]) == 0
+        yield op, ws, port, inv
+    finally:
+        op.stop()
+        orders.close()
+        billing.close()

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from testkit import free_port
+from testkit import free_port, pid_alive
 from tui_support import ROOT
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -34,14 +34,6 @@ def _run_demo(out: Path, port: int) -> list[str]:
 def _gateway_pid(lines: list[str]) -> int:
     [line] = [x for x in lines if x.strip().startswith("gateway pid ")]
     return int(line.split()[2].rstrip(","))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_the_demo_tells_its_story_and_every_run_starts_clean(tmp_path):
@@ -77,7 +69,7 @@ def test_the_demo_tells_its_story_and_every_run_starts_clean(tmp_path):
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "</svg>" in svg
     plan = json.loads((out / "output" / "plan.json").read_text())
     assert plan["steps"] == 16 and len(plan["waves"]) == 4
-    assert not _alive(_gateway_pid(first))  # stopped at the end
+    assert not pid_alive(_gateway_pid(first))  # stopped at the end
 
     # The first run left gateways in mtls and mtls+token and a step rolled back; the second
     # starts from the sample again: every API in key mode, the same story, the same counts.
@@ -92,4 +84,4 @@ def test_the_demo_tells_its_story_and_every_run_starts_clean(tmp_path):
     assert not (out / "stale-from-an-old-run.txt").exists()
     assert [x for x in second if "steps now:" in x] == [x for x in first if "steps now:" in x]
     assert [x for x in second if " planned, " in x] == [x for x in first if " planned, " in x]
-    assert not _alive(_gateway_pid(second))
+    assert not pid_alive(_gateway_pid(second))

@@ -12,24 +12,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from testkit import free_port
-from tui_support import PASSPHRASE, SIZE, notifications, screen_text, settle, until, workspace_app
+from tui_support import SIZE, notifications, screen_text, settle, until, workspace_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
-from operator_support import (  # noqa: E402  (the gateway tests' operator gateways)
-    BILLING_KEY,
-    Backend,
-    OperatorHAProxy,
-    OperatorNginx,
-    operator_inventory,
-)
+from operator_support import ORDERS_KEY, operator_workspace  # noqa: E402  (tests/gateway's)
 
 from workbench.cli import main  # noqa: E402
 from workbench.tui.screens.blocked import BlockedCutoverScreen  # noqa: E402
 from workbench.tui.widgets.status import ActionStatus  # noqa: E402
 from workbench.tui.widgets.steps import StepsTable  # noqa: E402
-
-ORDERS_KEY = "ordersGATEWAYkey-0123456789abcdefABC"
 
 
 def _cli(capsys, *argv: str) -> dict:
@@ -53,34 +44,12 @@ def _get(url: str, ca: Path, *, key: str | None = None, agent: str = "test/1") -
 @pytest.fixture(params=[pytest.param("nginx", marks=pytest.mark.nginx), "haproxy"])
 def operator_ws(request, tmp_path, quiet_env, capsys):
     """A workspace on an operator gateway, both steps issued and in dual."""
-    quiet_env.setenv("WORKBENCH_CA_PASSPHRASE", PASSPHRASE)
-    quiet_env.setenv("WBT_BILLING_KEY", BILLING_KEY)
-    (tmp_path / "keys").mkdir(mode=0o700)
-    key_file = tmp_path / "keys" / "orders.key"
-    key_file.write_text(ORDERS_KEY + "\n")
-    key_file.chmod(0o600)
-    op = (OperatorNginx if request.param == "nginx" else OperatorHAProxy)(tmp_path)
-    orders, billing = Backend(), Backend(required_key=BILLING_KEY)
-    port = free_port()
-    inv = tmp_path / "inventory.yaml"
-    inv.write_text(
-        operator_inventory(op, port=port, orders_backend=orders.url, billing_backend=billing.url)
-    )
-    ws = tmp_path / "ws"
-    w = ("--workspace", str(ws))
-    try:
-        assert main(["init", str(inv), *w]) == 0
-        assert _cli(capsys, "gateway", "sync", *w)["gateways"] == ["edge"]
+    with operator_workspace(request.param, tmp_path, quiet_env) as (_op, ws, port, _inv):
         for step in ("orders-key", "billing-key"):
-            _cli(capsys, "issue", "--step", step, *w)
-            assert _cli(capsys, "gateway", "set-mode", "dual", "--step", step, *w)["to_mode"] == (
-                "dual"
-            )
+            w = ("--step", step, "--workspace", str(ws))
+            _cli(capsys, "issue", *w)
+            assert _cli(capsys, "gateway", "set-mode", "dual", *w)["to_mode"] == "dual"
         yield ws, port
-    finally:
-        op.stop()
-        orders.close()
-        billing.close()
 
 
 def _cells(app, step: str) -> dict[str, str]:
