@@ -61,3 +61,38 @@ def test_starting_the_tui_imports_no_heavy_core_package():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert json.loads(out.stdout) == []
+
+
+def test_the_readme_lists_every_key():
+    """Every key binding of the app and of its dialogs is in the README's key table."""
+    from tui_support import ROOT
+
+    from workbench.tui.app import WorkbenchApp
+    from workbench.tui.screens.blocked import BlockedCutoverScreen
+    from workbench.tui.screens.confirm import ConfirmScreen
+    from workbench.tui.screens.form import FormScreen
+    from workbench.tui.screens.passphrase import PassphraseScreen
+    from workbench.tui.screens.secret import OldKeyScreen
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## The TUI") :]
+    section = section[: section.index("\n## ")]
+    rows = [line.split("|") for line in section.splitlines() if line.startswith("| ")]
+    keys = " ".join(f"{cells[1]} {cells[2]}" for cells in rows if len(cells) > 2).lower()
+
+    def listed(key: str) -> bool:
+        said = {"escape": "esc", "enter": "enter", "tab": "tab"}.get(key)
+        return f"`{key}`" in keys or (len(key) > 1 and (key in keys or (said or "") in keys))
+
+    bindings = [*WorkbenchApp.BINDINGS, WorkbenchApp.COMMAND_PALETTE_BINDING]
+    for screen in (
+        ConfirmScreen,
+        BlockedCutoverScreen,
+        FormScreen,
+        PassphraseScreen,
+        OldKeyScreen,
+    ):
+        bindings += screen.BINDINGS
+    names = {k.strip() for b in bindings for k in (b if isinstance(b, str) else b.key).split(",")}
+    assert {"ctrl+q", "1", "4", "i", "c", "ctrl+r", "ctrl+p", "y", "escape"} <= names
+    assert [k for k in sorted(names) if not listed(k)] == []
