@@ -8,6 +8,7 @@ in the same worker. Actions (see :mod:`workbench.tui.flow`) run in thread worker
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from textual import on, work
@@ -49,7 +50,9 @@ KEY_ACTIONS = {
 }
 """Footer actions (one key each) -> catalogue action; the rest is in the palette."""
 FOOTER_WAIT_TICKS = 25
-"""The loader waits at most this many 20 ms ticks for the footer's keys to be drawn."""
+"""The loader waits at most this many 20 ms ticks for the footer's keys to be drawn ..."""
+FIRST_FRAME_WAIT = 2.0
+"""... and at most this many seconds for the first frame at all."""
 
 
 class MainScreen(Screen):
@@ -87,6 +90,7 @@ class WorkbenchApp(ActionFlow, App[None]):
         """What the loader is doing (None when loaded)."""
         self.load_error: WorkbenchError | None = None
         """Why the first load failed (``workbench tui`` prints it and exits 2)."""
+        self._first_frame_out = threading.Event()
         self.init_flow()
 
     # --- layout ---------------------------------------------------------------------------
@@ -114,33 +118,35 @@ class WorkbenchApp(ActionFlow, App[None]):
         if self.snapshot is not None:
             self._apply(self.snapshot)
         else:
-            self.query_one(ActionStatus).start("loading plan...")
-            self.call_after_refresh(self._load_after_first_frame)
+            self.reload(first=True)  # its worker waits for the first frame (see _load)
+            self.call_after_refresh(self._watch_first_frame)
 
-    def _load_after_first_frame(self, waited: int = 0) -> None:
-        """Start the loader once the first frame, footer keys included, is out.
+    def _watch_first_frame(self, waited: int = 0) -> None:
+        """Let the loader go once the first frame, footer keys included, is out.
 
         The loader's imports (networkx, cryptography, the migration package) hold the GIL
-        for most of a second; started at mount they delayed the first frame (and the
-        footer's keys, which Textual composes one refresh later) by as much."""
+        for most of a second; run at mount they delayed the first frame (and the footer's
+        keys, which Textual composes one refresh later) by as much."""
         keys = self.query_one(KeysFooter).children
         drawn = bool(keys) and bool(keys[0].region)  # laid out: in a frame sent to the terminal
         if not drawn and waited < FOOTER_WAIT_TICKS:
-            self.set_timer(0.02, lambda: self._load_after_first_frame(waited + 1))
+            self.set_timer(0.02, lambda: self._watch_first_frame(waited + 1))
             return
-        self.reload(first=True)
+        self._first_frame_out.set()
 
     # --- loading --------------------------------------------------------------------------
 
     def reload(self, *, first: bool = False) -> None:
         """Load the plan (or workspace) in a worker; the screen stays live meanwhile."""
         self.loading = "starting"
-        self.query_one(ActionStatus).start("loading...")
+        self.query_one(ActionStatus).start("loading plan..." if first else "loading...")
         self.query_one(StepsTable).border_title = "waves and steps (loading...)"
         self._load(first)
 
     @work(thread=True, exclusive=True, group="load")
     def _load(self, first: bool) -> None:
+        if first:  # the worker exists from mount (so waiting for workers waits for it) ...
+            self._first_frame_out.wait(FIRST_FRAME_WAIT)  # ... but imports nothing before
         status = self.query_one(ActionStatus)
 
         def stage(text: str) -> None:
