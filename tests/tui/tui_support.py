@@ -85,11 +85,21 @@ def _still(app):
     return app
 
 
-async def settle(app, pilot) -> None:
-    """Wait for running workers and the messages they post."""
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.pause()
+async def settle(app, pilot, timeout: float = 120.0) -> None:
+    """Wait for running workers and the messages they post, including the workers those
+    messages start (a check's worker starts the action's from the UI thread)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.pause()
+        idle = all(w.is_finished for w in app.workers)
+        if idle and not getattr(app, "busy", None) and not getattr(app, "loading", None):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the app did not settle within {timeout:.0f} s")
 
 
 async def until(pilot, condition, what: str, timeout: float = 30.0) -> None:
