@@ -49,9 +49,9 @@ KEY_ACTIONS = {
     "verify": "verify",
 }
 """Footer actions (one key each) -> catalogue action; the rest is in the palette."""
-FOOTER_WAIT_TICKS = 25
+FOOTER_WAIT_TICKS = 100
 """The loader waits at most this many 20 ms ticks for the footer's keys to be drawn ..."""
-FIRST_FRAME_WAIT = 2.0
+FIRST_FRAME_WAIT = 3.0
 """... and at most this many seconds for the first frame at all."""
 
 
