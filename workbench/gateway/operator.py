@@ -40,6 +40,10 @@ __all__ = ["OperatorGateway"]
 CONFIRM_TIMEOUT = 15.0
 CONFIRM_STREAK = 3
 """Consecutive answers with the new id: a connection may still land on an old worker."""
+CONFIRM_SETTLE = 0.3
+"""Seconds over which every answer, from the first with the new id on, must carry it: a
+reload is asynchronous (nginx's old worker, HAProxy's old process keep accepting until they
+handle the stop) and a busy machine stretches that window past a few quick answers."""
 _SAFE = re.compile(r"^[A-Za-z0-9_./@+:-]+$")
 
 
@@ -330,12 +334,17 @@ class OperatorGateway:
         server_cert, _ = self._tls()
         deadline = time.monotonic() + CONFIRM_TIMEOUT
         streak = 0
+        since = 0.0
         last = None
-        while time.monotonic() < deadline:
+        while (now := time.monotonic()) < deadline:
             last = fetch_config_id(host, int(port), server_cert, timeout=2.0)
-            streak = streak + 1 if last == config_id else 0
-            if streak >= CONFIRM_STREAK:
-                return
+            if last != config_id:
+                streak = 0
+            else:
+                since = since if streak else now
+                streak += 1
+                if streak >= CONFIRM_STREAK and time.monotonic() - since >= CONFIRM_SETTLE:
+                    return
             time.sleep(0.02)  # polling interval while the reload takes effect
         raise GatewayError(
             f"gateway {self.id} did not confirm the new config within {CONFIRM_TIMEOUT:g} s "
