@@ -62,8 +62,13 @@ class SlowSource:
         return self.inner.findings(snapshot)
 
 
-async def test_first_frame_does_not_wait_for_the_plan(tmp_path, quiet_env):
+async def test_first_frame_does_not_wait_for_the_plan(tmp_path, quiet_env, monkeypatch):
     from tui_support import app_inventory
+
+    # The app's bounds on waiting for the footer are for a frame that never comes; here the
+    # order is under test, not the clock: a busy machine must not let the loader go first.
+    monkeypatch.setattr("workbench.tui.app.FOOTER_WAIT_TICKS", 10**6)
+    monkeypatch.setattr("workbench.tui.app.FIRST_FRAME_WAIT", 600.0)
 
     from workbench.plan import make_plan
     from workbench.tui.app import WorkbenchApp
