@@ -9,51 +9,23 @@ from pathlib import Path
 
 import pytest
 from drill_support import PASSPHRASE, call_with_cert, cert_files, run_json
-from testkit import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
 from operator_support import (  # noqa: E402  (the gateway tests' operator gateways)
-    BILLING_KEY,
-    Backend,
-    OperatorHAProxy,
-    OperatorNginx,
-    operator_inventory,
+    operator_workspace,
 )
 
 from workbench.cli import main  # noqa: E402
 
-ORDERS_KEY = "ordersGATEWAYkey-0123456789abcdefABC"
-
 
 @pytest.fixture(params=[pytest.param("nginx", marks=pytest.mark.nginx), "haproxy"])
 def operator(request, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("WORKBENCH_CA_PASSPHRASE", PASSPHRASE)
-    monkeypatch.setenv("WBT_BILLING_KEY", BILLING_KEY)
-    (tmp_path / "keys").mkdir(mode=0o700)
-    key_file = tmp_path / "keys" / "orders.key"
-    key_file.write_text(ORDERS_KEY + "\n")
-    key_file.chmod(0o600)
-    op = (OperatorNginx if request.param == "nginx" else OperatorHAProxy)(tmp_path)
-    orders, billing = Backend(), Backend(required_key=BILLING_KEY)
-    port = free_port()
-    inv = tmp_path / "inventory.yaml"
-    inv.write_text(
-        operator_inventory(op, port=port, orders_backend=orders.url, billing_backend=billing.url)
-    )
-    ws = tmp_path / "ws"
-    w = ["--workspace", str(ws)]
-    try:
-        assert main(["init", str(inv), *w]) == 0
-        code, out = run_json(capsys, ["gateway", "sync", *w])
-        assert code == 0, out
+    with operator_workspace(request.param, tmp_path, monkeypatch) as (_op, ws, port, inv):
+        w = ["--workspace", str(ws)]
         assert main(["issue", "--step", "orders-key", *w]) == 0
         assert main(["gateway", "set-mode", "dual", "--step", "orders-key", *w]) == 0
         capsys.readouterr()
         yield request.param, ws, port, inv
-    finally:
-        op.stop()
-        orders.close()
-        billing.close()
 
 
 def test_revoked_certificate_refused_on_the_operator_gateway(operator, capsys):

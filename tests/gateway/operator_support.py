@@ -10,6 +10,7 @@ that checks the key itself (``checked_by: backend``) and one that trusts the gat
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import shutil
@@ -231,7 +232,10 @@ def operator_workspace(kind: str, root: Path, monkeypatch):
     ws = root / "ws"
     try:
         assert main(["init", str(inv), "--workspace", str(ws)]) == 0
-        assert main(["gateway", "sync", "--workspace", str(ws)]) == 0
+        synced = io.StringIO()
+        with contextlib.redirect_stdout(synced):
+            code = main(["gateway", "sync", "--workspace", str(ws), "--json"])
+        assert code == 0 and json.loads(synced.getvalue())["gateways"] == ["edge"], synced
         yield op, ws, port, inv
     finally:
         op.stop()

@@ -16,18 +16,12 @@ from pathlib import Path
 import pytest
 from operator_support import (
     BILLING_KEY,
-    Backend,
-    OperatorHAProxy,
-    OperatorNginx,
-    operator_inventory,
+    ORDERS_KEY,
+    operator_workspace,
 )
-from testkit import free_port
 
 from workbench.cli import main
 from workbench.errors import GatewayError
-
-PASSPHRASE = "test-passphrase-not-secret"
-ORDERS_KEY = "ordersGATEWAYkey-0123456789abcdefABC"
 
 
 def _json(capsys, argv):
@@ -54,29 +48,9 @@ def _get(url: str, ca: Path, *, key: str | None = None, cert=None, agent="test/1
 
 @pytest.fixture(params=[pytest.param("nginx", marks=pytest.mark.nginx), "haproxy"])
 def operator_env(request, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("WORKBENCH_CA_PASSPHRASE", PASSPHRASE)
-    monkeypatch.setenv("WBT_BILLING_KEY", BILLING_KEY)
-    (tmp_path / "keys").mkdir(mode=0o700)
-    key_file = tmp_path / "keys" / "orders.key"
-    key_file.write_text(ORDERS_KEY + "\n")
-    key_file.chmod(0o600)
-    op = (OperatorNginx if request.param == "nginx" else OperatorHAProxy)(tmp_path)
-    orders, billing = Backend(), Backend(required_key=BILLING_KEY)
-    port = free_port()
-    inv = tmp_path / "inventory.yaml"
-    inv.write_text(
-        operator_inventory(op, port=port, orders_backend=orders.url, billing_backend=billing.url)
-    )
-    ws = tmp_path / "ws"
-    try:
-        assert main(["init", str(inv), "--workspace", str(ws)]) == 0
-        code, out = _json(capsys, ["gateway", "sync", "--workspace", str(ws)])
-        assert code == 0 and out["gateways"] == ["edge"], out
+    with operator_workspace(request.param, tmp_path, monkeypatch) as (op, ws, port, _inv):
+        capsys.readouterr()
         yield op, ws, port
-    finally:
-        op.stop()
-        orders.close()
-        billing.close()
 
 
 def test_key_dual_cutover_pass_and_the_rehearsal_fault_rolled_back(operator_env, capsys):
