@@ -14,6 +14,7 @@ from tui_support import (
     evidence_document,
     make_workspace,
     planning_app,
+    settle,
     workspace_app,
 )
 
@@ -82,8 +83,8 @@ def test_gateway_change_confirmation(snap_compare, tmp_path, quiet_env, size):
     async def ask(pilot) -> None:
         await _loaded(pilot)
         await pilot.press("d")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        # The check's worker pushes the dialog from the UI thread: wait until all is idle.
+        await settle(pilot.app, pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=ask)
 
