@@ -241,8 +241,10 @@ async def test_80x24_keeps_step_state_verdict_and_the_view_keys(tmp_path, quiet_
         for button in ("#confirm-yes", "#confirm-no"):
             region = app.screen.query_one(button).region
             assert region.width > 0 and dialog.contains_region(region)
+        assert app.check_action("dual", ()) is None  # greyed behind the dialog
         await pilot.press("escape")
         await pilot.pause()
+        assert app.check_action("dual", ()) is True  # usable again once answered
         await pilot.resize_terminal(160, 45)
         await pilot.pause()
         assert "API" in table.layout_shown.columns  # wider: the dropped column comes back

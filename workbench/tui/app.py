@@ -243,7 +243,7 @@ class WorkbenchApp(ActionFlow, App[None]):
         if action in KEY_ACTIONS:
             if self.source.read_only:
                 return False  # hidden: the planning view cannot act
-            return None if (self.busy or self.loading) else True  # greyed out while busy
+            return None if (self.busy or self.loading or self.asking) else True  # greyed
         return True
 
     def palette_commands(self) -> list[tuple[str, str, Callable[[], object]]]:

@@ -9,6 +9,7 @@ confirmation for gateway changes and revocations -> the action in a worker with 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -76,6 +77,8 @@ class ActionFlow:
     def init_flow(self) -> None:
         self.busy: str | None = None
         """The running action or check (None when idle)."""
+        self.asking = False
+        """A dialog after a check waits for its answer (the keys stay greyed meanwhile)."""
         self.last_result: ActionResult | None = None
         self._secret: str | None = None  # the CA passphrase from the prompt; memory only
 
@@ -246,7 +249,6 @@ class ActionFlow:
         self.notify(one_line(exc), title=f"{req.title} failed", severity="error")
 
     def _ask_old_key(self, req: Request, step: str, variable: str) -> None:
-        self._set_busy(None)
 
         def given(value: str | None) -> None:
             if not value:
@@ -264,10 +266,9 @@ class ActionFlow:
 
         from workbench.tui.screens.secret import OldKeyScreen
 
-        self.push_screen(OldKeyScreen(step, variable), given)
+        self._ask_after_check(OldKeyScreen(step, variable), given)
 
     def _confirm(self, req: Request, what: Preview) -> None:
-        self._set_busy(None)
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -279,10 +280,9 @@ class ActionFlow:
         from workbench.tui.screens.confirm import ConfirmScreen
 
         label = req.spec.command + (" --force" if what.force else "")
-        self.push_screen(ConfirmScreen(what.text, label), answered)
+        self._ask_after_check(ConfirmScreen(what.text, label), answered)
 
     def _blocked(self, req: Request, blocked: BlockedCutover) -> None:
-        self._set_busy(None)
 
         def chosen(choice: str | None) -> None:
             if choice == "since":
@@ -296,7 +296,22 @@ class ActionFlow:
 
         from workbench.tui.screens.blocked import BlockedCutoverScreen
 
-        self.push_screen(BlockedCutoverScreen(blocked), chosen)
+        self._ask_after_check(BlockedCutoverScreen(blocked), chosen)
+
+    def _ask_after_check(self, screen: Any, answered: Callable[[Any], None]) -> None:
+        """Show the dialog a check asked for. The spinner stops; the action keys stay greyed
+        until the answer: they cannot be used behind the dialog, and Textual does not reliably
+        redraw the footer of the screen under a modal, so it must not change as the dialog
+        opens (it was drawn greyed or not depending on timing)."""
+        self.asking = True
+        self._set_busy(None)
+
+        def done(result: Any) -> None:
+            self.asking = False
+            self.refresh_bindings()
+            answered(result)
+
+        self.push_screen(screen, done)
 
     # --- the action in a worker -----------------------------------------------------------
 
