@@ -4,7 +4,9 @@ Security requirements 9 and 24: files are created ``O_CREAT|O_EXCL|O_NOFOLLOW`` 
 mode set by ``fchmod`` (exactly 0600 for secrets whatever the umask), directories are
 opened with ``O_NOFOLLOW`` and forced to their mode (0700 for private ones), a symlink at a
 target or directory is refused, never followed, and replacing a file is temp file in the
-same directory + optional fsync + rename. Used by workspace/atomic.py (re-exports),
+same directory + optional fsync + rename. Creating one file (:func:`create_new`) lives in
+the standard-library-only :mod:`workbench.newfile`, which the bulk writer's helper process
+runs by itself; it is re-exported here. Used by workspace/atomic.py (re-exports),
 pki/keystore.py (key directories walked by fd), workspace/store.py (the audit JSONL appends),
 workspace/certbulk.py (serial-named files created once) and inventory/dump.py.
 
@@ -36,6 +38,7 @@ from pathlib import Path
 from types import TracebackType
 
 from workbench.errors import UnsafePathError, WorkspaceError
+from workbench.newfile import NEW_FILE_FLAGS, create_new, write_all
 
 __all__ = [
     "DIR_FLAGS",
@@ -57,8 +60,6 @@ __all__ = [
 ]
 
 _TMP_SUFFIX = ".tmp"
-NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-"""A new file, never an existing one and never through a symlink."""
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 """A directory held by fd, never through a symlink."""
 
@@ -72,55 +73,11 @@ def _temp_name(path: Path) -> Path:
     return path.with_name(temp_name(path.name))
 
 
-def write_all(fd: int, data: bytes) -> None:
-    """Write every byte of ``data`` to ``fd`` (os.write may write less than asked)."""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
 def force_mode(fd: int, mode: int) -> None:
     """Give the open file or directory exactly ``mode`` (mkdir and open go through the umask,
     fchmod does not)."""
     if stat.S_IMODE(os.fstat(fd).st_mode) != mode:
         os.fchmod(fd, mode)
-
-
-def create_new(
-    name: str | os.PathLike[str],
-    data: bytes,
-    mode: int,
-    *,
-    dir_fd: int | None = None,
-    fsync: bool = False,
-    seen: dict[int, bool] | None = None,
-) -> None:
-    """Create ``name`` (relative to ``dir_fd`` if given) holding ``data``, exactly ``mode``.
-
-    Raises FileExistsError when anything (a file or a planted symlink) is already there; the
-    caller decides what that means. A failed write removes the half-written file.
-
-    ``seen``: for many files in one directory, a map the caller keeps from mode to whether
-    ``open`` gave that mode exactly there (looked at once per mode, with ``fstat``); while it
-    does, the ``fchmod`` is spared. The umask and default ACLs only ever remove bits, so no
-    file is created broader than ``mode`` either way; the ``fchmod`` only restores bits.
-    """
-    exact = None if seen is None else seen.get(mode)
-    fd = os.open(name, NEW_FILE_FLAGS, 0o600 if seen is None else mode, dir_fd=dir_fd)
-    try:
-        if seen is not None and exact is None:
-            exact = seen[mode] = stat.S_IMODE(os.fstat(fd).st_mode) == mode
-        if not exact:
-            os.fchmod(fd, mode)  # exactly ``mode``, whatever the umask (req. 9)
-        write_all(fd, data)
-        if fsync:
-            os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(name, dir_fd=dir_fd)
-        raise
-    os.close(fd)
 
 
 def replace_in_dir(dir_fd: int, name: str, data: bytes, mode: int, *, fsync: bool) -> None:

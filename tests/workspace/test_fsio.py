@@ -77,7 +77,9 @@ def test_a_failed_write_removes_its_half_written_file(tmp_path, monkeypatch):
     def full_disk(fd, data):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(fsio, "write_all", full_disk)
+    from workbench import newfile
+
+    monkeypatch.setattr(newfile, "write_all", full_disk)  # fsio re-exports newfile's creation
     with pytest.raises(OSError, match="No space"):
         fsio.create_new(tmp_path / "new", b"data", 0o600)
     fd = os.open(tmp_path, fsio.DIR_FLAGS)
@@ -105,13 +107,13 @@ def test_every_writer_uses_this_layer():
     # The old modules keep their names but write through fsio: one layer, one set of rules.
     from workbench.inventory import dump
     from workbench.pki import keystore
-    from workbench.workspace import atomic, certbulk, store
+    from workbench.workspace import atomic, filehelper, store
 
     assert atomic.atomic_write is fsio.atomic_write
     assert atomic.DurableBatch is fsio.DurableBatch
     assert store._append_fsync is fsio.append_durable
     assert keystore.replace_in_dir is fsio.replace_in_dir
-    assert certbulk.create_new is fsio.create_new
+    assert filehelper.create_new is fsio.create_new  # bulk issuance, in process or helper
     assert dump.atomic_write is fsio.atomic_write
 
 

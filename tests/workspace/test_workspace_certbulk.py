@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from workspace_certbulk_support import STEP, requests
+from workspace_certbulk_support import STEP, requests, use_writer
 
 from workbench.errors import AuditError, UnsafePathError, WorkspaceError
 from workbench.workspace import Workspace, ensure_certificates, find_orphans, verify_audit
@@ -19,6 +19,16 @@ from workbench.workspace import Workspace, ensure_certificates, find_orphans, ve
 HERE = Path(__file__).resolve().parent
 SERVICES = [f"svc-{i:02d}" for i in range(12)]
 EXTS = ("chain.pem", "crt", "key")
+
+
+@pytest.fixture(autouse=True, params=["in-process", "helper"])
+def writer(request, monkeypatch):
+    """Every test runs with the files created in this process and by the helper process."""
+    from workbench.workspace import filehelper
+
+    monkeypatch.setattr(filehelper, "HELPER_MIN_FILES", filehelper.HELPER_MIN_FILES)
+    use_writer(request.param)
+    return request.param
 
 
 @pytest.fixture
@@ -31,10 +41,10 @@ def wsdir(tmp_path):
     return d
 
 
-def _child(wsdir, mode, services=SERVICES):
+def _child(wsdir, mode, writer, services=SERVICES):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
     proc = subprocess.run(
-        [sys.executable, "-m", "workspace_certbulk_support", str(wsdir), mode, *services],
+        [sys.executable, "-m", "workspace_certbulk_support", str(wsdir), mode, writer, *services],
         capture_output=True,
         text=True,
         env=env,
@@ -121,9 +131,9 @@ def test_every_file_is_flushed_before_any_row_commits(wsdir, monkeypatch):
     assert seen == [len(SERVICES)]
 
 
-def test_renew_supersedes_in_the_same_transaction(wsdir):
-    first = _child(wsdir, "first")
-    renewed = _child(wsdir, "renew", SERVICES[:5])
+def test_renew_supersedes_in_the_same_transaction(wsdir, writer):
+    first = _child(wsdir, "first", writer)
+    renewed = _child(wsdir, "renew", writer, SERVICES[:5])
     with Workspace.open(wsdir) as ws:
         active = {c.service: c.serial for c in ws.active_certificates(step=STEP)}
         for svc in SERVICES:
@@ -139,23 +149,25 @@ def test_renew_supersedes_in_the_same_transaction(wsdir):
         assert verify_audit(ws).ok
 
 
-def test_killed_between_files_and_commit_converges(wsdir):
-    assert _child(wsdir, "crash") == len(SERVICES)
+def test_killed_between_files_and_commit_converges(wsdir, writer):
+    assert _child(wsdir, "crash", writer) == len(SERVICES)
     with Workspace.open(wsdir) as ws:
         assert ws.certificates() == []
         assert len(find_orphans(ws)) == 3 * len(SERVICES)
-    first = _child(wsdir, "first")
+    first = _child(wsdir, "first", writer)
     assert all(issued for _, issued in first.values())
-    assert _child(wsdir, "first") == {s: (serial, False) for s, (serial, _) in first.items()}
+    assert _child(wsdir, "first", writer) == {
+        s: (serial, False) for s, (serial, _) in first.items()
+    }
     for svc, (serial, _) in first.items():
         assert _files(wsdir, svc) == _expected(svc, serial)  # the crashed run's files are gone
 
     # a renewal killed after its files changes nothing; its re-run supersedes
-    assert _child(wsdir, "renew-crash") == len(SERVICES)
+    assert _child(wsdir, "renew-crash", writer) == len(SERVICES)
     with Workspace.open(wsdir) as ws:
         active = {c.service: c.serial for c in ws.active_certificates(step=STEP)}
         assert active == {s: serial for s, (serial, _) in first.items()}
-    renewed = _child(wsdir, "renew")
+    renewed = _child(wsdir, "renew", writer)
     with Workspace.open(wsdir) as ws:
         active = ws.active_certificates(step=STEP)
         assert sorted(c.service for c in active) == SERVICES  # exactly one per service

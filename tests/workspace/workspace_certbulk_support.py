@@ -57,12 +57,22 @@ def requests(services, calls: list[str] | None = None) -> list[CertificateReques
     return [CertificateRequest(s, make_issuer(s, calls)) for s in services]
 
 
+def use_writer(writer: str) -> None:
+    """Make bulk issuance create its files ``in-process`` or through the ``helper`` process
+    whatever the count (the threshold is the only switch)."""
+    from workbench.workspace import filehelper
+
+    filehelper.HELPER_MIN_FILES = 0 if writer == "helper" else 10**9
+
+
 def child_main(argv: list[str]) -> None:
-    """``python -m workspace_certbulk_support WSDIR MODE SERVICE...`` (MODE: first, renew,
-    crash, renew-crash): bulk issue; ``*crash`` kills itself after the files are written."""
+    """``python -m workspace_certbulk_support WSDIR MODE WRITER SERVICE...`` (MODE: first,
+    renew, crash, renew-crash; WRITER: in-process or helper): bulk issue; ``*crash`` kills
+    itself after the files are written."""
     from workbench.workspace import ensure_certificates
 
-    wsdir, mode, services = argv[0], argv[1], argv[2:]
+    wsdir, mode, writer, services = argv[0], argv[1], argv[2], argv[3:]
+    use_writer(writer)
 
     def die(records):
         print(len(records), flush=True)

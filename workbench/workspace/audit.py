@@ -204,6 +204,8 @@ def _unplaced_rest(candidate: str, base: Path | None) -> str:
 def _without_places(text: str, base: Path | None) -> str:
     """``text`` with URLs (scheme, host and path; queries are kept) and the existing part of
     paths cut out, so random-looking directory names are not read as secrets."""
+    if "/" not in text:  # both patterns need one; without it, _PATH backtracks O(n^2)
+        return text
     text = _URL.sub(" ", text)
     return _PATH.sub(lambda m: _unplaced_rest(m.group(0), base), text)
 
@@ -237,7 +239,7 @@ class SecretGuard:
             return
         if obj is None or type(obj) in (int, float, bool):
             return
-        if isinstance(obj, Mapping):
+        if type(obj) is dict or isinstance(obj, Mapping):
             for k, v in obj.items():
                 self._check_str(str(k), what, str(k))
                 self._walk(v, what, str(k))

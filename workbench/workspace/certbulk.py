@@ -11,7 +11,9 @@ whole step (req. 26): under the database write lock it
 3. issues each certificate in memory and writes its files straight under their
    serial-derived names in the step's one flat directory (``O_CREAT|O_EXCL|O_NOFOLLOW``
    relative to the directory's descriptor, mode set with ``fchmod`` whatever the umask:
-   keys and PKCS#12 0600, the directory 0700, req. 9). No temp file and rename is needed
+   keys and PKCS#12 0600, the directory 0700, req. 9); for a large step a helper process
+   creates them on the other core while this one signs (``filehelper.new_files``, same
+   creation code, same guarantees). No temp file and rename is needed
    for atomicity (req. 24): a file named by a serial only becomes real when that serial's
    row commits, and a torn or unrecorded file is an orphan that step 2 (or
    ``remove_orphans``) deletes on the next run;
@@ -40,7 +42,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from workbench.errors import UnsafePathError, WorkspaceError
-from workbench.fsio import DIR_FLAGS, FlushAhead, create_new, force_mode
+from workbench.fsio import DIR_FLAGS, FlushAhead, force_mode
 from workbench.workspace.audit import iso
 from workbench.workspace.certfiles import CertificateMaterial, _describe_material
 from workbench.workspace.certlayout import (
@@ -52,6 +54,7 @@ from workbench.workspace.certlayout import (
     temp_target,
 )
 from workbench.workspace.certs import _SHA256
+from workbench.workspace.filehelper import HelperFiles, LocalFiles, new_files
 from workbench.workspace.paths import check_name
 from workbench.workspace.records import CERT_KINDS, CertificateRecord, parse_time
 
@@ -140,39 +143,41 @@ def _ensure(
     directory = checked_dir(ws, parts)  # names checked, no symlink on the way (req. 9, 21)
     active = _active_by_service(ws, step_key, kind)
     _remove_orphans(ws, os.fspath(directory), {r.service for r in reqs})
+    todo = [renew or r.service not in active for r in reqs]
+    if not any(todo):
+        if progress is not None:
+            progress(len(reqs))
+        return [(active[r.service], False) for r in reqs]
+    ensure_dirs(ws.real_directory, parts)
+    base, rel_dir = os.fspath(directory), "/".join(parts)
     results: list[tuple[CertificateRecord, bool] | None] = []
-    new: list[CertificateRecord] = []
-    dir_fd = -1
-    rel_dir = "/".join(parts)
-    modes: dict[int, bool] = {}  # does open() give each mode exactly here (fsio.create_new)
+    new: list[tuple[CertificateRecord, dict[str, str]]] = []  # (facts, file paths)
+    expected = sum(todo) * len(_FILES)  # an upper bound: PKCS#12 bundles are optional
+    dir_fd = _open_dir(base)
     with FlushAhead(directory, enabled=durable) as flush:
         try:
-            for req in reqs:
-                current = active.get(req.service)
-                if current is not None and not renew:
-                    results.append((current, False))
-                else:
-                    if dir_fd < 0:
-                        ensure_dirs(ws.real_directory, parts)
-                        dir_fd = _open_dir(os.fspath(directory))
-                    material = req.issue()
-                    record = _describe_material(
-                        material, service=req.service, kind=kind, step_key=step_key
-                    )
-                    rel = _write_files(dir_fd, directory, rel_dir, material, record, created, modes)
-                    flush.wrote(len(rel))
-                    new.append(replace(record, **rel))
-                    results.append(None)
-                if progress is not None:
-                    progress(1)
+            with new_files(dir_fd, base, created, expected=expected) as files:
+                for req, issue in zip(reqs, todo, strict=True):
+                    if not issue:
+                        results.append((active[req.service], False))
+                    else:
+                        material = req.issue()
+                        record = _describe_material(
+                            material, service=req.service, kind=kind, step_key=step_key
+                        )
+                        rel = _write_files(files, rel_dir, material, record)
+                        flush.wrote(len(rel))
+                        new.append((record, rel))
+                        results.append(None)
+                    if progress is not None:
+                        progress(1)
+        except FileExistsError as exc:
+            raise _exists_error(f"{base}/{exc.filename}") from None
         finally:
-            if dir_fd >= 0:
-                os.close(dir_fd)
-        if not new:
-            return results  # type: ignore[return-value]
+            os.close(dir_fd)
         flush.finish()  # every file on disk before a row naming it can commit
     if after_files is not None:
-        after_files(tuple(new))
+        after_files(tuple(replace(record, **rel) for record, rel in new))
     with ws.savepoint():
         stored = iter(_record(ws, new, active if renew else {}, now))
     return [r if r is not None else (next(stored), True) for r in results]
@@ -247,18 +252,14 @@ def _open_dir(path: str) -> int:
 
 
 def _write_files(
-    dir_fd: int,
-    directory: os.PathLike[str],
+    files: LocalFiles | HelperFiles,
     rel_dir: str,
     material: CertificateMaterial,
     record: CertificateRecord,
-    created: list[str],
-    modes: dict[int, bool],
 ) -> dict[str, str]:
     """Write one certificate's files as ``<service>.<serial>.*``; their relative paths."""
     serial, service = record.serial, record.service
     check_name(serial)  # hex; the service is a checked name, so every joined name is safe
-    base = os.fspath(directory)
     rel: dict[str, str] = {}
     for suffix, attr, mode in _FILES:
         data = getattr(material, attr)
@@ -267,34 +268,20 @@ def _write_files(
                 raise WorkspaceError("issuer returned no certificate")
             continue
         name = file_name(service, serial, suffix)
-        _write_new(dir_fd, name, f"{base}/{name}", data, mode, created, modes)
+        files.create(name, data, mode)  # exactly ``mode``, whatever the umask
         rel[_REL[attr]] = f"{rel_dir}/{name}"
     return rel
 
 
-def _write_new(
-    dir_fd: int,
-    name: str,
-    path: str,
-    data: bytes,
-    mode: int,
-    created: list[str],
-    modes: dict[int, bool],
-) -> None:
-    try:  # exactly ``mode``, whatever the umask
-        create_new(name, data, mode, dir_fd=dir_fd, seen=modes)
-    except FileExistsError:
-        if os.path.islink(path):
-            raise _refuse_link(path) from None
-        raise WorkspaceError(
-            f"{path} already exists: its serial is recorded for another certificate"
-        ) from None
-    created.append(path)
+def _exists_error(path: str) -> WorkspaceError:
+    if os.path.islink(path):
+        return _refuse_link(path)
+    return WorkspaceError(f"{path} already exists: its serial is recorded for another certificate")
 
 
 def _record(
     ws: Workspace,
-    records: list[CertificateRecord],
+    records: list[tuple[CertificateRecord, dict[str, str]]],
     old: dict[str, CertificateRecord],
     now: datetime | None,
 ) -> list[CertificateRecord]:
@@ -306,7 +293,7 @@ def _record(
     rows = []
     audits: list[tuple[str, str, dict]] = []
     stored = []
-    for rec in records:
+    for rec, rel in records:
         if not _SHA256.fullmatch(rec.sha256):
             raise WorkspaceError("certificate sha256 must be 64 lower-case hex")
         serial = rec.serial
@@ -327,10 +314,10 @@ def _record(
                 not_after,
                 rec.sha256,
                 rec.x5t_s256,
-                rec.cert_path,
-                rec.key_path,
-                rec.chain_path,
-                rec.p12_path,
+                rel["cert_path"],
+                rel.get("key_path"),
+                rel.get("chain_path"),
+                rel.get("p12_path"),
                 at_text,
             )
         )
@@ -351,7 +338,7 @@ def _record(
             )
         )
         stored.append(
-            replace(rec, status="active", issued_at=issued_at, revoked_at=None, reason=None)
+            replace(rec, **rel, status="active", issued_at=issued_at, revoked_at=None, reason=None)
         )
     conn = ws.connection
     try:
