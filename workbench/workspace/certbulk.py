@@ -146,7 +146,8 @@ def _ensure(
     todo = [renew or r.service not in active for r in reqs]
     if not any(todo):
         if progress is not None:
-            progress(len(reqs))
+            for _ in reqs:
+                progress(1)  # one per request, as when issuing
         return [(active[r.service], False) for r in reqs]
     ensure_dirs(ws.real_directory, parts)
     base, rel_dir = os.fspath(directory), "/".join(parts)
