@@ -93,6 +93,14 @@ _PREFIXED = re.compile(
     r"|xox[abposr]-[A-Za-z0-9-]{10,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"
     r"|AIza[A-Za-z0-9_-]{35})"
 )
+_SHAPES = (
+    (_PEM, "PEM private key"),
+    (_JWT, "JWT"),
+    (_AWS, "AWS access key id"),
+    (_PREFIXED, "API token"),
+)
+# All shapes in one pass: most text has none, and one search is ~3x cheaper than four.
+_ANY_SHAPE = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in _SHAPES))
 _TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{" + str(MIN_SECRET_LEN) + ",}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HEX = re.compile(r"[0-9a-fA-F]+")
@@ -130,14 +138,10 @@ def secret_kind(value: str, *, entropy: bool = True, hex_is_public: bool = False
     """
     if len(value) < MIN_SECRET_LEN:
         return None
-    if _PEM.search(value):
-        return "PEM private key"
-    if _JWT.search(value):
-        return "JWT"
-    if _AWS.search(value):
-        return "AWS access key id"
-    if _PREFIXED.search(value):
-        return "API token"
+    if _ANY_SHAPE.search(value):
+        for pattern, kind in _SHAPES:  # in this order: the first kind found names it
+            if pattern.search(value):
+                return kind
     if entropy:
         for token in _TOKEN.findall(value):
             if _high_entropy(token, hex_is_public=hex_is_public):
