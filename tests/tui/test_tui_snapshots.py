@@ -12,9 +12,11 @@ from tui_support import (
     FIXED_NOW,
     app_inventory,
     evidence_document,
+    footer_current,
     make_workspace,
     planning_app,
     settle,
+    until,
     workspace_app,
 )
 
@@ -24,11 +26,13 @@ SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 45), id="160x45"
 
 
 async def _loaded(pilot) -> None:
-    """Wait for the loading worker, then stop every cursor blinking."""
+    """Wait for the loading worker and the footer it refreshes, then stop every cursor
+    blinking."""
     from textual.widgets import Input
 
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+    await until(pilot, lambda: footer_current(pilot.app), "the footer's keys as loaded")
     for field in pilot.app.query(Input):
         field.cursor_blink = False
 

@@ -33,7 +33,7 @@ async def test_the_footer_rebuilds_its_keys_once_per_burst(tmp_path, quiet_env, 
         await until(pilot, lambda: app.snapshot is not None and app.loading is None, "the plan")
         await pilot.pause()
         keys = [k.key for k in footer.children]
-        assert keys[:6] == ["ctrl+q", "1", "2", "3", "4", "ctrl+r"]
+        assert keys == ["ctrl+q", "ctrl+r", "ctrl+p"]  # the views' keys are on the tabs
         # Textual's own Footer rebuilt five times before the first keys were drawn
         # (auto focus, focus, screen activation, two refreshes).
         assert 1 <= len(rebuilds) <= 2, rebuilds

@@ -22,12 +22,14 @@ __all__ = [
     "SIZE",
     "app_inventory",
     "evidence_document",
+    "footer_current",
     "fixed_clock",
     "free_port",
     "make_workspace",
     "notifications",
     "planning_app",
     "quiet_env",
+    "screen_rows",
     "screen_text",
     "settle",
     "table_rows",
@@ -123,6 +125,31 @@ def screen_text(app) -> str:
     body = svg[svg.index("<g class=") :] if "<g class=" in svg else svg
     text = re.sub(r"<[^>]+>", "", body)
     return html.unescape(text).replace("\xa0", " ")
+
+
+def screen_rows(app) -> list[str]:
+    """The visible screen as one plain-text line per terminal row, every cell in its column
+    (the SVG screenshot drops cells that are only background, such as margins and padding).
+    Read from the screen's compositor, as Textual's own screenshot is."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def footer_current(app) -> bool:
+    """Whether the footer draws each action key greyed exactly when the app says so (its
+    rebuild runs after a refresh: a snapshot taken before it shows the previous state)."""
+    from workbench.tui.app import KEY_ACTIONS
+    from workbench.tui.widgets.footer import KeysFooter
+
+    keys = {k.action: k for k in app.query_one(KeysFooter).children}
+    if not keys:
+        return False
+    for action in KEY_ACTIONS:
+        state = app.check_action(action, ())
+        if state is False:
+            continue  # hidden (the planning view)
+        if action not in keys or keys[action].has_class("-disabled") != (state is None):
+            return False
+    return True
 
 
 def notifications(app) -> list:

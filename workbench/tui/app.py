@@ -34,6 +34,9 @@ from workbench.tui.widgets.steps import StepsTable
 __all__ = ["KEY_ACTIONS", "TABS", "WorkbenchApp", "one_line"]
 
 TABS = {"plan": "Plan", "evidence": "Evidence", "audit": "Audit log", "findings": "Findings"}
+TAB_KEYS = {tab: str(n) for n, tab in enumerate(TABS, 1)}
+"""The key that shows each tab: on its header, not in the footer (which keeps its width
+for the action keys: at 80 columns the view keys pushed cut-over and verify off)."""
 TAB_FOCUS = {
     "plan": "#steps",
     "evidence": "#evidence-probes",
@@ -70,10 +73,10 @@ class WorkbenchApp(ActionFlow, App[None]):
     COMMANDS = App.COMMANDS | {WorkbenchCommands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("1", "show_tab('plan')", "Plan"),
-        Binding("2", "show_tab('evidence')", "Evidence"),
-        Binding("3", "show_tab('audit')", "Audit"),
-        Binding("4", "show_tab('findings')", "Findings"),
+        Binding("1", "show_tab('plan')", "Plan", show=False),
+        Binding("2", "show_tab('evidence')", "Evidence", show=False),
+        Binding("3", "show_tab('audit')", "Audit", show=False),
+        Binding("4", "show_tab('findings')", "Findings", show=False),
         Binding("i", "issue", "Issue"),
         Binding("d", "dual", "Dual"),
         Binding("u", "usage", "Usage"),
@@ -101,14 +104,14 @@ class WorkbenchApp(ActionFlow, App[None]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         with TabbedContent(initial="plan", id="tabs"):
-            with TabPane(TABS["plan"], id="plan"), Vertical(id="plan-view"):
+            with TabPane(tab_label("plan"), id="plan"), Vertical(id="plan-view"):
                 yield StepsTable(id="steps")
                 yield StepDetailPanel(id="detail")
-            with TabPane(TABS["evidence"], id="evidence"):
+            with TabPane(tab_label("evidence"), id="evidence"):
                 yield EvidenceView(id="evidence-view")
-            with TabPane(TABS["audit"], id="audit"):
+            with TabPane(tab_label("audit"), id="audit"):
                 yield AuditView(id="audit-view")
-            with TabPane(TABS["findings"], id="findings"):
+            with TabPane(tab_label("findings"), id="findings"):
                 yield FindingsTable(id="findings-table")
         yield ActionStatus(id="status")
         yield KeysFooter()
@@ -138,7 +141,8 @@ class WorkbenchApp(ActionFlow, App[None]):
 
     def reload(self, *, first: bool = False) -> None:
         """Load the plan (or workspace) in a worker; the screen stays live meanwhile."""
-        self.loading = "starting"
+        # At start the footer has not drawn its keys yet: its first build reads the state.
+        self._set_loading("starting", refresh_keys=not first)
         self.query_one(ActionStatus).start("loading plan..." if first else "loading...")
         self.query_one(StepsTable).border_title = "waves and steps (loading...)"
         self._load(first)
@@ -168,8 +172,16 @@ class WorkbenchApp(ActionFlow, App[None]):
         self.loading = text
         self.query_one(ActionStatus).start(f"loading: {text}...")
 
+    def _set_loading(self, stage: str | None, *, refresh_keys: bool = True) -> None:
+        """The action keys are greyed while loading: the footer must be told when that
+        starts or ends (it drew them greyed after the load until the next focus change).
+        The planning view hides them, so its footer is left alone."""
+        self.loading = stage
+        if refresh_keys and not self.source.read_only:
+            self.refresh_bindings()
+
     def _load_failed(self, exc: WorkbenchError, first: bool) -> None:
-        self.loading = None
+        self._set_loading(None)
         self.query_one(ActionStatus).stop()
         if first:
             self.load_error = exc
@@ -178,7 +190,7 @@ class WorkbenchApp(ActionFlow, App[None]):
             self.notify(one_line(exc), title="reload failed", severity="error")
 
     def _loaded(self, findings: tuple) -> None:
-        self.loading = None
+        self._set_loading(None)
         self.query_one(FindingsTable).show(findings)
         if not self.busy:
             self.query_one(ActionStatus).stop()
@@ -277,6 +289,11 @@ class WorkbenchApp(ActionFlow, App[None]):
 
     def action_verify(self) -> None:
         self.request("verify")
+
+
+def tab_label(tab: str) -> str:
+    """A tab's header with its key in the footer's key style: "1 Plan"."""
+    return f"[b $footer-key-foreground]{TAB_KEYS[tab]}[/] {TABS[tab]}"
 
 
 def _tab(app: WorkbenchApp, tab: str) -> Callable[[], None]:
