@@ -1,11 +1,15 @@
-"""Step states and gateway modes have one definition (workbench/states.py), used everywhere.
+"""Step states, gateway modes and verdicts have one definition (workbench/states.py), used
+everywhere.
 
 The scan below reads every module of the package and fails on a state or mode name written
 as a string literal where the code decides something with it: a comparison (``==``, ``!=``,
 ``in``), a ``case``, a tuple/list/set or dict of several names, an argument named
 mode/state/phase, or an argument of a function that sets a state or mode. "key" is also an
 ordinary word (a request's credential, an inventory section), so it counts only where the
-other side of the comparison speaks of a mode.
+other side of the comparison speaks of a mode. Verdict names (PASS, FAIL, INCONCLUSIVE,
+ERROR) are capitals that mean nothing else in the package: a string that is exactly one
+counts wherever it stands (a comparison, a case, a tuple or set, a return, an argument, a
+dict value); text around them ("PASS recorded at ...") does not.
 """
 
 from __future__ import annotations
@@ -17,10 +21,18 @@ import sqlite3
 from pathlib import Path
 
 import workbench
-from workbench.states import CERTIFICATE_ONLY_MODES, KEY_RETIRED_STATES, GatewayMode, StepState
+from workbench.states import (
+    CERTIFICATE_ONLY_MODES,
+    KEY_RETIRED_STATES,
+    VERDICTS_WORST_FIRST,
+    GatewayMode,
+    StepState,
+    Verdict,
+)
 
 PACKAGE = Path(workbench.__file__).resolve().parent
 NAMES = {s.value for s in StepState} | {m.value for m in GatewayMode}
+VERDICT_NAMES = {v.value for v in Verdict}
 ORDINARY_WORDS = {GatewayMode.KEY.value}  # counted only beside a mode
 ARGUMENT_NAMES = {"mode", "state", "phase", "to_mode", "from_mode", "route_mode"}
 SETTER_WORDS = ("state", "mode", "regress")
@@ -80,6 +92,11 @@ def stray_literals(source: str, filename: str = "<source>") -> list[str]:
         if hits:
             code = seg(node).splitlines()[0][:90] if seg(node) else ""
             found.append(f"{filename}:{node.lineno}: {sorted(set(hits))} | {code}")
+    lines = source.splitlines()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and node.value in VERDICT_NAMES:
+            code = lines[node.lineno - 1].strip()[:90]
+            found.append(f"{filename}:{node.lineno}: {[node.value]} | {code}")
     return found
 
 
@@ -89,7 +106,9 @@ def test_no_state_or_mode_spelled_by_hand_in_the_package():
     stray = []
     for path in modules:
         stray += stray_literals(path.read_text(), str(path.relative_to(PACKAGE.parent)))
-    assert stray == [], "use workbench.states.StepState / GatewayMode:\n" + "\n".join(stray)
+    assert stray == [], "use workbench.states (StepState, GatewayMode, Verdict):\n" + "\n".join(
+        stray
+    )
 
 
 def test_the_scan_catches_each_kind_of_stray_literal():
@@ -104,6 +123,15 @@ def test_the_scan_catches_each_kind_of_stray_literal():
         'ws.set_step_state(key, "issued", reason="x")': ["issued"],
         'set_step_mode(campaign, key, "mtls")': ["mtls"],
         'Output("nginx-dual.conf", "t.j2", phase="dual")': ["dual"],
+        'if run.verdict == "PASS": pass': ["PASS"],
+        'ok = kinds == {"PASS"}': ["PASS"],
+        'match verdict:\n    case "FAIL": pass': ["FAIL"],
+        'WORST = ("FAIL", "ERROR", "INCONCLUSIVE")': ["ERROR", "FAIL", "INCONCLUSIVE"],
+        'if v not in {"PASS", "FAIL"}: pass': ["FAIL", "PASS"],
+        'def verdict_of(failures):\n    return "FAIL" if failures else "PASS"': ["FAIL", "PASS"],
+        'doc = {"verdict": "INCONCLUSIVE", "probes": []}': ["INCONCLUSIVE"],
+        'report = DrillReport(kind="canary", verdict="ERROR")': ["ERROR"],
+        'COLOURS = {"PASS": "#2ca02c"}': ["PASS"],
     }
     for code, names in cases.items():
         found = stray_literals(code)
@@ -120,6 +148,10 @@ def test_the_scan_leaves_ordinary_words_and_members_alone():
         "if step.state == StepState.VERIFIED: pass",
         'print({"issued": 3})',  # a JSON field named like a state
         "if mode in CERTIFICATE_ONLY_MODES: pass",
+        "if run.verdict == Verdict.PASS: pass",
+        'print(f"{step}: PASS recorded at {when}")',  # text around a verdict name
+        'status = "NOT VERIFIED"',
+        'level = "WARNING"',
     ):
         assert stray_literals(code) == [], code
 
@@ -148,3 +180,51 @@ def test_the_database_check_lists_exactly_the_step_states():
     check = re.search(r"state TEXT NOT NULL DEFAULT 'planned' CHECK \(state IN\s*\(([^)]*)\)", ddl)
     assert check is not None
     assert re.findall(r"'([a-z_]+)'", check.group(1)) == [s.value for s in StepState]
+
+
+def test_verdicts_are_their_stored_text_and_ordered_worst_first():
+    assert [v.value for v in Verdict] == ["PASS", "FAIL", "INCONCLUSIVE", "ERROR"]
+    assert sorted(VERDICTS_WORST_FIRST) == sorted(Verdict) and len(set(VERDICTS_WORST_FIRST)) == 4
+    assert VERDICTS_WORST_FIRST[0] == "FAIL" and VERDICTS_WORST_FIRST[-1] == "PASS"
+    assert json.dumps({"verdict": Verdict.INCONCLUSIVE}) == '{"verdict": "INCONCLUSIVE"}'
+    assert json.dumps([Verdict.PASS], indent=1) == '[\n "PASS"\n]'  # the pure-Python encoder
+    assert f"{Verdict.FAIL}: {StepState.CUT_OVER}" == "FAIL: cut_over"
+    assert ", ".join(Verdict) == "PASS, FAIL, INCONCLUSIVE, ERROR"  # the CLI's "use one of"
+    conn = sqlite3.connect(":memory:")
+    assert conn.execute("SELECT ?, typeof(?)", (Verdict.ERROR, Verdict.ERROR)).fetchone() == (
+        "ERROR",
+        "text",
+    )
+
+
+def test_the_frozen_copies_of_the_verdict_names_agree():
+    """The schemas' CHECKs and the ticket's JSON Schema are frozen text: same names."""
+    from workbench.drill import store as drill_store
+    from workbench.workspace import schema
+
+    def check_names(ddl: str) -> list[str]:
+        found = re.search(r"verdict TEXT NOT NULL CHECK \(verdict IN \(([^)]*)\)\)", ddl)
+        assert found is not None
+        return re.findall(r"'([A-Z]+)'", found.group(1))
+
+    assert check_names(schema._DDL) == [v.value for v in Verdict]
+    drills = set(check_names(drill_store._DDL[0]))
+    assert drills == {Verdict.PASS, Verdict.FAIL, Verdict.ERROR}  # a drill is never INCONCLUSIVE
+    enums = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("enum"), list) and "PASS" in node["enum"]:
+                enums.append(node["enum"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    for path in (PACKAGE / "playbook/templates/schema/ticket.v2.json",
+                 PACKAGE.parent / "playbooks/schema/ticket.v2.json"):  # fmt: skip
+        walk(json.loads(path.read_text()))
+    assert len(enums) == 6
+    for names in enums:
+        assert [n for n in names if n != "NOT VERIFIED"] == [v.value for v in Verdict]

@@ -28,7 +28,7 @@ from workbench.inventory.model import (
     Service,
     Severity,
 )
-from workbench.states import GatewayMode, StepState
+from workbench.states import GatewayMode, StepState, Verdict
 
 if _typing.TYPE_CHECKING:  # the lazy names below, for type checkers and editors
     __version__: str
@@ -191,6 +191,7 @@ __all__ = [
     "Target",
     "timing_chart",
     "usage_chart",
+    "Verdict",
     "verify_steps",
     "WorkbenchError",
     "write_report",

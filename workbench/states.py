@@ -1,10 +1,10 @@
-"""The two vocabularies every layer shares: a migration step's state and a gateway's mode.
+"""The vocabularies every layer shares: a migration step's state, a gateway's mode, a verdict.
 
 StrEnums, so a member *is* its text: the database, the audit log, JSON documents and command
 lines stay byte-identical, and text read back from them compares equal to the members. This
 module sits at the bottom of the core (it imports nothing of the workbench), so the
 workspace, the gateways, the campaign, the reports and every front end can share it.
-tests/test_states.py fails when a state or mode name comes back as a string literal.
+tests/test_states.py fails when a state, mode or verdict name comes back as a string literal.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from enum import StrEnum
 __all__ = [
     "CERTIFICATE_ONLY_MODES",
     "KEY_RETIRED_STATES",
+    "VERDICTS_WORST_FIRST",
     "GatewayMode",
     "StepState",
+    "Verdict",
 ]
 
 
@@ -57,3 +59,22 @@ KEY_RETIRED_STATES = (StepState.CUT_OVER, StepState.VERIFIED)
 
 CERTIFICATE_ONLY_MODES = (GatewayMode.MTLS, GatewayMode.MTLS_TOKEN)
 """Gateway modes that refuse static keys (sender-constrained access)."""
+
+
+class Verdict(StrEnum):
+    """What one verification run (or drill) concluded. Only PASS proves anything: it is the
+    one verdict that may exit 0, mark a step verified or let an old key be revoked."""
+
+    PASS = "PASS"  # noqa: S105  (a verdict, not a secret)
+    """Every required probe ran and answered as it must (the old key clearly refused)."""
+    FAIL = "FAIL"
+    """A decisive wrong answer: a credential that must be refused was accepted, or the new
+    certificate was clearly refused."""
+    INCONCLUSIVE = "INCONCLUSIVE"
+    """The server answered, but the answer proves nothing (5xx, 429, a login page ...)."""
+    ERROR = "ERROR"
+    """No trustworthy exchange (unreachable, untrusted server) or a malformed run."""
+
+
+VERDICTS_WORST_FIRST = (Verdict.FAIL, Verdict.ERROR, Verdict.INCONCLUSIVE, Verdict.PASS)
+"""Verdicts from worst to best: a wave, a report or a drill takes the worst of its parts."""

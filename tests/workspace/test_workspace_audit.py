@@ -28,7 +28,7 @@ def wsdir(tmp_path):
     with Workspace.create(d, inventory_path=inv, trust_domain="acme.test", now=T0) as ws:
         ws.set_plan(PLAN)
         ws.set_step_state("k1", "issued", reason="cert issued")
-        ws.record_gateway_change("a", "apikey", "dual", "1" * 64, step_key="k1")
+        ws.record_gateway_change("a", "key", "dual", "1" * 64, step_key="k1")
         ws.set_step_state("k1", "dual")
     return d
 

@@ -298,7 +298,7 @@ def test_revoke_supersede_and_crl_numbers(ws):
 
 def test_gateway_changes_are_recorded_and_audited(ws):
     ws.set_plan(PLAN)
-    g = ws.record_gateway_change("payments-api", "apikey", "dual", "9" * 64, step_key="k-pay")
+    g = ws.record_gateway_change("payments-api", "key", "dual", "9" * 64, step_key="k-pay")
     assert ws.gateway_changes("payments-api") == [g]
     assert ws.audit_records()[-1].action == "gateway.change"
     with pytest.raises(WorkspaceError, match="sha256"):

@@ -10,6 +10,7 @@ import argparse
 
 from workbench.cli._common import add_json_arg, add_workspace_arg, print_json
 from workbench.errors import VerifyError
+from workbench.states import Verdict
 
 __all__ = ["register"]
 
@@ -147,8 +148,8 @@ def handle_cutover(args: argparse.Namespace) -> int:
             print_step_verdict(out.verdict.reading, out.step, out.state)
         if out.rolled_back:
             print(f"ROLLED BACK: {out.step} is back in dual (old key re-enabled); fix and retry")
-        elif out.verdict and out.verdict.verdict == "PASS":
+        elif out.verdict and out.verdict.verdict == Verdict.PASS:
             print(f"{out.step}: cut over and verified")
         else:
             print(f"NOT CUT OVER: {out.step}: nothing was changed")
-    return 0 if out.verdict and out.verdict.verdict == "PASS" else 1
+    return 0 if out.verdict and out.verdict.verdict == Verdict.PASS else 1

@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from workbench.cli._common import add_json_arg, add_workspace_arg, eprint, print_json, print_table
+from workbench.states import Verdict
 
 __all__ = ["register"]
 
@@ -283,7 +284,7 @@ def _print_report(args: argparse.Namespace, report) -> int:
         print_json(doc)
     else:
         _print_doc(doc)
-    return 0 if report.verdict == "PASS" else 1
+    return 0 if report.verdict == Verdict.PASS else 1
 
 
 def _print_doc(doc: dict) -> None:

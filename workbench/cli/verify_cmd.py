@@ -17,6 +17,7 @@ from pathlib import Path
 
 from workbench.cli._common import add_json_arg, add_workspace_arg, print_json
 from workbench.errors import VerifyError
+from workbench.states import Verdict
 
 __all__ = ["add_probe_options", "add_standalone_args", "register", "report", "run_standalone"]
 
@@ -262,4 +263,4 @@ def handle_workspace(args: argparse.Namespace) -> int:
     else:
         for v in verdicts:
             print_step_verdict(v.reading, v.step, v.state)
-    return 0 if wave_verdict(verdicts) == "PASS" else 1
+    return 0 if wave_verdict(verdicts) == Verdict.PASS else 1

@@ -34,6 +34,7 @@ from workbench.drill.runner import (
 from workbench.drill.targets import api_entry_addresses
 from workbench.errors import GatewayError, InputError
 from workbench.migration.campaign import Campaign
+from workbench.states import Verdict
 
 __all__ = ["CANARY_NAME", "canary_drill", "canary_identity"]
 
@@ -211,7 +212,7 @@ def _not_authorised(campaign, identity, apis, exc, started_at, deadline, outcome
     return DrillReport(
         kind="canary",
         subject=identity,
-        verdict="FAIL",
+        verdict=Verdict.FAIL,
         failures=tuple(failures),
         errors=(),
         started_at=started_at,

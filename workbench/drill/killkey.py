@@ -35,7 +35,7 @@ from workbench.drill.targets import api_entry_addresses
 from workbench.errors import CutoverBlocked, InputError, WorkbenchError
 from workbench.migration import gateway_ops
 from workbench.migration.campaign import Campaign
-from workbench.states import GatewayMode, StepState
+from workbench.states import GatewayMode, StepState, Verdict
 
 __all__ = ["kill_key", "who_breaks"]
 
@@ -191,9 +191,9 @@ def kill_key(
         )
         [result] = verify_steps(campaign, [step_key], seen_live={step_key: live} if live else None)
         verdict = result.verdict
-        if verdict == "FAIL":
+        if verdict == Verdict.FAIL:
             failures.append(f"the cut-over verifier says FAIL for {step_key}")
-        elif verdict != "PASS":
+        elif verdict != Verdict.PASS:
             errors.append(f"the cut-over verifier says {verdict} for {step_key}")
     except WorkbenchError as exc:
         errors.append(f"the cut-over verifier could not run: {exc}")

@@ -42,7 +42,7 @@ from workbench.drill.probing import (
 from workbench.drill.targets import EntryAddress, api_entry_addresses
 from workbench.errors import GatewayError, WorkbenchError
 from workbench.migration.campaign import Campaign
-from workbench.states import GatewayMode
+from workbench.states import GatewayMode, Verdict
 
 __all__ = ["DrillReport", "RevokeOutcome", "run_revocation_drill", "verdict_of"]
 
@@ -68,7 +68,7 @@ class DrillReport:
     """``revoke``, ``canary`` or ``kill-key``."""
     subject: str
     """The service (revoke), the canary identity, or the step (kill-key)."""
-    verdict: str
+    verdict: Verdict
     """``PASS``, ``FAIL`` or ``ERROR``."""
     failures: tuple[str, ...]
     """What failed (a credential still accepted, a good one refused, a stale CRL ...), one
@@ -111,13 +111,13 @@ class DrillReport:
         return max(done, key=lambda e: e["stable_s"]) if done else None
 
 
-def verdict_of(failures: Sequence[str], errors: Sequence[str]) -> str:
+def verdict_of(failures: Sequence[str], errors: Sequence[str]) -> Verdict:
     """FAIL beats ERROR beats PASS."""
     if failures:
-        return "FAIL"
+        return Verdict.FAIL
     if errors:
-        return "ERROR"
-    return "PASS"
+        return Verdict.ERROR
+    return Verdict.PASS
 
 
 def _points(wheres: Sequence[EntryAddress], creds: Sequence[Credential], gw_of) -> list[Point]:

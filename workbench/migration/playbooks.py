@@ -109,7 +109,8 @@ def ticket_context(campaign: Campaign, step_key: str, *, start: datetime, overla
         ),
         schedule=Schedule(start + timedelta(days=7 * (step.wave - 1)), overlap_days),
         key_fingerprint=fingerprint,
-        gateway_mode=gw_changes[-1].to_mode if gw_changes else GatewayMode.KEY.value,  # plain text
+        # plain text: a ticket holds no enum members (yaml.safe_dump)
+        gateway_mode=(gw_changes[-1].to_mode if gw_changes else GatewayMode.KEY).value,
         certificates=tuple(
             CertificateRef(
                 c.service, c.serial, c.sha256, c.not_after, tuple(rendered.get(c.service, ()))

@@ -29,7 +29,7 @@ from workbench.migration.probe_identities import (  # noqa: F401 - the public na
     route_mode,
     step_job,
 )
-from workbench.states import GatewayMode, StepState
+from workbench.states import VERDICTS_WORST_FIRST, GatewayMode, StepState, Verdict
 from workbench.verify.reading import VerdictReading
 
 
@@ -40,12 +40,12 @@ class StepVerdict:
     step: str
     document: dict
     """The verdict document (see ``workbench.verify.verdict_document``)."""
-    state: str
+    state: StepState
     """The step's state afterwards."""
 
     @property
-    def verdict(self) -> str:
-        return self.document["verdict"]
+    def verdict(self) -> Verdict:
+        return Verdict(self.document["verdict"])
 
     @property
     def reading(self) -> VerdictReading:
@@ -95,8 +95,8 @@ def _attach_liveness(
         "this value accepted, so its refusal proves nothing (cut over with `workbench "
         "cutover`, which probes the value before changing the gateway)",
     }
-    if doc["verdict"] == "PASS":
-        doc["verdict"] = "INCONCLUSIVE"
+    if doc["verdict"] == Verdict.PASS:
+        doc["verdict"] = Verdict.INCONCLUSIVE
         doc["reasons"].append(doc["liveness"]["how"])
 
 
@@ -133,7 +133,7 @@ def _store(campaign, step_key, doc, started, finished, fingerprint) -> StepVerdi
             evidence=doc,
         )
         step = ws.step(step_key)
-        if doc["verdict"] == "PASS" and step.state == StepState.CUT_OVER:
+        if doc["verdict"] == Verdict.PASS and step.state == StepState.CUT_OVER:
             ws.set_step_state(
                 step_key, StepState.VERIFIED, reason="cut-over verified: PASS recorded"
             )
@@ -198,22 +198,19 @@ def verify_steps(
         if k in recorded:
             out.append(recorded[k])
         else:
-            doc = {"url": None, "target": k, "verdict": "ERROR", "probes": [],
+            doc = {"url": None, "target": k, "verdict": Verdict.ERROR, "probes": [],
                    "reasons": [setup_errors[k]], "scope": {}, "liveness": {}}  # fmt: skip
             out.append(StepVerdict(k, doc, campaign.workspace.step(k).state))
     return out
 
 
-def wave_verdict(verdicts: Sequence[StepVerdict]) -> str:
+def wave_verdict(verdicts: Sequence[StepVerdict]) -> Verdict:
     """A wave passes only when every step passes; any FAIL makes it FAIL; otherwise the worst
     of ERROR and INCONCLUSIVE."""
     kinds = {v.verdict for v in verdicts}
-    if kinds == {"PASS"}:
-        return "PASS"
-    for worst in ("FAIL", "ERROR", "INCONCLUSIVE"):
-        if worst in kinds:
-            return worst
-    return "ERROR"  # an empty wave proves nothing
+    if not kinds:
+        return Verdict.ERROR  # an empty wave proves nothing
+    return min(kinds, key=VERDICTS_WORST_FIRST.index)
 
 
 @dataclass(frozen=True)
@@ -313,7 +310,7 @@ def cutover(
         doc = {
             "url": target.url,
             "target": step_key,
-            "verdict": "ERROR",
+            "verdict": Verdict.ERROR,
             "scope": {},
             "run": before["run"],
             "liveness": {"confirmed": False, "how": live.reasons[0]},
@@ -336,7 +333,7 @@ def cutover(
             campaign, step_key, GatewayMode.DUAL, reason="cutover aborted: verifier error"
         )
         raise
-    rolled_back = verdict.verdict != "PASS"
+    rolled_back = verdict.verdict != Verdict.PASS
     if rolled_back:
         set_step_mode(
             campaign,

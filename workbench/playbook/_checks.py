@@ -9,7 +9,6 @@ from typing import Any
 from workbench.errors import PlaybookError
 
 _HEX = re.compile(r"[0-9a-f]+")
-VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE", "ERROR")
 EXPECTATIONS = ("accepted", "refused")
 
 

@@ -21,7 +21,7 @@ from workbench.playbook.mermaid import step_mermaid
 from workbench.playbook.model import Command, ProbeSpec, TicketContext, WaveContext
 from workbench.playbook.text import clean
 from workbench.secrets import secret_kind
-from workbench.states import GatewayMode
+from workbench.states import GatewayMode, Verdict
 
 __all__ = [
     "PRIORITY_THRESHOLDS",
@@ -93,18 +93,17 @@ def _probe(p: ProbeSpec) -> dict[str, Any]:
 
 def _evidence(ctx: TicketContext) -> dict[str, Any]:
     v = ctx.verdict
+    # the record's plain text (a ticket holds no enum members: yaml.safe_dump)
+    status = NOT_VERIFIED if v is None else v.verdict
     if v is None:
-        status, statement = NOT_VERIFIED, "NOT VERIFIED: no passing verdict recorded"
-    elif v.verdict == "PASS":
-        status = "PASS"
+        statement = "NOT VERIFIED: no passing verdict recorded"
+    elif v.verdict == Verdict.PASS:
         statement = (
             f"PASS recorded at {_ts(v.finished)}: the new certificate works, the old key is refused"
         )
-    elif v.verdict == "FAIL":
-        status = "FAIL"
+    elif v.verdict == Verdict.FAIL:
         statement = "FAIL: the last verification failed; the old key must not be revoked"
     else:
-        status = v.verdict
         statement = f"{v.verdict}: {NOT_VERIFIED}, the last run proved nothing; fix and re-run"
     verdict = None
     if v is not None:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from workbench.errors import PlaybookError
-from workbench.playbook._checks import VERDICTS, _check, _hex, _items, _refuse
+from workbench.playbook._checks import _check, _hex, _items, _refuse
 from workbench.playbook.commands import (
     DEFAULT_PROBES,
     DEFAULT_ROLLBACK_PROBES,
@@ -24,6 +24,7 @@ from workbench.playbook.commands import (
     ProbeSpec,
     default_commands,
 )
+from workbench.states import Verdict
 
 __all__ = [
     "DEFAULT_PROBES",
@@ -266,8 +267,8 @@ class VerdictRecord:
 
     def __post_init__(self) -> None:
         _check(self, text=("verdict",), tuples=("probes", "reasons"), times=("started", "finished"))
-        if self.verdict not in VERDICTS:
-            raise PlaybookError(f"VerdictRecord.verdict must be one of {', '.join(VERDICTS)}")
+        if self.verdict not in list(Verdict):
+            raise PlaybookError(f"VerdictRecord.verdict must be one of {', '.join(Verdict)}")
         _items("VerdictRecord", "probes", self.probes, ProbeResult)
         _items("VerdictRecord", "reasons", self.reasons, str)
 
@@ -279,7 +280,10 @@ class VerdictRecord:
         if isinstance(started, str):
             started, finished = datetime.fromisoformat(started), datetime.fromisoformat(finished)
         probes = tuple(ProbeResult.from_mapping(p) for p in d["probes"])
-        return cls(d["verdict"], probes, tuple(d.get("reasons") or ()), started, finished)
+        verdict = d["verdict"]
+        if isinstance(verdict, Verdict):  # a ticket holds plain text (yaml.safe_dump)
+            verdict = verdict.value
+        return cls(verdict, probes, tuple(d.get("reasons") or ()), started, finished)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from workbench.states import Verdict
+
 __all__ = ["DrillSummary", "GatewayDrillTimes", "read_drills"]
 
 
@@ -86,7 +88,7 @@ def read_drills(workspace: Any) -> DrillSummary:
     last = runs[-1]
     return DrillSummary(
         drills=len(runs),
-        passed=sum(1 for r in runs if r["verdict"] == "PASS"),
+        passed=sum(1 for r in runs if r["verdict"] == Verdict.PASS),
         last_at=datetime.fromisoformat(last["finished_at"]),
         last_verdict=last["verdict"],
         last_kind=last["kind"],

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from workbench.states import StepState
+from workbench.states import VERDICTS_WORST_FIRST, StepState, Verdict
 from workbench.verify.reading import ProbeReading, VerdictReading
 
 __all__ = [
@@ -24,9 +24,6 @@ __all__ = [
     "cutover_review",
     "probe_cells",
 ]
-
-# Worst first: the wave takes the worst of its steps' latest verdicts.
-_SEVERITY = ("FAIL", "ERROR", "INCONCLUSIVE", "PASS")
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,7 @@ class VerdictRun:
     """One recorded verification of a step."""
 
     id: int
-    verdict: str
+    verdict: Verdict
     started_at: datetime
     finished_at: datetime
     cells: tuple[ProbeCell, ...]
@@ -75,7 +72,7 @@ class StepReview:
     key: str
     wave: int
     api: str | None
-    state: str
+    state: StepState
     consumers: tuple[str, ...]
     cut_over_at: datetime | None
     runs: tuple[VerdictRun, ...]
@@ -100,15 +97,20 @@ class WaveReview:
     steps: tuple[StepReview, ...]
 
     @property
-    def verdict(self) -> str:
-        """PASS only when every step's latest verdict is PASS; ``-`` before any verdict."""
+    def verdict(self) -> Verdict | str:
+        """PASS only when every step's latest verdict is PASS; ``-`` before any verdict,
+        ``INCOMPLETE`` while some steps have none and the others passed."""
         latest = [s.latest.verdict for s in self.steps if s.latest]
         if not latest:
             return "-"
         if len(latest) < len(self.steps):
-            worst = [v for v in latest if v != "PASS"]
-            return min(worst, key=_SEVERITY.index) if worst else "INCOMPLETE"
-        return min(latest, key=_SEVERITY.index)
+            worst = [v for v in latest if v != Verdict.PASS]
+            return _worst(worst) if worst else "INCOMPLETE"
+        return _worst(latest)
+
+
+def _worst(verdicts: list[Verdict]) -> Verdict:
+    return min(verdicts, key=VERDICTS_WORST_FIRST.index)
 
 
 @dataclass(frozen=True)

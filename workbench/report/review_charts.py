@@ -7,6 +7,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from workbench.report.review import CutoverReview, StepReview
+from workbench.states import Verdict
 
 __all__ = ["probe_heatmap", "timing_chart", "usage_chart"]
 
@@ -15,10 +16,10 @@ MAX_COLUMNS = 40  # a wider heat map stops being readable
 MAX_ROWS = 60  # runs or callers in one chart
 OUTCOME_COLOURS = ("#eeeeee", "#2ca02c", "#ff9f1c", "#d62728")
 VERDICT_COLOURS = {
-    "PASS": "#2ca02c",
-    "FAIL": "#d62728",
-    "INCONCLUSIVE": "#ff9f1c",
-    "ERROR": "#7f7f7f",
+    Verdict.PASS: "#2ca02c",
+    Verdict.FAIL: "#d62728",
+    Verdict.INCONCLUSIVE: "#ff9f1c",
+    Verdict.ERROR: "#7f7f7f",
 }
 
 

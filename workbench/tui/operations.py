@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from workbench.states import Verdict
 from workbench.tui.checks import BlockedCutover, usage_block
 
 __all__ = ["ActionResult", "CutoverRefused", "Progress", "run_action"]
@@ -129,7 +130,7 @@ def _cutover(campaign, step, wave, params, progress, timeout) -> ActionResult:
             raise CutoverRefused(blocked)
     out = cutover(campaign, step, since=since, force=force, timeout=timeout)
     verdict = out.verdict.verdict if out.verdict else "no verdict"
-    if out.rolled_back or verdict != "PASS":
+    if out.rolled_back or verdict != Verdict.PASS:
         return ActionResult(
             f"{step}: {verdict}: rolled back to dual (old key re-enabled); step {out.state}",
             ok=False,
@@ -154,9 +155,9 @@ def _verify(campaign, step, wave, params, progress, timeout) -> ActionResult:
     overall = wave_verdict(verdicts)
     if wave is None:
         [v] = verdicts
-        return ActionResult(f"{step}: {v.verdict}; step {v.state}", ok=v.verdict == "PASS")
+        return ActionResult(f"{step}: {v.verdict}; step {v.state}", ok=v.verdict == Verdict.PASS)
     each = ", ".join(f"{v.step} {v.verdict}" for v in verdicts)
-    return ActionResult(f"wave {wave}: {overall} ({each})", ok=overall == "PASS", show="plan")
+    return ActionResult(f"wave {wave}: {overall} ({each})", ok=overall == Verdict.PASS, show="plan")
 
 
 def _export(campaign, step, wave, params, progress, timeout) -> ActionResult:

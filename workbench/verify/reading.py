@@ -16,6 +16,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from workbench.states import Verdict
+
 __all__ = ["ProbeReading", "VerdictReading"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -31,6 +33,16 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 def _text(value: Any, default: str) -> str:
     return str(value) if value else default
+
+
+def _verdict(value: Any) -> Verdict | str:
+    """A verdict name as its member; any other text (an older or hand-edited document) as
+    read, so reading stays tolerant and tables show what was there."""
+    text = _text(value, "?")
+    try:
+        return Verdict(text)
+    except ValueError:
+        return text
 
 
 @dataclass(frozen=True)
@@ -106,8 +118,9 @@ class VerdictReading:
     fresh from the verifier) or :meth:`from_row` (a verdict recorded in the workspace, whose
     row adds the step, id, fingerprint and recording time)."""
 
-    verdict: str
-    """PASS, FAIL, INCONCLUSIVE or ERROR."""
+    verdict: Verdict | str
+    """PASS, FAIL, INCONCLUSIVE or ERROR; ``?`` or the text as read when the document
+    names no verdict the workbench knows."""
     url: str
     """The URL probed (``?`` when the document has none)."""
     started: str
@@ -140,7 +153,7 @@ class VerdictReading:
     @property
     def passed(self) -> bool:
         """True only for PASS."""
-        return self.verdict == "PASS"
+        return self.verdict == Verdict.PASS
 
     @classmethod
     def from_document(
@@ -162,7 +175,7 @@ class VerdictReading:
             (ProbeReading.from_document(p) for p in probes) if isinstance(probes, list) else ()
         )
         return cls(
-            verdict=_text(verdict or d.get("verdict"), "?"),
+            verdict=_verdict(verdict or d.get("verdict")),
             url=_text(d.get("url"), "?"),
             started=_text(d.get("started"), "?"),
             finished=_text(d.get("finished"), "?"),

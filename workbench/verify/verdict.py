@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from workbench import states
 from workbench.verify.classify import DECISIVE, UNREACHABLE, Outcome, classify_http
 from workbench.verify.probe import ProbeEvidence
 
@@ -63,7 +64,7 @@ class ProbeRecord:
 class Verdict:
     """The verdict of one run against one target."""
 
-    verdict: str
+    verdict: states.Verdict
     """``PASS``, ``FAIL``, ``INCONCLUSIVE`` or ``ERROR``."""
     probes: tuple[ProbeRecord, ...]
     """Every probe, in run order."""
@@ -80,7 +81,7 @@ class Verdict:
     @property
     def passed(self) -> bool:
         """True only for PASS: the one case that may exit 0 or let a key be revoked."""
-        return self.verdict == "PASS"
+        return self.verdict == states.Verdict.PASS
 
 
 def describe_observation(ev: ProbeEvidence) -> str:
@@ -171,12 +172,12 @@ def decide(
         judged = _judge(expected, ev.outcome)
         records.append(ProbeRecord(ev.name, expected, describe_observation(ev), judged, ev))
 
-    def result(verdict: str) -> Verdict:
+    def result(verdict: states.Verdict) -> Verdict:
         return Verdict(verdict, tuple(records), tuple(reasons), started, finished, scope)
 
     if not records:
         reasons.append("no probe ran; the run is incomplete")
-        return result("ERROR")
+        return result(states.Verdict.ERROR)
     groups: dict[tuple, list[ProbeRecord]] = {}
     for r in records:
         groups.setdefault(_pin(r.evidence), []).append(r)
@@ -189,15 +190,15 @@ def decide(
                 f"probes pinned to {where} lack required probe(s) {', '.join(missing)}: "
                 "every address needs its own control and refusals; the run is incomplete"
             )
-            return result("ERROR")
+            return result(states.Verdict.ERROR)
     keys = [_probe_key(r.evidence) for r in records]
     if len(set(keys)) != len(keys):
         reasons.append("the same probe appears twice; the run is malformed")
-        return result("ERROR")
+        return result(states.Verdict.ERROR)
     want = {CONTROL: ACCEPTED, OLD_KEY: REFUSED, NO_CREDENTIALS: REFUSED}
     if any(r.expected != want[r.name] for r in records if r.name in want):
         reasons.append("the control must expect acceptance and old key/no credentials refusal")
-        return result("ERROR")
+        return result(states.Verdict.ERROR)
 
     fails = [r for r in records if r.outcome == "fail"]
     open_ = [r for r in records if r.outcome == "inconclusive"]
@@ -218,7 +219,7 @@ def decide(
         )
     )
     if fails:
-        return result("FAIL")
+        return result(states.Verdict.FAIL)
     reasons.extend(
         _grouped_reasons(
             open_,
@@ -230,7 +231,7 @@ def decide(
     )
     if open_:
         unreachable = any(r.evidence.outcome in UNREACHABLE for r in open_)
-        return result("ERROR" if unreachable else "INCONCLUSIVE")
+        return result(states.Verdict.ERROR if unreachable else states.Verdict.INCONCLUSIVE)
     controls = sum(1 for r in records if r.name == CONTROL)
     pins = ", ".join(f"{p[0]}:{p[1]} (SNI {p[2] or 'none'})" for p in list(groups)[:4]) + (
         f" and {len(groups) - 4} more" if len(groups) > 4 else ""
@@ -240,7 +241,7 @@ def decide(
         f"old key and other credentials refused, against {pins}"
         + (f"; scope: {scope}" if scope else "")
     )
-    return result("PASS")
+    return result(states.Verdict.PASS)
 
 
 LIVE = "LIVE"

@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from workbench.errors import WorkspaceError
+from workbench.states import GatewayMode
 from workbench.workspace.audit import iso
-from workbench.workspace.records import CERT_KINDS, CertificateRecord, GatewayChange
+from workbench.workspace.records import CERT_KINDS, CertificateRecord, GatewayChange, parse_member
 
 if TYPE_CHECKING:
     from workbench.workspace.store import Workspace
@@ -239,14 +240,16 @@ class CertificatesMixin:
     def record_gateway_change(
         self: Workspace,
         api: str,
-        from_mode: str,
-        to_mode: str,
+        from_mode: GatewayMode | str,
+        to_mode: GatewayMode | str,
         config_sha256: str,
         *,
         step_key: str | None = None,
         now: datetime | None = None,
     ) -> GatewayChange:
         """Record a gateway's switch of authentication mode (audited as ``gateway.change``)."""
+        from_mode = parse_member(GatewayMode, from_mode, "gateway mode")
+        to_mode = parse_member(GatewayMode, to_mode, "gateway mode")
         if not _SHA256.fullmatch(config_sha256):
             raise WorkspaceError("config_sha256 must be 64 lower-case hex")
         at = iso(self.now(now))

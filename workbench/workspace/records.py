@@ -5,25 +5,27 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
-from workbench.states import StepState
+from workbench import states
+from workbench.errors import WorkspaceError
+from workbench.states import GatewayMode, StepState
 
 __all__ = [
     "ACTIVE_STATUSES",
     "CERT_KINDS",
     "CERT_STATUSES",
-    "STEP_STATES",
     "TRANSITIONS",
-    "VERDICTS",
     "CertificateRecord",
     "GatewayChange",
     "Step",
     "Verdict",
     "WorkspaceInfo",
+    "parse_member",
+    "read_member",
 ]
 
-STEP_STATES = tuple(s.value for s in StepState)
 # The forward path is planned -> issued -> dual -> cut_over -> verified. Any live state may
 # fail or roll back; failed steps go back to planned, rolled-back ones (key re-enabled, the
 # gateway in dual) may be cut over again once fixed.
@@ -40,12 +42,38 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 CERT_KINDS = ("client", "server", "ca")
 CERT_STATUSES = ("active", "superseded", "revoked")
 ACTIVE_STATUSES = ("active",)
-VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE", "ERROR")
 
 
 def parse_time(text: str | None) -> datetime | None:
     """Inverse of the fixed-width ISO text the database stores."""
     return None if text is None else datetime.fromisoformat(text).astimezone(UTC)
+
+
+_Member = TypeVar("_Member", bound=StrEnum)
+
+
+def parse_member(vocabulary: type[_Member], text: Any, what: str) -> _Member:
+    """A caller's ``text`` as a member of ``vocabulary``, refused with the known names."""
+    try:
+        return vocabulary(text)
+    except ValueError:
+        raise WorkspaceError(
+            f"unknown {what} {text!r}: use one of {', '.join(vocabulary)}"
+        ) from None
+
+
+def read_member(vocabulary: type[_Member], text: Any, where: str, what: str) -> _Member:
+    """``text`` from a database row as a member of ``vocabulary``. A value the workbench
+    does not know (a hand-edited or foreign database) is a WorkspaceError naming ``where``,
+    ``what`` and the value: here, where rows become objects, not a traceback further on."""
+    try:
+        return vocabulary(text)
+    except ValueError:
+        raise WorkspaceError(
+            f"{where} has {what} {text!r} in the database, which is not one of "
+            f"{', '.join(vocabulary)} (edited outside the workbench?): `workbench audit "
+            "verify` compares the database with its audit log"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -76,8 +104,8 @@ class Step:
     """The API the key unlocks."""
     consumers: tuple[str, ...]
     """Service ids that use the key today."""
-    state: str
-    """A :class:`~workbench.states.StepState` value, as stored."""
+    state: StepState
+    """Where the step stands (stored as the member's text)."""
     reason: str | None
     """Why the last state change happened (free text, no secrets)."""
     updated_at: datetime
@@ -96,7 +124,7 @@ class Step:
             wave=row["wave"],
             api=row["api"],
             consumers=tuple(json.loads(row["consumers"])),
-            state=row["state"],
+            state=read_member(StepState, row["state"], f"step {row['key']}", "state"),
             reason=row["reason"],
             updated_at=parse_time(row["updated_at"]),  # type: ignore[arg-type]
             cut_over_at=parse_time(row["cut_over_at"]),
@@ -175,8 +203,8 @@ class Verdict:
     """Database id (increasing)."""
     step_key: str
     """The step the verdict is about."""
-    verdict: str
-    """PASS, FAIL, INCONCLUSIVE or ERROR."""
+    verdict: states.Verdict
+    """PASS, FAIL, INCONCLUSIVE or ERROR (stored as the member's text)."""
     started_at: datetime
     """When the verifier started probing (UTC)."""
     finished_at: datetime
@@ -198,7 +226,12 @@ class Verdict:
         return cls(
             id=row["id"],
             step_key=row["step_key"],
-            verdict=row["verdict"],
+            verdict=read_member(
+                states.Verdict,
+                row["verdict"],
+                f"verdict {row['id']} of step {row['step_key']}",
+                "verdict",
+            ),
             started_at=parse_time(row["started_at"]),  # type: ignore[arg-type]
             finished_at=parse_time(row["finished_at"]),  # type: ignore[arg-type]
             old_key_fingerprint=row["old_key_fingerprint"],
@@ -215,10 +248,10 @@ class GatewayChange:
     """Database id (increasing)."""
     api: str
     """The API whose gateway changed."""
-    from_mode: str
-    """Mode before (a :class:`~workbench.states.GatewayMode` value)."""
-    to_mode: str
-    """Mode after (a :class:`~workbench.states.GatewayMode` value)."""
+    from_mode: GatewayMode
+    """Mode before."""
+    to_mode: GatewayMode
+    """Mode after."""
     config_sha256: str
     """SHA-256 hex of the config applied."""
     step_key: str | None
@@ -228,11 +261,12 @@ class GatewayChange:
 
     @classmethod
     def from_row(cls, row: Any) -> GatewayChange:
+        change = f"gateway change {row['id']} of API {row['api']}"
         return cls(
             id=row["id"],
             api=row["api"],
-            from_mode=row["from_mode"],
-            to_mode=row["to_mode"],
+            from_mode=read_member(GatewayMode, row["from_mode"], change, "mode"),
+            to_mode=read_member(GatewayMode, row["to_mode"], change, "mode"),
             config_sha256=row["config_sha256"],
             step_key=row["step_key"],
             changed_at=parse_time(row["changed_at"]),  # type: ignore[arg-type]

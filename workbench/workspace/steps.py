@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from workbench import states
 from workbench.errors import UnknownIdError, WorkspaceError
 from workbench.states import CERTIFICATE_ONLY_MODES, StepState
 from workbench.workspace.audit import canonical_json, iso
 from workbench.workspace.paths import check_name
-from workbench.workspace.records import STEP_STATES, TRANSITIONS, VERDICTS, Step, Verdict
+from workbench.workspace.records import TRANSITIONS, Step, Verdict, parse_member
 
 if TYPE_CHECKING:
     from workbench.workspace.store import Workspace
@@ -185,7 +186,7 @@ class StepsMixin:
     def set_step_state(
         self: Workspace,
         key: str,
-        state: str,
+        state: StepState | str,
         *,
         reason: str | None = None,
         now: datetime | None = None,
@@ -195,10 +196,7 @@ class StepsMixin:
         Refuses illegal transitions, and ``verified`` without a PASS verdict recorded since
         the step's last cut-over (req. 13).
         """
-        if state not in STEP_STATES:
-            raise WorkspaceError(
-                f"unknown step state {state!r}: use one of {', '.join(STEP_STATES)}"
-            )
+        state = parse_member(StepState, state, "step state")
         with self.transaction():
             current = self.step(key)
             if current.state == state:
@@ -241,7 +239,11 @@ class StepsMixin:
             "SELECT * FROM verdicts WHERE step_key = ? ORDER BY started_at DESC, id DESC LIMIT 1",
             (step.key,),
         ).fetchone()
-        if latest is None or latest["verdict"] != "PASS" or latest["started_at"] < since:
+        if (
+            latest is None
+            or latest["verdict"] != states.Verdict.PASS
+            or latest["started_at"] < since
+        ):
             seen = (
                 "no verdict"
                 if latest is None
@@ -269,7 +271,7 @@ class StepsMixin:
     def record_verdict(
         self: Workspace,
         step_key: str,
-        verdict: str,
+        verdict: states.Verdict | str,
         *,
         started_at: datetime,
         finished_at: datetime,
@@ -278,8 +280,7 @@ class StepsMixin:
         now: datetime | None = None,
     ) -> Verdict:
         """Store a verifier verdict with its evidence (guarded against secrets, req. 11)."""
-        if verdict not in VERDICTS:
-            raise WorkspaceError(f"unknown verdict {verdict!r}: use one of {', '.join(VERDICTS)}")
+        verdict = parse_member(states.Verdict, verdict, "verdict")
         if not _FINGERPRINT.fullmatch(old_key_fingerprint or ""):
             raise WorkspaceError(
                 "old_key_fingerprint must be 12-64 lower-case hex (SHA-256 prefix), never the key"
@@ -323,7 +324,7 @@ class StepsMixin:
                 },
                 now=now,
             )
-            if verdict != "PASS" and step.state == StepState.VERIFIED:
+            if verdict != states.Verdict.PASS and step.state == StepState.VERIFIED:
                 self._regress(
                     step_key, StepState.CUT_OVER, f"a later verification gave {verdict}", now
                 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from workbench.states import Verdict
 from workbench.tui.snapshot import Evidence
 
 COLUMNS = ("probe", "outcome", "expected", "observed", "IP", "TLS", "ms")
@@ -38,7 +39,7 @@ class EvidenceView(Vertical):
             head.update(f"{step}: no recorded verification yet" if step else "no step selected")
             reasons.update("")
             return
-        kind = {"PASS": "verdict-pass", "FAIL": "verdict-fail"}.get(evidence.verdict)
+        kind = {Verdict.PASS: "verdict-pass", Verdict.FAIL: "verdict-fail"}.get(evidence.verdict)
         head.add_class(kind or "verdict-other")
         head.update(
             f"{evidence.step}: {evidence.verdict}  {evidence.url}\n"
