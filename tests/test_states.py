@@ -92,11 +92,13 @@ def stray_literals(source: str, filename: str = "<source>") -> list[str]:
         if hits:
             code = seg(node).splitlines()[0][:90] if seg(node) else ""
             found.append(f"{filename}:{node.lineno}: {sorted(set(hits))} | {code}")
-    lines = source.splitlines()
+    verdicts: dict[int, set[str]] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and node.value in VERDICT_NAMES:
-            code = lines[node.lineno - 1].strip()[:90]
-            found.append(f"{filename}:{node.lineno}: {[node.value]} | {code}")
+            verdicts.setdefault(node.lineno, set()).add(node.value)
+    lines = source.splitlines()
+    for lineno, names in sorted(verdicts.items()):
+        found.append(f"{filename}:{lineno}: {sorted(names)} | {lines[lineno - 1].strip()[:90]}")
     return found
 
 
