@@ -11,20 +11,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from trust_support import STEP, build_workspace, copy_workspace, cut_chain, head, rewrite_last
+from trust_support import STEP, cut_chain, head, rewrite_last
 from trust_support import sql as edit
 
 from workbench.cli import main
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    return build_workspace(tmp_path_factory.mktemp("bound"))
-
-
-@pytest.fixture
-def ws(pristine, tmp_path):
-    return copy_workspace(pristine, tmp_path / "ws")
 
 
 def verify(ws, capsys, *extra: str) -> tuple[int, dict]:

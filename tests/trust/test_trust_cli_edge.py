@@ -12,21 +12,10 @@ import subprocess
 import sys
 
 import pytest
-from trust_support import build_workspace, copy_workspace
 
 from workbench.cli import main
 from workbench.errors import UnknownIdError
 from workbench.inventory import loads_inventory
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    return build_workspace(tmp_path_factory.mktemp("edge"))
-
-
-@pytest.fixture
-def ws(pristine, tmp_path):
-    return copy_workspace(pristine, tmp_path / "ws")
 
 
 def test_export_playbook_needs_no_old_key_variable(ws, capsys, monkeypatch, tmp_path):

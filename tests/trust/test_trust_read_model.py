@@ -10,23 +10,13 @@ import json
 import sqlite3
 
 import pytest
-from trust_support import STEP, build_workspace, copy_workspace
+from trust_support import STEP
 from trust_support import sql as edit
 
 from workbench.cli import main
 from workbench.errors import WorkspaceError
 from workbench.states import GatewayMode, StepState, Verdict
 from workbench.workspace import Workspace
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    return build_workspace(tmp_path_factory.mktemp("typed"))
-
-
-@pytest.fixture
-def ws(pristine, tmp_path):
-    return copy_workspace(pristine, tmp_path / "ws")
 
 
 def unchecked(ws_dir, statement: str) -> None:
