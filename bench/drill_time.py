@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from testkit import copy_inventory, free_port  # noqa: E402  (the tests' helpers)
 
 from workbench.cli import main as cli  # noqa: E402
+from workbench.states import Verdict  # noqa: E402
 
 PASSPHRASE = "bench-passphrase-not-secret"
 
@@ -54,7 +55,7 @@ def _quiet(argv: list[str]) -> None:
 
 def _figures(kind: str, reloads, reports, totals) -> dict:
     for report in reports:
-        if report.verdict != "PASS":
+        if report.verdict != Verdict.PASS:
             raise SystemExit(f"{kind}: drill {report.verdict}: {report.reasons}")
     entries = [r.entry_points[0] for r in reports]
     refusals = [e["stable_s"] for e in entries]

@@ -39,6 +39,7 @@ from verify_pki import build_pki  # noqa: E402  (the tests' helpers)
 from verify_servers import NGINX, start_nginx, start_server  # noqa: E402
 
 from workbench.secrets import SecretValue  # noqa: E402
+from workbench.states import Verdict  # noqa: E402
 from workbench.verify import Identities, Options, Target, run_verify_many  # noqa: E402
 from workbench.verify.engine import prepare  # noqa: E402
 
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                 results = run_verify_many(jobs, options=options)
                 wall, cpu = time.perf_counter() - t0, time.process_time() - c0
                 probes = sum(len(r.verdict.probes) for r in results)
-                verdicts |= {r.verdict.verdict for r in results}
+                verdicts |= {r.verdict.verdict.value for r in results}  # text: printed below
                 rates["wall"].append(probes / wall)
                 rates["cpu"].append(probes / cpu)
                 waves.append(wall)
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in rates.items():
         print(f"  {k:8s} rounds: {', '.join(f'{x:.0f}' for x in v)}")
     print(f"verifier / raw ceiling per CPU-second = {ratio:.0%} (goal >= 80%)")
-    return 0 if verdicts == {"PASS"} and ratio >= 0.8 else 1
+    return 0 if verdicts == {Verdict.PASS} and ratio >= 0.8 else 1
 
 
 if __name__ == "__main__":
