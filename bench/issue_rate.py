@@ -28,17 +28,25 @@ of this benchmark) are slower: compare the "user" CPU figures, and rerun when qu
 
 Goals (2 cores): workbench >= 40% of the raw loop and >= 20x the openssl loop.
 
-Where the time goes (CPU per certificate, measured with per-phase timers and py-spy, this
-VM at load 7-13, December 2026): the issuer call (key, signature, PEM, DER, SHA-256,
-x5t#S256) ~105-135 us against ~93 us for the raw loop; the three files ~45 us of Python and
-system calls on tmpfs, plus on ext4 20-400 us of kernel time depending on how many inodes
-were freed near them lately (the scan above: the largest and most variable part); rows and
-the hash-chained audit records ~50 us (secret guard ~14 us and chain hash ~7 us a record);
-the flush before the commit ~0 once it is flushed ahead (``fsio.FlushAhead``). With
-``--dir /dev/shm/...`` (tmpfs, no inode scan) the workbench reached 33% of the raw loop.
+Where the time goes (CPU per certificate, this VM, December 2026, timeit and cProfile): the
+issuer call (key, signature, PEM, SHA-256, x5t#S256) ~94 us against ~79 us for the raw loop;
+rows and the hash-chained audit records ~30 us (secret guard ~10 us, chain hash ~7 us a
+record); the three files ~15 us of Python and, on ext4, 20-60 us of kernel time on a quiet
+file system and up to 1-2 ms when many inodes were freed near them lately (the scan above).
+Signing and creating files cannot share one interpreter (cryptography keeps the GIL; a
+writer thread gave nothing), so from 300 files on the files are created by a helper process
+(``workbench/workspace/filehelper.py``) on the other core while this one signs: the goal
+needs both cores free. ``--in-process`` measures the code without the helper (the before).
+
+Figures (2,000 certificates, medians of 5 rounds, this 2-core VM, quiet, fresh file-system
+region): with the helper 5269 certs/s, 41.7% of the raw loop (rounds 36.4-42.9%); the same
+code in one process 30-33% (rounds measured in session 3 and 4: 26.8-32.4%). With another
+engineer's test run on the second core both fall to ~28%, and right after a run that
+deleted thousands of files (this benchmark's own cleanup included) the file system, not the
+workbench, sets the pace: wait a few minutes between runs.
 
 Usage: .venv/bin/python bench/issue_rate.py [--services 2000] [--raw 2000] [--rounds 5]
-       [--openssl 100] [--dir DIR] [--profile FILE] [--json]
+       [--openssl 100] [--dir DIR] [--profile FILE] [--in-process] [--json]
 """
 
 from __future__ import annotations
