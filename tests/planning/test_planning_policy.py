@@ -105,7 +105,7 @@ def test_missing_file_is_a_policy_error(tmp_path):
     with pytest.raises(PolicyError) as exc:
         load_policy(tmp_path / "nope.yaml")
     (line,) = exc.value.lines()
-    assert line.startswith(f"{tmp_path / 'nope.yaml'}:0:0: cannot read policy")
+    assert line.startswith(f"{tmp_path / 'nope.yaml'}:0:0: cannot read: No such file")
 
 
 def test_sections_with_integers_and_lists():

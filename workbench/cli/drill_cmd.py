@@ -267,9 +267,10 @@ def _ticket(args: argparse.Namespace) -> int:
     if args.output:
         from pathlib import Path
 
+        from workbench.inventory import check_output_target
         from workbench.workspace import atomic_write
 
-        atomic_write(Path(args.output), text.encode(), mode=0o644)
+        atomic_write(check_output_target(Path(args.output)), text.encode(), mode=0o644)
         print(f"wrote {args.output}")
     else:
         sys.stdout.write(text)

@@ -96,8 +96,6 @@ def handle(args: argparse.Namespace) -> int:
         if args.output is None:
             sys.stdout.write(text)
         else:
-            if not args.output.parent.is_dir():
-                raise InputError(f"{args.output}: directory does not exist; create it first")
             write_text_atomic(args.output, text)
         return 0
 
@@ -157,8 +155,10 @@ def _picture(args: argparse.Namespace, inv, graph) -> int:  # noqa: ANN001
 
     if args.output is None and args.format == "png":
         raise InputError("--format png writes binary data: give -o FILE.png")
-    if args.output is not None and not args.output.parent.is_dir():
-        raise InputError(f"{args.output}: directory does not exist; create it first")
+    if args.output is not None:
+        from workbench.inventory import check_output_target
+
+        check_output_target(args.output)  # before the drawing, not after
     plan = make_plan(inv, strategy=args.strategy, wave_size=args.wave_size, graph=graph)
     fig = draw_graph(graph, plan=plan, layout=args.layout, max_keys=args.max_keys)
     buffer = io.BytesIO()

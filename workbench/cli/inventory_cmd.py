@@ -163,6 +163,7 @@ def _finding(f) -> dict:
 def _import(args: argparse.Namespace) -> int:
     from workbench.errors import ImportReportError
     from workbench.inventory import (
+        check_output_target,
         dump_inventory,
         inventory_to_dict,
         load_inventory,
@@ -173,6 +174,9 @@ def _import(args: argparse.Namespace) -> int:
     )
     from workbench.inventory.importers import import_report
 
+    out = args.output if args.output not in (None, "-") else None
+    if out:
+        check_output_target(out)  # a bad -o is said before the work, not after
     base = load_inventory(args.into) if args.into else None
     incoming = import_report(args.kind, args.report, base=base)
     merged = merge_inventories(base, incoming) if base is not None else incoming
@@ -180,7 +184,6 @@ def _import(args: argparse.Namespace) -> int:
     if problems:
         raise ImportReportError(problems)
     text = dump_inventory(merged)
-    out = args.output if args.output not in (None, "-") else None
     loads_inventory(text, out or "<output>")  # never write what would not load back
     if out:
         write_text_atomic(out, text)

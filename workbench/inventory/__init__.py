@@ -1,6 +1,11 @@
 """Inventory: domain model, loaders, validation and importers."""
 
-from workbench.inventory.dump import dump_inventory, inventory_to_dict, write_text_atomic
+from workbench.inventory.dump import (
+    check_output_target,
+    dump_inventory,
+    inventory_to_dict,
+    write_text_atomic,
+)
 from workbench.inventory.findings import UNASSIGNED_API_ID, find_findings, has_failing_findings
 from workbench.inventory.ids import SAFE_ID_PATTERN, is_safe_id
 from workbench.inventory.loader import load_inventory, loads_inventory
@@ -18,6 +23,7 @@ from workbench.inventory.model import (
 from workbench.inventory.validate import DEFAULT_DATA_CLASSES, validate_inventory
 
 __all__ = [
+    "check_output_target",
     "DEFAULT_DATA_CLASSES",
     "SAFE_ID_PATTERN",
     "UNASSIGNED_API_ID",

@@ -8,11 +8,13 @@ empty values are left out. ``write_text_atomic`` is the crash-safe write (req. 2
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from workbench.errors import InputError, Problem
 from workbench.fsio import atomic_write
 from workbench.inventory.loader import (
     API_FIELDS,
@@ -24,7 +26,7 @@ from workbench.inventory.loader import (
 from workbench.inventory.model import Inventory
 from workbench.inventory.yamlsafe import gc_paused
 
-__all__ = ["dump_inventory", "inventory_to_dict", "write_text_atomic"]
+__all__ = ["check_output_target", "dump_inventory", "inventory_to_dict", "write_text_atomic"]
 
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -74,18 +76,54 @@ def dump_inventory(inv: Inventory) -> str:
     return "# Inventory written by the workbench (format version 1).\n" + body
 
 
+def check_output_target(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a ``Path`` if a file may be written there, else ``InputError`` saying why.
+
+    The atomic write renames a temp file over the target: over ``/dev/null`` or a FIFO that
+    would replace the device or pipe with a plain file (as root, for every program on the
+    machine), and over a directory it fails with a bare ``OSError``.
+    """
+    target = Path(path)
+    name = str(path)
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        msg = f"cannot write: {exc.strerror}; check the path"
+        raise InputError(Problem(name, 0, 0, msg)) from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise InputError(Problem(name, 0, 0, "is a directory; name a file to write"))
+    if info is not None and not (stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode)):
+        raise InputError(
+            Problem(
+                name, 0, 0, "is not a regular file (a device or pipe); name a file to write, "
+                "or leave out the output option to print"
+            )
+        )  # fmt: skip
+    if not target.parent.is_dir():
+        raise InputError(Problem(name, 0, 0, "its directory does not exist; create it first"))
+    return target
+
+
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Replace ``path`` with ``text``: temp file in the same directory, fsync, rename.
 
     A crash leaves the old file or the new one, never a torn file. An existing file's
     permission bits are kept; a new file gets 0644 less the umask. The write is
-    :func:`workbench.fsio.atomic_write` (a symlink at ``path`` is refused, not followed).
+    :func:`workbench.fsio.atomic_write` (a symlink at ``path`` is refused, not followed);
+    a directory, device or pipe at ``path`` is refused first (``check_output_target``).
     """
-    target = Path(path)
+    target = check_output_target(path)
     try:
         mode = target.stat().st_mode & 0o777
     except FileNotFoundError:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o644 & ~umask
-    atomic_write(target, text.encode("utf-8"), mode=mode, durable=True)
+    try:
+        atomic_write(target, text.encode("utf-8"), mode=mode, durable=True)
+    except OSError as exc:  # read-only file system, no space, no permission on the directory
+        raise InputError(
+            Problem(str(path), 0, 0, f"cannot write: {exc.strerror}; check the directory")
+        ) from None

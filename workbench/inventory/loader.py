@@ -27,6 +27,7 @@ from typing import Any
 
 from workbench.errors import InventoryError, Problem
 from workbench.inventory.fields import NULLS, FieldReader
+from workbench.inventory.inputfile import read_input_text
 from workbench.inventory.model import (
     CHECKED_BY,
     EXPOSURES,
@@ -49,10 +50,8 @@ from workbench.inventory.yamlsafe import (
     Scalar,
     YMap,
     YSeq,
-    decode_text,
     gc_paused,
     parse_tree,
-    too_large,
 )
 from workbench.inventory.yamlsafe import max_bytes as size_guard
 from workbench.secrets import (
@@ -152,19 +151,8 @@ def load_inventory(
     Files over ``max_bytes`` (default: the limit in force, 64 MiB; see
     ``yamlsafe.size_limit``) are refused before they are read.
     """
-    name = str(path)
     limit = size_guard(max_bytes)
-    try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size > limit:
-                raise InventoryError(Problem(name, 0, 0, too_large(limit)))
-            data = f.read(limit + 1)
-    except OSError as exc:
-        raise InventoryError(Problem(name, 0, 0, f"cannot read: {exc.strerror}")) from None
-    text, problems = decode_text(data, name, limit=limit)
-    if text is None:
-        raise InventoryError(problems)
+    text, name = read_input_text(path, error=InventoryError, limit=limit)
     return loads_inventory(text, name, known_data_classes=known_data_classes, max_bytes=limit)
 
 

@@ -7,6 +7,7 @@ each field where it was written, so it calls this with ``check_fields=False``.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 import unicodedata
@@ -159,13 +160,15 @@ def validate_inventory(
 
     services = inv.services_by_id
     apis = inv.apis_by_id
+    hints = [20]  # dangling references that get a "nearest" hint
     keys = inv.keys_by_id
     for api in inv.apis:
-        if api.provided_by is not None and api.provided_by not in services:
+        if api.provided_by and api.provided_by not in services:
             add(
                 api.location,
                 f"api {show_value(api.id)} provided_by "
-                f"{show_value(api.provided_by)} is not a declared service; add it or fix it",
+                f"{show_value(api.provided_by)} is not a declared service; add it or fix it"
+                + _nearest(api.provided_by, services, hints),
             )
         for dc in api.data_classes:
             if dc not in known:
@@ -186,26 +189,42 @@ def validate_inventory(
                 f"key {show_value(key.id)} secret_ref names one of the workbench's own "
                 "variables (WORKBENCH_*, Vault tokens), not an old key",
             )
-        if key.api not in apis:
+        # An empty reference was already reported where it was read (missing, wrong type).
+        if key.api and key.api not in apis:
             add(
                 key.location,
                 f"key {show_value(key.id)} uses api {show_value(key.api)} "
-                "which is not declared; add it under apis or fix the name",
+                "which is not declared; add it under apis or fix the name"
+                + _nearest(key.api, apis, hints),
             )
     for i in inv.integrations:
-        if i.consumer not in services:
+        if i.consumer and i.consumer not in services:
             add(
                 i.location,
                 f"integration consumer {show_value(i.consumer)} is not a "
-                "declared service; add it under services or fix the name",
+                "declared service; add it under services or fix the name"
+                + _nearest(i.consumer, services, hints),
             )
-        if i.key not in keys:
+        if i.key and i.key not in keys:
             add(
                 i.location,
                 f"integration key {show_value(i.key)} is not a declared key; "
-                "add it under keys or fix the name",
+                "add it under keys or fix the name" + _nearest(i.key, keys, hints),
             )
     return out
+
+
+def _nearest(name: str, known: Collection[str], budget: list[int]) -> str:
+    """`` (nearest: 'a', 'b')``: the known ids most like ``name``, or nothing.
+
+    Each lookup compares against every id (~1 ms per 1,000): only the first
+    ``budget[0]`` dangling references get a hint, so a broken 100k-row import stays linear.
+    """
+    if budget[0] <= 0:
+        return ""
+    budget[0] -= 1
+    near = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    return f" (nearest: {', '.join(show_value(n) for n in near)})" if near else ""
 
 
 def _strings(value: object) -> Iterable[str]:

@@ -37,6 +37,7 @@ __all__ = [
     "YSeq",
     "decode_text",
     "gc_paused",
+    "line_col",
     "max_bytes",
     "parse_tree",
     "size_limit",
@@ -185,13 +186,13 @@ def parse_tree(
         return None, problems
     except yaml.YAMLError as exc:  # ReaderError: a character YAML does not allow
         pos = getattr(exc, "position", 0) or 0
-        line, col = _line_col(text, pos)
+        line, col = line_col(text, pos)
         problems.append(Problem(filename, line, col, "character not allowed in YAML; remove it"))
         return None, problems
     return (root[0] if root else None), problems
 
 
-def _line_col(text: str, pos: int) -> tuple[int, int]:
+def line_col(text: str, pos: int) -> tuple[int, int]:
     pos = min(pos, len(text))
     line = text.count("\n", 0, pos) + 1
     return line, pos - (text.rfind("\n", 0, pos) + 1) + 1

@@ -17,6 +17,8 @@ from types import MappingProxyType
 import yaml
 
 from workbench.errors import PolicyError, Problem
+from workbench.inventory.inputfile import read_input_text
+from workbench.inventory.yamlsafe import MAX_DEPTH, line_col
 
 __all__ = ["FACTORS", "Policy", "load_policy", "parse_policy"]
 
@@ -24,6 +26,7 @@ FACTORS = ("data", "exposure", "blast_radius", "age", "environment", "third_part
 """Every factor a policy weighs, in the order reasons are listed."""
 
 _MAX_BYTES = 256 * 1024
+_MAX_COUNT = 10**9  # caps, day counts and key counts: larger is a typo
 _TOP_KEYS = {
     "name", "version", "weights", "data_classes", "unclassified", "exposures", "environments",
     "other_environment", "blast_radius", "age", "pilot",
@@ -124,9 +127,13 @@ class _Reader:
         if not (isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:int"):
             self.bad(node, f"{what} must be a whole number >= 1")
             return None
-        value = int(yaml.safe_load(node.value))
-        if value < 1:
-            self.bad(node, f"{what} must be a whole number >= 1")
+        try:
+            value = int(yaml.safe_load(node.value))
+        except ValueError:  # beyond Python's 4300-digit int limit
+            value = 0
+        if not 1 <= value <= _MAX_COUNT:
+            upto = f" and <= {_MAX_COUNT:,}" if value > 1 else ""
+            self.bad(node, f"{what} must be a whole number >= 1{upto}")
             return None
         return value
 
@@ -155,9 +162,19 @@ class _Reader:
 def _compose(text: str, file: str) -> yaml.Node | None:
     """Compose YAML into nodes, refusing anchors, aliases and explicit tags."""
     problems = []
+    depth = 0
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        # The C parser: the pure-Python one takes minutes on a deep flow and composing it
+        # then overflows the stack; depth is bounded before anything is composed.
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
             mark = event.start_mark
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    msg = f"nested deeper than {MAX_DEPTH} levels; flatten the policy"
+                    raise PolicyError(Problem(file, mark.line + 1, mark.column + 1, msg), file=file)
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                depth -= 1
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 problems.append(
                     Problem(
@@ -178,14 +195,16 @@ def _compose(text: str, file: str) -> yaml.Node | None:
                 )
         if problems:
             raise PolicyError(problems, file=file)
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=yaml.CSafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         msg = f"YAML syntax error: {exc.problem or exc.context}; fix the policy file"
         raise PolicyError(Problem(file, line, col, msg), file=file) from None
-    except yaml.YAMLError as exc:
-        raise PolicyError(Problem(file, 0, 0, f"not valid YAML: {exc}"), file=file) from None
+    except yaml.YAMLError as exc:  # ReaderError: a character YAML does not allow
+        line, col = line_col(text, getattr(exc, "position", 0) or 0)
+        msg = "character not allowed in YAML; remove it"
+        raise PolicyError(Problem(file, line, col, msg), file=file) from None
 
 
 def parse_policy(text: str, file: str = "<policy>") -> Policy:
@@ -266,18 +285,5 @@ def load_policy(path: str | Path | None = None) -> Policy:
             .read_text(encoding="utf-8")
         )
         return parse_policy(text, "<default>")
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise PolicyError(
-            Problem(str(path), 0, 0, f"cannot read policy: {exc.strerror}; check the path"),
-            file=str(path),
-        ) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise PolicyError(
-            Problem(str(path), 0, 0, "policy is not UTF-8 text"), file=str(path)
-        ) from None
-    return parse_policy(text, str(path))
+    text, name = read_input_text(path, error=PolicyError, limit=_MAX_BYTES)
+    return parse_policy(text, name)

@@ -16,17 +16,29 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 
 from workbench.errors import ImportReportError, Problem
 from workbench.inventory.findings import UNASSIGNED_API_ID
 from workbench.inventory.ids import slugify_id
+from workbench.inventory.inputfile import read_input_text
 from workbench.inventory.model import Api, Inventory, Key, Location
 from workbench.inventory.validate import check_text
-from workbench.inventory.yamlsafe import Scalar, YMap, decode_text, max_bytes, too_large
+from workbench.inventory.yamlsafe import Scalar, YMap, YSeq, parse_tree
 from workbench.secrets import secret_kind
 
-__all__ = ["PLACEHOLDER_API", "Hit", "inventory_from_hits", "read_report", "sanitize_place"]
+__all__ = [
+    "MAX_LINE",
+    "PLACEHOLDER_API",
+    "Hit",
+    "field",
+    "inventory_from_hits",
+    "parse_json_report",
+    "raise_problems",
+    "read_report",
+    "sanitize_place",
+]
 
 PLACEHOLDER_API = Api(
     id=UNASSIGNED_API_ID,
@@ -57,19 +69,40 @@ class Hit:
 
 def read_report(path: str | os.PathLike[str], *, limit: int | None = None) -> tuple[str, str]:
     """(text, name) of a report file; size bound (``yamlsafe.max_bytes``) and UTF-8."""
-    name = str(path)
-    limit = max_bytes(limit)
-    try:
-        with open(path, "rb") as f:
-            if os.fstat(f.fileno()).st_size > limit:
-                raise ImportReportError(Problem(name, 0, 0, too_large(limit)))
-            data = f.read(limit + 1)
-    except OSError as exc:
-        raise ImportReportError(Problem(name, 0, 0, f"cannot read: {exc.strerror}")) from None
-    text, problems = decode_text(data, name, limit=limit)
-    if text is None:
-        raise ImportReportError(problems)
-    return text, name
+    return read_input_text(path, error=ImportReportError, limit=limit)
+
+
+_JSON_START = re.compile(r"\s*[\[{]")
+
+
+def parse_json_report(text: str, filename: str, expect: str) -> YMap | YSeq:
+    """The located tree of a one-document JSON report, or ``ImportReportError``.
+
+    ``expect`` says what the tool writes (``"a JSON array of findings (gitleaks ...)"``).
+    YAML is a superset of JSON, so a block-YAML file would parse; it is refused as one
+    problem here, not as one wrong-type problem per field later.
+    """
+    tree, problems = parse_tree(text, filename)
+    if tree is None and not problems:
+        problems.append(Problem(filename, 0, 0, f"report is empty; expected {expect}"))
+    if problems:
+        raise_problems(problems, filename)
+    if type(tree) is Scalar or not _JSON_START.match(text):
+        raise ImportReportError(
+            Problem(filename, tree.line, tree.col, f"not the expected report: expected {expect}")
+        )
+    return tree
+
+
+def raise_problems(problems: list[Problem], filename: str) -> None:
+    """Raise ``ImportReportError`` with at most ``MAX_PROBLEMS`` lines (a count after them)."""
+    from workbench.inventory.loader import MAX_PROBLEMS
+
+    if len(problems) > MAX_PROBLEMS:
+        more = len(problems) - MAX_PROBLEMS
+        problems = problems[:MAX_PROBLEMS]
+        problems.append(Problem(filename, 0, 0, f"... and {more} more problems not shown"))
+    raise ImportReportError(problems)
 
 
 def sanitize_place(place: str) -> str | None:
@@ -127,10 +160,33 @@ def inventory_from_hits(hits: list[Hit], source: str) -> Inventory:
     return Inventory(apis=(PLACEHOLDER_API,) if keys else (), keys=keys, source=source)
 
 
+MAX_LINE = 2**31 - 1
+"""Largest line number believed: a larger one is a damaged report, not a real file."""
+
+_KINDS = {
+    "text": "a JSON string",
+    "count": f"a number (a whole number up to {MAX_LINE})",
+    "flag": "true or false",
+}
+
+
 def field(
-    m: YMap, name: str, problems: list[Problem], file: str, what: str, *, required: bool = True
+    m: YMap,
+    name: str,
+    problems: list[Problem],
+    file: str,
+    what: str,
+    *,
+    required: bool = True,
+    kind: str = "text",
 ) -> Scalar | None:
-    """A scalar field of a JSON object, or a located problem naming the field (not its value)."""
+    """A scalar field of a JSON object, of ``kind`` (text, count or flag), or None.
+
+    A missing or ``null`` field is a problem when ``required``; a field of another type is
+    always one (``"File": 5``, ``"StartLine": "12"``, ``"Verified": "yes"``): guessing what
+    the tool meant would put a wrong place, or a wrong fingerprint, in the inventory.
+    Problems name the field, never its value (it may be the secret).
+    """
     node = m.get(name)
     if node is None or (type(node) is Scalar and node.plain and node.value == "null"):
         if required:
@@ -143,7 +199,18 @@ def field(
                 )
             )
         return None
-    if type(node) is not Scalar:
-        problems.append(Problem(file, node.line, node.col, f"{what}: {name} must be a value"))
+    if type(node) is not Scalar or not _is_kind(node, kind):
+        got = ", not a list or object" if type(node) is not Scalar else ""
+        msg = f"{what}: {name} must be {_KINDS[kind]}{got}"
+        problems.append(Problem(file, node.line, node.col, msg))
         return None
     return node
+
+
+def _is_kind(node: Scalar, kind: str) -> bool:
+    if kind == "text":
+        return not node.plain  # JSON strings are quoted; numbers, true, false are plain
+    if kind == "count":
+        v = node.value
+        return node.plain and v.isascii() and v.isdigit() and len(v) <= 10 and int(v) <= MAX_LINE
+    return node.plain and node.value in ("true", "false")

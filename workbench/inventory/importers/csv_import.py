@@ -36,6 +36,7 @@ import difflib
 import io
 
 from workbench.errors import ImportReportError, Problem
+from workbench.inventory.importers._common import raise_problems
 from workbench.inventory.loader import read_tree
 from workbench.inventory.model import Inventory
 from workbench.inventory.yamlsafe import Scalar, YMap, YSeq, max_bytes, too_large
@@ -84,12 +85,13 @@ def import_csv(text: str, filename: str = "-", *, base: Inventory | None = None)
         raise ImportReportError(Problem(filename, 0, 0, too_large(max_bytes())))
     base = base or Inventory()
     problems: list[Problem] = []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    text = text.removeprefix("\ufeff")  # Excel's "CSV UTF-8" starts with a BOM
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         header = next(reader, None)
     except csv.Error as exc:
         raise ImportReportError(Problem(filename, reader.line_num, 1, f"bad CSV: {exc}")) from None
-    if not header:
+    if not header or not any(h.strip() for h in header):
         raise ImportReportError(
             Problem(
                 filename,
@@ -99,18 +101,7 @@ def import_csv(text: str, filename: str = "-", *, base: Inventory | None = None)
             )
         )
     columns = [h.strip().lower() for h in header]
-    for n, name in enumerate(columns, 1):
-        if name not in _COLS:
-            hint = difflib.get_close_matches(name, CSV_COLUMNS, n=1)
-            tip = f"; did you mean {hint[0]!r}?" if hint else ""
-            problems.append(Problem(filename, 1, n, f"unknown column {ascii(name[:40])}{tip}"))
-    for need in ("consumer", "key", "api"):
-        if need not in columns:
-            problems.append(Problem(filename, 1, 0, f"missing column {need!r}"))
-    if len(set(columns)) != len(columns):
-        problems.append(Problem(filename, 1, 0, "a column name appears twice"))
-    if problems:
-        raise ImportReportError(problems)
+    _check_header(columns, filename)
 
     entities: dict[str, dict[str, YMap]] = {"api": {}, "service": {}, "key": {}}
     integrations = YSeq(1, 1)
@@ -129,7 +120,8 @@ def import_csv(text: str, filename: str = "-", *, base: Inventory | None = None)
                         filename,
                         line,
                         min(len(row), len(columns)) + 1,
-                        f"row has {len(row)} cells, header has {len(columns)}",
+                        f"row has {len(row)} cells, header has {len(columns)}; "
+                        "quote cells that hold the separator",
                     )
                 )
                 continue
@@ -137,7 +129,7 @@ def import_csv(text: str, filename: str = "-", *, base: Inventory | None = None)
     except csv.Error as exc:
         problems.append(Problem(filename, reader.line_num, 1, f"bad CSV: {exc}; fix the quoting"))
     if problems:
-        raise ImportReportError(problems)
+        raise_problems(problems, filename)
 
     tree = YMap(1, 1)
     tree["version"] = Scalar("1", 1, 1, True)
@@ -160,8 +152,53 @@ def import_csv(text: str, filename: str = "-", *, base: Inventory | None = None)
     problems += more
     if problems:
         problems.sort(key=lambda p: (p.line, p.col))
-        raise ImportReportError(problems)
+        raise_problems(problems, filename)
     return inv
+
+
+def _delimiter(text: str) -> str:
+    """``,`` unless the header row names more columns split by ``;`` or a tab.
+
+    Spreadsheets in locales with a decimal comma save "CSV" with semicolons; the header's
+    known column names tell which separator a sheet uses without guessing from the data.
+    """
+    first = text.split("\n", 1)[0]
+    best, hits = ",", 0
+    for sep in (",", ";", "\t"):
+        n = sum(1 for cell in first.split(sep) if cell.strip().strip('"').lower() in _COLS)
+        if n > hits:
+            best, hits = sep, n
+    return best
+
+
+def _check_header(columns: list[str], filename: str) -> None:
+    """One problem per wrong column name; a row of no known names is one problem in all."""
+    if not any(name in _COLS for name in columns):
+        raise ImportReportError(
+            Problem(
+                filename,
+                1,
+                1,
+                "the first row names no known column; it must be the header row "
+                "(consumer,key,api,...): add it, or check that this is the CSV sheet",
+            )
+        )
+    problems = []
+    for n, name in enumerate(columns, 1):
+        if name not in _COLS:
+            hint = difflib.get_close_matches(name, CSV_COLUMNS, n=1)
+            tip = f"; did you mean {hint[0]!r}?" if hint else ""
+            problems.append(Problem(filename, 1, n, f"unknown column {ascii(name[:40])}{tip}"))
+        elif name in columns[: n - 1]:
+            first = columns.index(name) + 1
+            msg = f"column {name!r} appears twice (first as column {first}); keep one"
+            problems.append(Problem(filename, 1, n, msg))
+    missing = [need for need in ("consumer", "key", "api") if need not in columns]
+    if missing:
+        names = ", ".join(repr(m) for m in missing)
+        problems.append(Problem(filename, 1, 0, f"missing column {names}; add it to the header"))
+    if problems:
+        raise ImportReportError(problems)
 
 
 def _row(row, columns, line, filename, entities, integrations, problems, seen) -> None:

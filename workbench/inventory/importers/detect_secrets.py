@@ -17,10 +17,12 @@ from workbench.inventory.importers._common import (
     Hit,
     field,
     inventory_from_hits,
+    parse_json_report,
+    raise_problems,
     sanitize_place,
 )
 from workbench.inventory.model import Inventory, Location
-from workbench.inventory.yamlsafe import Scalar, YMap, YSeq, parse_tree
+from workbench.inventory.yamlsafe import YMap, YSeq
 
 __all__ = ["import_detect_secrets"]
 
@@ -29,11 +31,14 @@ _SHA1 = re.compile(r"[0-9a-f]{40}")
 
 def import_detect_secrets(text: str, filename: str = "-") -> Inventory:
     """Keys (on the ``unassigned`` API) from a detect-secrets baseline."""
-    tree, problems = parse_tree(text, filename)
-    if tree is None and not problems:
-        problems.append(Problem(filename, 0, 0, "baseline is empty"))
-    if problems:
-        raise ImportReportError(problems)
+    tree = parse_json_report(
+        text, filename, "a JSON object with 'results' (detect-secrets scan > .secrets.baseline)"
+    )
+    problems: list[Problem] = []
+    if type(tree) is YMap:
+        field(tree, "version", problems, filename, "the baseline", required=False)
+        if problems:
+            raise_problems(problems, filename)
     results = tree.get("results") if type(tree) is YMap else None
     if type(results) is not YMap:
         line, col = (tree.line, tree.col)
@@ -63,6 +68,7 @@ def import_detect_secrets(text: str, filename: str = "-") -> Inventory:
             if type(item) is not YMap:
                 problems.append(Problem(filename, item.line, item.col, f"{what} is not an object"))
                 continue
+            before = len(problems)
             hashed = field(item, "hashed_secret", problems, filename, what)
             if hashed is None:
                 continue
@@ -76,14 +82,19 @@ def import_detect_secrets(text: str, filename: str = "-") -> Inventory:
                     )
                 )
                 continue
-            audited = item.get("is_secret")
-            if type(audited) is Scalar and audited.value == "false":
+            audited = field(
+                item, "is_secret", problems, filename, what, required=False, kind="flag"
+            )
+            verified = field(
+                item, "is_verified", problems, filename, what, required=False, kind="flag"
+            )
+            line = field(
+                item, "line_number", problems, filename, what, required=False, kind="count"
+            )
+            kind = field(item, "type", problems, filename, what, required=False)
+            if len(problems) > before:
                 continue
-            line = field(item, "line_number", problems, filename, what, required=False)
-            if line is not None and not line.value.isdigit():
-                problems.append(
-                    Problem(filename, line.line, line.col, f"{what}: line_number must be a number")
-                )
+            if audited is not None and audited.value == "false":
                 continue
             place = sanitize_place(f"repo:{name}" + (f":{int(line.value)}" if line else ""))
             if place is None:
@@ -96,18 +107,16 @@ def import_detect_secrets(text: str, filename: str = "-") -> Inventory:
                     )
                 )
                 continue
-            kind = field(item, "type", problems, filename, what, required=False)
             tag = "detect-secrets:" + slugify_id(kind.value if kind else "", fallback="secret")
-            verified = type(v := item.get("is_verified")) is Scalar and v.value == "true"
             hits.append(
                 Hit(
                     "sha1:" + hashed.value[:12],
                     place,
                     tag,
                     Location(filename, item.line, item.col),
-                    verified,
+                    verified is not None and verified.value == "true",
                 )
             )
     if problems:
-        raise ImportReportError(problems)
+        raise_problems(problems, filename)
     return inventory_from_hits(hits, filename)

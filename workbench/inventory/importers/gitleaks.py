@@ -15,11 +15,13 @@ from workbench.inventory.importers._common import (
     Hit,
     field,
     inventory_from_hits,
+    parse_json_report,
+    raise_problems,
     sanitize_place,
     short_commit,
 )
 from workbench.inventory.model import Inventory, Location
-from workbench.inventory.yamlsafe import Scalar, YMap, YSeq, parse_tree
+from workbench.inventory.yamlsafe import YMap, YSeq
 from workbench.secrets import fingerprint
 
 __all__ = ["import_gitleaks", "is_redacted"]
@@ -32,20 +34,13 @@ def is_redacted(secret: str) -> bool:
 
 def import_gitleaks(text: str, filename: str = "-") -> Inventory:
     """Keys (on the ``unassigned`` API) from a gitleaks report; ``ImportReportError`` if bad."""
-    tree, problems = parse_tree(text, filename)
-    if tree is None and not problems:
-        problems.append(Problem(filename, 0, 0, "report is empty; expected a JSON array"))
-    if problems:
-        raise ImportReportError(problems)
+    shape = "a JSON array of findings (gitleaks detect -f json)"
+    tree = parse_json_report(text, filename, shape)
     if type(tree) is not YSeq:
         raise ImportReportError(
-            Problem(
-                filename,
-                tree.line,
-                tree.col,
-                "a gitleaks report is a JSON array of findings (gitleaks detect -f json)",
-            )
+            Problem(filename, tree.line, tree.col, f"a gitleaks report is {shape}")
         )
+    problems: list[Problem] = []
     hits: list[Hit] = []
     for n, item in enumerate(tree, 1):
         what = f"finding {n}"
@@ -53,16 +48,11 @@ def import_gitleaks(text: str, filename: str = "-") -> Inventory:
             problems.append(Problem(filename, item.line, item.col, f"{what} is not an object"))
             continue
         file_ = field(item, "File", problems, filename, what)
-        line = field(item, "StartLine", problems, filename, what)
+        line = field(item, "StartLine", problems, filename, what, kind="count")
         secret = field(item, "Secret", problems, filename, what)
         rule = field(item, "RuleID", problems, filename, what, required=False)
         commit = field(item, "Commit", problems, filename, what, required=False)
         if file_ is None or line is None or secret is None:
-            continue
-        if not line.value.isdigit():
-            problems.append(
-                Problem(filename, line.line, line.col, f"{what}: StartLine must be a number")
-            )
             continue
         sha = short_commit(commit.value if commit else "")
         place = sanitize_place(f"repo:{file_.value}:{int(line.value)}" + (f"@{sha}" if sha else ""))
@@ -77,10 +67,8 @@ def import_gitleaks(text: str, filename: str = "-") -> Inventory:
             )
             continue
         fp = None if is_redacted(secret.value) else fingerprint(secret.value)
-        tag = "gitleaks:" + slugify_id(
-            rule.value if isinstance(rule, Scalar) else "", fallback="rule"
-        )
+        tag = "gitleaks:" + slugify_id(rule.value if rule else "", fallback="rule")
         hits.append(Hit(fp, place, tag, Location(filename, item.line, item.col)))
     if problems:
-        raise ImportReportError(problems)
+        raise_problems(problems, filename)
     return inventory_from_hits(hits, filename)
