@@ -15,6 +15,7 @@ INTEGRATION_FILES = frozenset(
         "test_lint.py",
         "test_architecture.py",
         "test_cli_basics.py",
+        "cli/test_cli_bad_input_process.py",
         "inventory/test_inventory_importers.py",
         "inventory/test_inventory_perf.py",
         "migration/test_migration_cli.py",

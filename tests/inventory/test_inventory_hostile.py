@@ -19,8 +19,11 @@ ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
 )
 
 CORPUS: dict[str, tuple[bytes, str]] = {
-    "alias-bomb": (ALIAS_BOMB.encode(), "aliases (*name) are not allowed"),
-    "anchor-only": (b"version: 1\napis: &x []\n", "anchors (&name) are not allowed"),
+    "alias-bomb": (ALIAS_BOMB.encode(), "anchors (&name) and aliases (*name) are not allowed"),
+    "anchor-only": (
+        b"version: 1\napis: &x []\n",
+        "anchors (&name) and aliases (*name) are not allowed",
+    ),
     "duplicate-keys": (b"version: 1\napis: []\napis: []\n", "duplicate key 'apis'"),
     "python-tag": (b"version: 1\nx: !!python/object/apply:os.system [echo]\n", "tags (!...)"),
     "custom-tag": (b"version: 1\napis: !foo []\n", "tags (!...)"),

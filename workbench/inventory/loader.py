@@ -174,7 +174,9 @@ def _loads(
     tree, problems = parse_tree(text, filename, limit=max_bytes)
     if tree is None and not problems:
         problems.append(Problem(filename, 0, 0, "file is empty; start with 'version: 1'"))
-    if tree is None:
+    if tree is None or problems:
+        # Aliases read as empty values, a duplicate key drops one value: checking the
+        # fields of such a tree would add a line per consequence of one mistake.
         _raise(problems, filename)
     reader = _Reader(filename, problems)
     inv = reader.inventory(tree)

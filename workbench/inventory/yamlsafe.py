@@ -202,16 +202,44 @@ def _walk(parser: CParser, filename: str, problems: list[Problem], root: list[No
     """Consume the event stream. One loop, no recursion; hot path first."""
     stack: list[YMap | YSeq] = []
     keys: list[Scalar | None] = []  # per open mapping: the key awaiting its value
-    documents = 0
-    scalar_event = yaml.ScalarEvent
     add = problems.append
+
+    # A billion-laughs file holds hundreds of anchors and aliases: one problem, the first,
+    # with a count of the others, instead of one line each.
+    first: dict[str, int] = {}  # message -> index in problems
+    repeats: dict[str, int] = {}
+
+    def once(line: int, col: int, message: str) -> None:
+        if message in first:
+            repeats[message] = repeats.get(message, 0) + 1
+        else:
+            first[message] = len(problems)
+            add(Problem(filename, line, col, message))
 
     def hostile(event, line: int, col: int) -> None:
         if event.anchor is not None:
-            add(Problem(filename, line, col, "anchors (&name) are not allowed; write values out"))
+            once(line, col, _NO_ALIASES)
         if event.tag is not None:
-            add(Problem(filename, line, col, "tags (!...) are not allowed; remove the tag"))
+            once(line, col, "tags (!...) are not allowed; remove the tag")
 
+    try:
+        _events(parser, filename, problems, root, stack, keys, hostile, once)
+    finally:
+        for message, more in repeats.items():
+            p = problems[first[message]]
+            problems[first[message]] = Problem(
+                p.file, p.line, p.col, f"{message} ({more} more in this file)"
+            )
+
+
+_NO_ALIASES = "anchors (&name) and aliases (*name) are not allowed; write the values out"
+
+
+def _events(parser, filename, problems, root, stack, keys, hostile, once) -> None:  # noqa: ANN001
+    """The event loop of ``_walk`` (its state passed in, so problems can be summed up after)."""
+    documents = 0
+    scalar_event = yaml.ScalarEvent
+    add = problems.append
     while True:
         event = parser.get_event()
         cls = type(event)
@@ -237,7 +265,7 @@ def _walk(parser: CParser, filename: str, problems: list[Problem], root: list[No
         elif cls is yaml.AliasEvent:
             mark = event.start_mark
             line, col = mark.line + 1, mark.column + 1
-            add(Problem(filename, line, col, "aliases (*name) are not allowed; write values out"))
+            once(line, col, _NO_ALIASES)
             node = Scalar("", line, col, True)
         elif cls is yaml.DocumentStartEvent:
             documents += 1

@@ -86,7 +86,8 @@ def import_csv(text: str, filename: str = "-", *, base: Inventory | None = None)
     base = base or Inventory()
     problems: list[Problem] = []
     text = text.removeprefix("\ufeff")  # Excel's "CSV UTF-8" starts with a BOM
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    # strict: an unclosed quote is an error at its row, not a cell that runs to the end
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     try:
         header = next(reader, None)
     except csv.Error as exc:
@@ -127,7 +128,8 @@ def import_csv(text: str, filename: str = "-", *, base: Inventory | None = None)
                 continue
             _row(row, columns, line, filename, entities, integrations, problems, seen)
     except csv.Error as exc:
-        problems.append(Problem(filename, reader.line_num, 1, f"bad CSV: {exc}; fix the quoting"))
+        msg = f"bad CSV: {exc} in the row that starts here; fix the quoting"
+        problems.append(Problem(filename, prev_line + 1, 1, msg))
     if problems:
         raise_problems(problems, filename)
 
