@@ -15,7 +15,8 @@ import re
 from pathlib import Path
 
 import pytest
-from bad_inputs import ALL_CASES, CSV, GITLEAKS, MINI, VALID_VARIANTS, Bad
+from bad_inputs import CSV, GITLEAKS, MINI, Bad
+from bad_reports import ALL_CASES, VALID_VARIANTS
 
 from workbench.cli import main
 

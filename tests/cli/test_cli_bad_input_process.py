@@ -14,7 +14,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from bad_inputs import ALL_CASES, MINI
+from bad_inputs import MINI
+from bad_reports import ALL_CASES
 
 WORKBENCH = [sys.executable, "-m", "workbench"]
 SAMPLE = [
