@@ -60,7 +60,7 @@ from workbench.secrets import (
     show_value,
 )
 
-__all__ = ["MAX_PROBLEMS", "load_inventory", "loads_inventory", "read_tree"]
+__all__ = ["MAX_PROBLEMS", "capped", "load_inventory", "loads_inventory", "read_tree"]
 
 TOP_FIELDS = ("version", "trust_domain", "apis", "services", "keys", "integrations", "gateways")
 API_FIELDS = (
@@ -132,12 +132,19 @@ MAX_PROBLEMS = 200
 """At most this many problems are reported; the rest are counted in a last line."""
 
 
+def capped(problems: list[Problem], filename: str) -> list[Problem]:
+    """``problems``, or its first ``MAX_PROBLEMS`` and a line counting the rest."""
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    more = len(problems) - MAX_PROBLEMS
+    return [
+        *problems[:MAX_PROBLEMS],
+        Problem(filename, 0, 0, f"... and {more} more problems not shown"),
+    ]
+
+
 def _raise(problems: list[Problem], filename: str) -> None:
-    if len(problems) > MAX_PROBLEMS:
-        more = len(problems) - MAX_PROBLEMS
-        problems = problems[:MAX_PROBLEMS]
-        problems.append(Problem(filename, 0, 0, f"... and {more} more problems not shown"))
-    raise InventoryError(problems)
+    raise InventoryError(capped(problems, filename))
 
 
 def load_inventory(

@@ -96,13 +96,9 @@ def parse_json_report(text: str, filename: str, expect: str) -> YMap | YSeq:
 
 def raise_problems(problems: list[Problem], filename: str) -> None:
     """Raise ``ImportReportError`` with at most ``MAX_PROBLEMS`` lines (a count after them)."""
-    from workbench.inventory.loader import MAX_PROBLEMS
+    from workbench.inventory.loader import capped
 
-    if len(problems) > MAX_PROBLEMS:
-        more = len(problems) - MAX_PROBLEMS
-        problems = problems[:MAX_PROBLEMS]
-        problems.append(Problem(filename, 0, 0, f"... and {more} more problems not shown"))
-    raise ImportReportError(problems)
+    raise ImportReportError(capped(problems, filename))
 
 
 def sanitize_place(place: str) -> str | None:
