@@ -194,6 +194,29 @@ ALL_CASES: dict[str, Bad] = {**INVENTORY_CASES, **REPORT_CASES}
 """Every case: one defect each."""
 
 VALID_VARIANTS: dict[str, tuple[str, bytes]] = {
+    # json.dump (detect-secrets is Python) writes U+1F600 in a file name as "\ud83d\ude00"
+    "baseline-emoji-file": (
+        "detect-secrets",
+        DETECT_SECRETS.replace(
+            "mobile-bff/src/config.ts", "mobile-bff/src/\\ud83d\\ude00.ts"
+        ).encode(),
+    ),
+    "inventory-json-emoji": (
+        "inventory",
+        json.dumps(
+            {
+                "version": 1,
+                "services": [
+                    {
+                        "id": "web",
+                        "owner": "team \U0001f600",
+                        "environment": "prod",
+                        "exposure": "internal",
+                    }
+                ],
+            }
+        ).encode(),
+    ),
     "inventory-bom-crlf": ("inventory", b"\xef\xbb\xbf" + MINI.replace("\n", "\r\n").encode()),
     "inventory-as-json": ("inventory", json.dumps({"version": 1, "apis": []}).encode()),
     "gitleaks-no-findings": ("gitleaks", b"[]\n"),

@@ -51,6 +51,7 @@ from workbench.inventory.yamlsafe import (
     YMap,
     YSeq,
     gc_paused,
+    json_escapes_for_yaml,
     parse_tree,
 )
 from workbench.inventory.yamlsafe import max_bytes as size_guard
@@ -178,6 +179,8 @@ def loads_inventory(
 def _loads(
     text: str, filename: str, known_data_classes: Collection[str] | None, max_bytes: int | None
 ) -> Inventory:
+    if text[:64].lstrip().startswith("{"):  # JSON (as json.dump writes it): see yamlsafe
+        text = json_escapes_for_yaml(text)
     tree, problems = parse_tree(text, filename, limit=max_bytes)
     if tree is None and not problems:
         problems.append(Problem(filename, 0, 0, "file is empty; start with 'version: 1'"))

@@ -18,6 +18,7 @@ layer decides what a field means. Lines and columns are 1-based.
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -37,6 +38,7 @@ __all__ = [
     "YSeq",
     "decode_text",
     "gc_paused",
+    "json_escapes_for_yaml",
     "line_col",
     "max_bytes",
     "parse_tree",
@@ -160,6 +162,30 @@ def decode_text(
         msg = f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
         return None, [Problem(filename, line, col, msg)]
     return text.removeprefix("\ufeff"), []
+
+
+# A JSON string may hold a character beyond U+FFFF as a UTF-16 surrogate pair
+# ("\ud83d\ude00": Python's json.dump, and so detect-secrets, writes every emoji in a file
+# name that way); YAML refuses surrogate escapes. \UXXXXXXXX is the same character to YAML.
+_SURROGATE_PAIR = re.compile(
+    r"(?<!\\)((?:\\\\)*)\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})"
+)
+
+
+def _one_escape(m: re.Match) -> str:
+    high, low = int(m[2], 16), int(m[3], 16)
+    return f"{m[1]}\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08X}"
+
+
+def json_escapes_for_yaml(text: str) -> str:
+    """``text`` (JSON) with each surrogate-pair escape written as YAML's ``\\U`` escape.
+
+    Only for JSON, where every backslash sequence is inside a double-quoted string: in
+    YAML's plain or single-quoted scalars a backslash is literal.
+    """
+    if "\\u" not in text or not _SURROGATE_PAIR.search(text):
+        return text
+    return _SURROGATE_PAIR.sub(_one_escape, text)
 
 
 def parse_tree(

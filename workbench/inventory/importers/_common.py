@@ -25,7 +25,7 @@ from workbench.inventory.ids import slugify_id
 from workbench.inventory.inputfile import read_input_text
 from workbench.inventory.model import Api, Inventory, Key, Location
 from workbench.inventory.validate import check_text
-from workbench.inventory.yamlsafe import Scalar, YMap, YSeq, parse_tree
+from workbench.inventory.yamlsafe import Scalar, YMap, YSeq, json_escapes_for_yaml, parse_tree
 from workbench.secrets import secret_kind
 
 __all__ = [
@@ -82,7 +82,7 @@ def parse_json_report(text: str, filename: str, expect: str) -> YMap | YSeq:
     YAML is a superset of JSON, so a block-YAML file would parse; it is refused as one
     problem here, not as one wrong-type problem per field later.
     """
-    tree, problems = parse_tree(text, filename)
+    tree, problems = parse_tree(json_escapes_for_yaml(text), filename)
     if tree is None and not problems:
         problems.append(Problem(filename, 0, 0, f"report is empty; expected {expect}"))
     if problems:

@@ -19,7 +19,14 @@ from workbench.inventory.importers._common import (
     short_commit,
 )
 from workbench.inventory.model import Inventory, Location
-from workbench.inventory.yamlsafe import YMap, YSeq, max_bytes, parse_tree, too_large
+from workbench.inventory.yamlsafe import (
+    YMap,
+    YSeq,
+    json_escapes_for_yaml,
+    max_bytes,
+    parse_tree,
+    too_large,
+)
 from workbench.secrets import fingerprint
 
 __all__ = ["import_trufflehog"]
@@ -44,7 +51,10 @@ def import_trufflehog(text: str, filename: str = "-") -> Inventory:
     for lineno, raw in enumerate(text.splitlines(), 1):
         if not raw.strip():
             continue
-        tree, errs = parse_tree(raw, filename) if raw.lstrip().startswith("{") else (None, [])
+        if raw.lstrip().startswith("{"):
+            tree, errs = parse_tree(json_escapes_for_yaml(raw), filename)
+        else:
+            tree, errs = None, []
         if errs or type(tree) is not YMap:
             col = errs[0].col if errs else 1
             garbage.append(Problem(filename, lineno, col, _NOT_JSONL))
@@ -71,7 +81,7 @@ def import_trufflehog(text: str, filename: str = "-") -> Inventory:
 def _refuse_one_document(text: str, filename: str) -> None:
     """A pretty-printed finding or a JSON array (``jq .`` output, a gitleaks report) is one
     problem that says so, not one per line."""
-    tree, errs = parse_tree(text, filename)
+    tree, errs = parse_tree(json_escapes_for_yaml(text), filename)
     if not errs and type(tree) in (YMap, YSeq):
         raise ImportReportError(
             Problem(
