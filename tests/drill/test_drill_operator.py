@@ -8,7 +8,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from drill_support import PASSPHRASE, call_with_cert, cert_files, run_json
+from drill_support import (
+    CANARY,
+    PASSPHRASE,
+    assert_no_canary_left,
+    call_with_cert,
+    canary_audit,
+    cert_files,
+    naming_the_canary,
+    owned_files,
+    run_json,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
 from operator_support import (  # noqa: E402  (the gateway tests' operator gateways)
@@ -64,43 +74,13 @@ def test_reload_that_does_nothing_fails_naming_the_entry_point(operator, capsys)
     assert not entry["refused"] and entry["probes"] >= 2
 
 
-CANARY = "spiffe://acme.test/drill/workbench-drill-canary"
-
-
-def _owned_files(inv: Path) -> list[Path]:
-    """The owned config the workbench renders for gateway edge, and every file beside it that
-    it writes (key maps, CN maps, the state)."""
-    import yaml
-
-    owned = Path(yaml.safe_load(inv.read_text())["gateways"][0]["config"])
-    keys = owned.with_name(owned.name + ".keys")
-    return [owned, owned.with_name(owned.name + ".state.json"), *sorted(keys.glob("*"))]
-
-
-def _naming_the_canary(inv: Path) -> list[str]:
-    return [
-        str(p)
-        for p in _owned_files(inv)
-        if "workbench-drill-canary" in p.read_text(errors="replace")
-    ]
-
-
-def _canary_audit(ws: Path) -> list[str]:
-    from workbench.workspace import Workspace
-
-    with Workspace.open(ws) as w:
-        return [r.action for r in w.audit_records() if r.action.startswith("drill.canary_")]
-
-
 def test_canary_drill_on_the_operator_gateway_leaves_nothing_behind(operator, capsys):
-    from workbench.workspace import Workspace
-
     kind, ws, port, inv = operator
     w = ["--workspace", str(ws)]
     ca = ws / "ca" / "chain.pem"
     url = f"https://127.0.0.1:{port}/orders-api/health"
-    before = {p: p.read_bytes() for p in _owned_files(inv)}
-    assert _naming_the_canary(inv) == []
+    before = {p: p.read_bytes() for p in owned_files(inv)}
+    assert naming_the_canary(inv) == []
     for _run in (1, 2):  # on a schedule: each run authorises, revokes, de-authorises
         code, doc = run_json(capsys, ["drill", "canary", "--deadline", "30", *w])
         assert code == 0, doc["reasons"]
@@ -116,22 +96,13 @@ def test_canary_drill_on_the_operator_gateway_leaves_nothing_behind(operator, ca
         assert after and all(set(r["outcomes"]) == {"REFUSED"} for r in after)
         assert doc["checks"]["authorisation_left"] == []
         assert doc["checks"]["other_certificates_changed"] == []
-        assert _naming_the_canary(inv) == []
-    # The owned config is the one from before the drills, except for the CRL it now reads
-    # (its config id changes with the CRL): no route, map or state names the canary.
-    now = {p: p.read_bytes() for p in _owned_files(inv)}
-    assert set(now) == set(before)
-    assert {p for p in now if now[p] != before[p] and not p.name.endswith((".conf", ".cfg"))} == (
-        set()
-    )
-    # Independently of the drill's prober: the valid control certificate gets a 403, the
-    # consumer's certificate still gets a 200.
-    with Workspace.open(ws) as wsp:
-        [control] = wsp.certificates(service="drill-canary-control", status="active")
-    assert call_with_cert(url, ca, ws / control.chain_path, ws / control.key_path) == "403"
+        assert naming_the_canary(inv) == []
+    # Nothing left in the owned files; the valid control certificate gets a 403 ...
+    assert_no_canary_left(ws, inv, before, [url])
+    # ... and the consumer's certificate still gets a 200.
     chain, key, _ = cert_files(ws, "shop")
     assert call_with_cert(url, ca, chain, key) == "200"
-    assert _canary_audit(ws) == ["drill.canary_authorise", "drill.canary_deauthorise"] * 2
+    assert canary_audit(ws) == ["drill.canary_authorise", "drill.canary_deauthorise"] * 2
     assert main(["audit", "verify", *w]) == 0
 
 
@@ -142,7 +113,7 @@ def test_canary_fails_naming_the_entry_point_when_the_reload_does_nothing(
     w = ["--workspace", str(ws)]
     # The reload is broken from the start: the canary's authorisation never takes effect.
     monkeypatch.setattr("workbench.gateway.operator.CONFIRM_TIMEOUT", 3.0)
-    before = {p: p.read_bytes() for p in _owned_files(inv)}
+    before = {p: p.read_bytes() for p in owned_files(inv)}
     inv.write_text(re.sub(r"reload: \[[^\]]*\]", "reload: [true]", inv.read_text()))
     code, doc = run_json(capsys, ["drill", "canary", "--deadline", "5", *w])
     assert code == 1 and doc["verdict"] == "FAIL", doc["reasons"]
@@ -154,9 +125,9 @@ def test_canary_fails_naming_the_entry_point_when_the_reload_does_nothing(
     [entry] = doc["entry_points"]
     assert entry["entry_point"] == url and not entry["refused"]
     # The owned files were restored byte for byte; the canary died unused.
-    assert {p: p.read_bytes() for p in _owned_files(inv)} == before
+    assert {p: p.read_bytes() for p in owned_files(inv)} == before
     assert doc["checks"]["authorisation_left"] == [] and len(doc["revoked"]) == 1
-    assert _canary_audit(ws) == ["drill.canary_authorise_failed", "drill.canary_deauthorise"]
+    assert canary_audit(ws) == ["drill.canary_authorise_failed", "drill.canary_deauthorise"]
 
 
 def test_canary_fails_at_the_deadline_when_the_crl_reload_does_nothing(
@@ -192,6 +163,6 @@ def test_canary_fails_at_the_deadline_when_the_crl_reload_does_nothing(
     assert any(
         r.startswith(url) and "did not refuse" in r and "ACCEPTED" in r for r in report.failures
     ), report.reasons
-    assert report.checks["authorisation_left"] == [] and _naming_the_canary(inv) == []
+    assert report.checks["authorisation_left"] == [] and naming_the_canary(inv) == []
     after = report.checks["control_after_deauthorise"]
     assert after and all(set(r["outcomes"]) == {"REFUSED"} for r in after)
