@@ -135,6 +135,10 @@ INVENTORY_CASES: dict[str, Bad] = {
         "inventory", _inv("version: 1\n", "version: 1\nversion: 1\n"), "duplicate key 'version'", 2
     ),
     "unknown-api": Bad("inventory", _inv("api: pay-api", "api: pay-apu"), "nearest: 'pay-api'", 15),
+    # a refused id is one line, not also "'web' is not declared" where it is used
+    "referenced-id-trap": Bad("inventory", _inv("- id: web", "- id: on"), "'on' is read as", 10),
+    "referenced-id-bidi": Bad("inventory", _inv("- id: web", "- id: w\u202eeb"), "U+202E", 10),
+    "referenced-id-null": Bad("inventory", _inv("- id: web", "- id: null"), "missing id", 10),
     "unknown-consumer": Bad(
         "inventory", _inv("consumer: web", "consumer: wbe"), "nearest: 'web'", 19
     ),

@@ -51,7 +51,7 @@ REPORT_CASES: dict[str, Bad] = {
     "gitleaks-empty": Bad("gitleaks", b"", "report is empty"),
     "gitleaks-object": Bad("gitleaks", b'{"findings": []}', "a gitleaks report is a JSON array", 1),
     "gitleaks-sarif": Bad(
-        "gitleaks", b'{"version": "2.1.0", "runs": []}', "a gitleaks report is a JSON array", 1
+        "gitleaks", b'{"version": "2.1.0", "runs": []}', "this is SARIF: write the report with", 1
     ),
     "gitleaks-yaml": Bad(
         "gitleaks", b"- File: a.env\n  StartLine: 1\n  Secret: abc\n", "not the expected report", 1
@@ -188,6 +188,19 @@ REPORT_CASES: dict[str, Bad] = {
         "csv", _csv(",12000", ",99999999999999999999"), "calls_per_day must be a whole number", 2
     ),
     "csv-control": Bad("csv", _csv("team-web", "team\x1bweb"), "U+001B", 2),
+    "csv-value-in-unnamed-column": Bad(
+        "csv",
+        CSV.replace("\n", ",\n").replace(",800,", ",800,x", 1).encode(),
+        "column 17 has a value but no name in the header",
+        3,
+    ),
+    # the right report, the wrong kind
+    "gitleaks-given-a-baseline": Bad(
+        "gitleaks", DETECT_SECRETS.encode(), "use 'workbench import detect-secrets'", 1
+    ),
+    "baseline-given-gitleaks": Bad(
+        "detect-secrets", GITLEAKS.encode(), "use 'workbench import gitleaks'", 1
+    ),
 }
 
 ALL_CASES: dict[str, Bad] = {**INVENTORY_CASES, **REPORT_CASES}
@@ -246,6 +259,7 @@ VALID_VARIANTS: dict[str, tuple[str, bytes]] = {
     "csv-excel-bom-crlf": ("csv", b"\xef\xbb\xbf" + CSV.replace("\n", "\r\n").encode()),
     "csv-semicolon-quoted": ("csv", _semicolon_sheet()),
     "csv-tab": ("csv", CSV.replace(",", "\t").encode()),
+    "csv-excel-empty-columns": ("csv", CSV.replace("\n", ",,\n").encode()),
     "csv-quoted-cell": (
         "csv",
         _csv("repo:checkout/config/prod.env", '"repo:checkout/config/prod.env"'),

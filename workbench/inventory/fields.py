@@ -41,6 +41,9 @@ class FieldReader:
     records a located problem through ``err``."""
 
     problems: list[Problem]
+    refused_ids: set[str]
+    """Sections (api, service, key) with an id refused here: references to them are not
+    checked, since "'payments-api' is not declared" would only repeat that refusal."""
 
     def err(self, node: Any, message: str) -> None:  # pragma: no cover - the loader's
         raise NotImplementedError
@@ -110,6 +113,8 @@ class FieldReader:
         value = self.text(m, name, required=True)
         if value is not None and len(self.problems) == before and not is_safe_id(value):
             self.err(m[name], f"{what} {name} {explain_unsafe_id(value)}; {SAFE_ID_RULE}")
+        if name == "id" and len(self.problems) > before:
+            self.refused_ids.add(what)
         return value
 
     def integer(self, m: YMap, name: str, *, required: bool = False) -> int | None:

@@ -193,7 +193,12 @@ def _loads(
     # Processes started from now on must not inherit these (req. 29), even if invalid.
     note_old_key_env(reader.old_key_env)
     problems.extend(
-        validate_inventory(inv, known_data_classes=known_data_classes, check_fields=False)
+        validate_inventory(
+            inv,
+            known_data_classes=known_data_classes,
+            check_fields=False,
+            unchecked_refs=reader.refused_ids,
+        )
     )
     if problems:
         problems.sort(key=lambda p: (p.line, p.col))  # stable: same place keeps its order
@@ -218,6 +223,7 @@ class _Reader(FieldReader):
         self.file = filename
         self.problems = problems
         self.old_key_env: list[str] = []
+        self.refused_ids: set[str] = set()
 
     def err(self, node: Any, message: str) -> None:
         self.problems.append(Problem(self.file, node.line, node.col, message))

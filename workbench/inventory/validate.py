@@ -133,8 +133,13 @@ def validate_inventory(
     *,
     known_data_classes: Collection[str] | None = None,
     check_fields: bool = True,
+    unchecked_refs: Collection[str] = (),
 ) -> list[Problem]:
-    """Every problem in ``inv``, in a stable order (by section, then declaration)."""
+    """Every problem in ``inv``, in a stable order (by section, then declaration).
+
+    ``unchecked_refs`` names sections (api, service, key) whose references are not checked:
+    the loader refused one of their ids, and a dangling reference would repeat that.
+    """
     known = frozenset(DEFAULT_DATA_CLASSES if known_data_classes is None else known_data_classes)
     out: list[Problem] = []
 
@@ -163,7 +168,7 @@ def validate_inventory(
     hints = [20]  # dangling references that get a "nearest" hint
     keys = inv.keys_by_id
     for api in inv.apis:
-        if api.provided_by and api.provided_by not in services:
+        if api.provided_by and "service" not in unchecked_refs and api.provided_by not in services:
             add(
                 api.location,
                 f"api {show_value(api.id)} provided_by "
@@ -190,7 +195,7 @@ def validate_inventory(
                 "variables (WORKBENCH_*, Vault tokens), not an old key",
             )
         # An empty reference was already reported where it was read (missing, wrong type).
-        if key.api and key.api not in apis:
+        if key.api and "api" not in unchecked_refs and key.api not in apis:
             add(
                 key.location,
                 f"key {show_value(key.id)} uses api {show_value(key.api)} "
@@ -198,14 +203,14 @@ def validate_inventory(
                 + _nearest(key.api, apis, hints),
             )
     for i in inv.integrations:
-        if i.consumer and i.consumer not in services:
+        if i.consumer and "service" not in unchecked_refs and i.consumer not in services:
             add(
                 i.location,
                 f"integration consumer {show_value(i.consumer)} is not a "
                 "declared service; add it under services or fix the name"
                 + _nearest(i.consumer, services, hints),
             )
-        if i.key and i.key not in keys:
+        if i.key and "key" not in unchecked_refs and i.key not in keys:
             add(
                 i.location,
                 f"integration key {show_value(i.key)} is not a declared key; "

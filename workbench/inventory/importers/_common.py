@@ -34,6 +34,7 @@ __all__ = [
     "Hit",
     "field",
     "inventory_from_hits",
+    "kind_hint",
     "parse_json_report",
     "raise_problems",
     "read_report",
@@ -92,6 +93,17 @@ def parse_json_report(text: str, filename: str, expect: str) -> YMap | YSeq:
             Problem(filename, tree.line, tree.col, f"not the expected report: expected {expect}")
         )
     return tree
+
+
+def kind_hint(tree: YMap | YSeq) -> str:
+    """``"; ..."`` naming the report this tree looks like (a wrong ``import KIND``), or ``""``."""
+    if type(tree) is YSeq and any(type(f) is YMap and "RuleID" in f for f in tree[:3]):
+        return "; this looks like a gitleaks report: use 'workbench import gitleaks'"
+    if type(tree) is YMap and "runs" in tree:
+        return "; this is SARIF: write the report with 'gitleaks detect -f json' instead"
+    if type(tree) is YMap and type(tree.get("results")) is YMap:
+        return "; this looks like a detect-secrets baseline: use 'workbench import detect-secrets'"
+    return ""
 
 
 def raise_problems(problems: list[Problem], filename: str) -> None:

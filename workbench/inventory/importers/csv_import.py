@@ -187,6 +187,8 @@ def _check_header(columns: list[str], filename: str) -> None:
         )
     problems = []
     for n, name in enumerate(columns, 1):
+        if not name:
+            continue  # an empty column (Excel keeps touched cells): its cells must stay empty
         if name not in _COLS:
             hint = difflib.get_close_matches(name, CSV_COLUMNS, n=1)
             tip = f"; did you mean {hint[0]!r}?" if hint else ""
@@ -206,7 +208,12 @@ def _check_header(columns: list[str], filename: str) -> None:
 def _row(row, columns, line, filename, entities, integrations, problems, seen) -> None:
     cells: dict[str, tuple[str, int]] = {}
     for n, (name, cell) in enumerate(zip(columns, row, strict=True), 1):
-        cells[name] = (cell.strip(), n)
+        if name:
+            cells[name] = (cell.strip(), n)
+        elif cell.strip():
+            msg = f"column {n} has a value but no name in the header; name it or clear the cell"
+            problems.append(Problem(filename, line, n, msg))
+            return
     consumer, key, api = cells["consumer"], cells["key"], cells["api"]
     for name, (value, col) in (("consumer", consumer), ("key", key), ("api", api)):
         if not value:

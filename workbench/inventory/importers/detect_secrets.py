@@ -17,6 +17,7 @@ from workbench.inventory.importers._common import (
     Hit,
     field,
     inventory_from_hits,
+    kind_hint,
     parse_json_report,
     raise_problems,
     sanitize_place,
@@ -48,7 +49,7 @@ def import_detect_secrets(text: str, filename: str = "-") -> Inventory:
                 line,
                 col,
                 "a detect-secrets baseline has a "
-                "'results' object (detect-secrets scan > .secrets.baseline)",
+                "'results' object (detect-secrets scan > .secrets.baseline)" + kind_hint(tree),
             )
         )
     hits: list[Hit] = []

@@ -15,6 +15,7 @@ from workbench.inventory.importers._common import (
     Hit,
     field,
     inventory_from_hits,
+    kind_hint,
     parse_json_report,
     raise_problems,
     sanitize_place,
@@ -38,7 +39,7 @@ def import_gitleaks(text: str, filename: str = "-") -> Inventory:
     tree = parse_json_report(text, filename, shape)
     if type(tree) is not YSeq:
         raise ImportReportError(
-            Problem(filename, tree.line, tree.col, f"a gitleaks report is {shape}")
+            Problem(filename, tree.line, tree.col, f"a gitleaks report is {shape}{kind_hint(tree)}")
         )
     problems: list[Problem] = []
     hits: list[Hit] = []
