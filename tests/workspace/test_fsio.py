@@ -164,6 +164,28 @@ def test_flush_ahead_flushes_nothing_more_after_an_error_or_when_disabled(tmp_pa
     assert calls == [] and flush.flushes == 0
 
 
+def test_the_last_flush_behind_runs_after_the_writes_and_its_error_is_raised(tmp_path, monkeypatch):
+    import threading
+
+    calls, _ = _recording_flushes(monkeypatch)
+    with fsio.FlushAhead(tmp_path, every=1000) as flush:
+        flush.wrote(1)
+        flush.finish_behind()  # returns at once; the flush runs in the thread
+        flush.wait()
+    assert calls == ["flush-ahead"]
+    assert not any(t.name == "flush-ahead" for t in threading.enumerate())
+
+    def failing(directory):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(fsio, "sync_filesystem", failing)
+    with fsio.FlushAhead(tmp_path, every=1000) as flush:
+        flush.wrote(1)
+        flush.finish_behind()
+        with pytest.raises(OSError, match="Input/output"):  # durability relies on this one
+            flush.wait()
+
+
 def test_create_new_spares_fchmod_only_where_open_gives_the_mode(tmp_path, umask, monkeypatch):
     chmods: list[int] = []
     real = os.fchmod
@@ -182,3 +204,66 @@ def test_create_new_spares_fchmod_only_where_open_gives_the_mode(tmp_path, umask
     assert seen == {0o600: umask & 0o600 == 0, 0o644: umask & 0o644 == 0}
     assert chmods.count(0o600) == (0 if seen[0o600] else 3)
     assert chmods.count(0o644) == (0 if seen[0o644] else 3)
+
+
+def test_a_device_pipe_or_directory_is_never_replaced(tmp_path):
+    """The rename of an atomic write would put a plain file where a device or pipe was (as
+    root, /dev/null for every program on the machine): refused, the node left as it was."""
+    fifo, directory = tmp_path / "fifo", tmp_path / "dir"
+    os.mkfifo(fifo)
+    directory.mkdir()
+    nodes = [fifo, directory]
+    if os.geteuid() == 0:  # a real character device node (the same numbers as /dev/null)
+        os.mknod(tmp_path / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        nodes.append(tmp_path / "null")
+    for node in nodes:
+        kind = stat.S_IFMT(os.lstat(node).st_mode)
+        with pytest.raises(UnsafePathError, match="refusing to replace"):
+            fsio.atomic_write(node, b"data")
+        with pytest.raises(UnsafePathError, match="refusing to replace"), fsio.DurableBatch() as b:
+            b.write(node, b"data")
+        assert stat.S_IFMT(os.lstat(node).st_mode) == kind
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in nodes)
+
+
+def _attribute_flags(path) -> int | None:
+    """``lsattr``'s flags of ``path``, None where the file system keeps none (tmpfs)."""
+    import array
+    import fcntl
+
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        flags = array.array("i", [0])
+        fcntl.ioctl(fd, 0x80086601, flags, True)  # FS_IOC_GETFLAGS
+        return flags[0]
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def test_step_directories_go_to_block_groups_of_their_own(tmp_path):
+    """certs/step gets ext4's Orlov hint (chattr +T) before a step's directory is made."""
+    from workspace_certbulk_support import STEP, requests
+
+    from workbench.workspace import Workspace, ensure_certificates
+
+    top = 0x00020000  # FS_TOPDIR_FL
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    before = _attribute_flags(plain)
+    assert fsio.spread_subdirectories(plain) is (before is not None)
+    if before is not None:  # ext4 here and in CI (the test machine's /tmp)
+        assert not before & top and _attribute_flags(plain) & top
+        assert _attribute_flags(plain) & ~top == before  # nothing else changed
+    assert fsio.spread_subdirectories(tmp_path / "missing") is False
+    os.symlink(plain, tmp_path / "link")
+    assert fsio.spread_subdirectories(tmp_path / "link") is False  # never through a link
+
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text("version: 1\n")
+    with Workspace.create(tmp_path / "ws", inventory_path=inv, trust_domain="acme.test") as ws:
+        ws.set_plan({"waves": [{"steps": [{"key": STEP, "consumers": ["a", "b"]}]}]})
+        ensure_certificates(ws, requests(["a", "b"]), step_key=STEP)
+    flags = _attribute_flags(tmp_path / "ws" / "certs" / "step")
+    assert flags is None if before is None else flags & top

@@ -248,3 +248,20 @@ def test_bad_requests_are_refused_before_anything_is_written(wsdir):
                 ensure_certificates(ws, requests([bad]), step_key=STEP)
         assert ws.certificates() == []
     assert not (wsdir / "certs").exists()
+
+
+def test_a_failed_last_flush_commits_nothing_and_removes_the_files(wsdir, monkeypatch):
+    from workbench import fsio
+
+    flushes: list[str] = []
+
+    def failing(directory):  # the flushes ahead are ignored; the last one counts
+        flushes.append(directory)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(fsio, "sync_filesystem", failing)
+    with Workspace.open(wsdir) as ws:
+        with pytest.raises(OSError, match="Input/output"):
+            ensure_certificates(ws, requests(SERVICES), step_key=STEP)
+        assert ws.certificates() == [] and verify_audit(ws).ok
+    assert flushes and not [p for p in (wsdir / "certs").rglob("*") if p.is_file()]

@@ -17,13 +17,14 @@ whole step (req. 26): under the database write lock it
    for atomicity (req. 24): a file named by a serial only becomes real when that serial's
    row commits, and a torn or unrecorded file is an orphan that step 2 (or
    ``remove_orphans``) deletes on the next run;
-4. flushes the file system (``syncfs``) after the last file, so every file is on disk
-   before any row naming it can commit; while files are still being written a background
-   thread flushes what is already written (``fsio.FlushAhead``), so that final flush finds
-   little left to do;
-5. inserts every row (``executemany``), supersedes renewed certificates and appends one
+4. inserts every row (``executemany``), supersedes renewed certificates and appends one
    hash-chained audit record per change (req. 25) inside a savepoint of the caller's
-   transaction; the JSONL lines are written once, just before ``COMMIT``.
+   transaction; the JSONL lines are written once, just before ``COMMIT``;
+5. meanwhile flushes the file system (``syncfs``) in a background thread, started after
+   the last file is written and waited for before returning, so every file is on disk
+   before any row naming it can commit; while files are still being written the same
+   thread flushes what is already written (``fsio.FlushAhead``), so that last flush finds
+   little left to do.
 
 If anything fails the files this call wrote are removed (also when the enclosing
 transaction rolls back later); a kill leaves only orphans. Killed anywhere, a re-run
@@ -42,7 +43,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from workbench.errors import UnsafePathError, WorkspaceError
-from workbench.fsio import DIR_FLAGS, FlushAhead, force_mode
+from workbench.fsio import DIR_FLAGS, FlushAhead, force_mode, spread_subdirectories
 from workbench.workspace.audit import iso
 from workbench.workspace.certfiles import CertificateMaterial, _describe_material
 from workbench.workspace.certlayout import (
@@ -105,7 +106,7 @@ def ensure_certificates(
     Returns ``(record, issued)`` per request, in request order. With ``renew=True`` every
     slot gets a new certificate and its old one is superseded in the same transaction.
     ``after_files`` runs once, with the new records, after every file is written and
-    flushed and before any row is added (tests kill the process there). ``progress(1)`` is
+    flushed and before any row commits (tests kill the process there). ``progress(1)`` is
     called per request. Joins the caller's transaction if there is one; do not mix with a
     shared ``DurableBatch`` writing into the same slots.
     """
@@ -149,6 +150,9 @@ def _ensure(
             for _ in reqs:
                 progress(1)  # one per request, as when issuing
         return [(active[r.service], False) for r in reqs]
+    if not os.path.isdir(directory):
+        ensure_dirs(ws.real_directory, parts[:-1])
+        spread_subdirectories(directory.parent)  # before the step's directory is made
     ensure_dirs(ws.real_directory, parts)
     base, rel_dir = os.fspath(directory), "/".join(parts)
     results: list[tuple[CertificateRecord, bool] | None] = []
@@ -176,11 +180,12 @@ def _ensure(
             raise _exists_error(f"{base}/{exc.filename}") from None
         finally:
             os.close(dir_fd)
-        flush.finish()  # every file on disk before a row naming it can commit
-    if after_files is not None:
-        after_files(tuple(replace(record, **rel) for record, rel in new))
-    with ws.savepoint():
-        stored = iter(_record(ws, new, active if renew else {}, now))
+        flush.finish_behind()  # the last flush runs while the rows are prepared
+        with ws.savepoint():
+            stored = iter(_record(ws, new, active if renew else {}, now))
+            flush.wait()  # every file on disk before a row naming it can commit
+            if after_files is not None:
+                after_files(tuple(replace(record, **rel) for record, rel in new))
     return [r if r is not None else (next(stored), True) for r in results]
 
 
