@@ -267,3 +267,5 @@ def test_step_directories_go_to_block_groups_of_their_own(tmp_path):
         ensure_certificates(ws, requests(["a", "b"]), step_key=STEP)
     flags = _attribute_flags(tmp_path / "ws" / "certs" / "step")
     assert flags is None if before is None else flags & top
+    # made under a random name (a random block group) and renamed: nothing else is left
+    assert os.listdir(tmp_path / "ws" / "certs" / "step") == [STEP]

@@ -43,13 +43,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from workbench.errors import UnsafePathError, WorkspaceError
-from workbench.fsio import DIR_FLAGS, FlushAhead, force_mode, spread_subdirectories
+from workbench.fsio import DIR_FLAGS, FlushAhead, force_mode
 from workbench.workspace.audit import iso
 from workbench.workspace.certfiles import CertificateMaterial, _describe_material
 from workbench.workspace.certlayout import (
     checked_dir,
-    ensure_dirs,
     file_name,
+    make_slot_dir,
     slot_dir_parts,
     split_name,
     temp_target,
@@ -150,10 +150,7 @@ def _ensure(
             for _ in reqs:
                 progress(1)  # one per request, as when issuing
         return [(active[r.service], False) for r in reqs]
-    if not os.path.isdir(directory):
-        ensure_dirs(ws.real_directory, parts[:-1])
-        spread_subdirectories(directory.parent)  # before the step's directory is made
-    ensure_dirs(ws.real_directory, parts)
+    make_slot_dir(ws.real_directory, parts)  # in a fresh block group when new (ext4)
     base, rel_dir = os.fspath(directory), "/".join(parts)
     results: list[tuple[CertificateRecord, bool] | None] = []
     new: list[tuple[CertificateRecord, dict[str, str]]] = []  # (facts, file paths)
