@@ -281,3 +281,26 @@ def test_audit_verify_in_a_real_subprocess(wsdir):
         text=True,
     )
     assert proc.returncode == 1 and "BROKEN" in proc.stdout
+
+
+def test_a_batch_reads_repeated_fields_once_and_still_refuses_every_secret(wsdir):
+    """audit_many remembers clean (field, text) pairs within the batch, never a refusal."""
+    secret = "ghp_" + "q7Z9" * 9
+    with Workspace.open(wsdir) as ws:
+        count = len(ws.audit_records())
+        ws.guard.forbid("canary-value-42")
+        batches = [
+            [
+                ("t.a", "x", {"step": "k", "note": "fine"}),
+                ("t.a", "y", {"step": "k", "tok": secret}),
+            ],
+            [("t.a", "x", {"note": "fine"}), ("t.a", "y", {"note": "fine canary-value-42"})],
+            [("t.a", "x", {"note": "fine"}), ("t.a", "y", {secret: "as a field name"})],
+        ]
+        for batch in batches:
+            with pytest.raises(AuditError, match="looks like a secret"), ws.transaction():
+                ws.audit_many(batch)
+        assert len(ws.audit_records()) == count  # all or nothing
+        with ws.transaction():
+            ws.audit_many([("t.a", s, {"step": "k", "kind": "client"}) for s in "abc"])
+        assert len(ws.audit_records()) == count + 3 and verify_audit(ws).ok

@@ -228,34 +228,47 @@ class SecretGuard:
         """Register values (e.g. canaries) that must never be stored."""
         self._forbidden.update(v for v in values if v)
 
-    def check(self, obj: Any, *, what: str = "audit details") -> None:
-        """Raise AuditError if any string in ``obj`` (keys included) looks like a secret."""
-        self._walk(obj, what, "")
+    def check(
+        self, obj: Any, *, what: str = "audit details", passed: set[tuple[str, str]] | None = None
+    ) -> None:
+        """Raise AuditError if any string in ``obj`` (keys included) looks like a secret.
 
-    def _walk(self, obj: Any, what: str, key: str) -> None:
+        ``passed``: for a batch checked at one moment (``audit_many``), the (field, string)
+        pairs already found clean in it, so that repeated field names and values (a step's
+        id, the kind, the shared expiry) are read once per batch, not once per record.
+        """
+        self._walk(obj, what, "", passed)
+
+    def _walk(self, obj: Any, what: str, key: str, passed: set[tuple[str, str]] | None) -> None:
         # Cheap exact-type tests first: the Mapping ABC check costs ~1 us per value.
         if type(obj) is str:
-            self._check_str(obj, what, key)
+            self._check_str(obj, what, key, passed)
             return
         if obj is None or type(obj) in (int, float, bool):
             return
         if type(obj) is dict or isinstance(obj, Mapping):
             for k, v in obj.items():
-                self._check_str(str(k), what, str(k))
-                self._walk(v, what, str(k))
+                self._check_str(str(k), what, str(k), passed)
+                self._walk(v, what, str(k), passed)
         elif isinstance(obj, list | tuple):
             for v in obj:
-                self._walk(v, what, key)
+                self._walk(v, what, key, passed)
         elif isinstance(obj, str):
-            self._check_str(obj, what, key)
+            self._check_str(obj, what, key, passed)
 
-    def _check_str(self, s: str, what: str, key: str) -> None:
+    def _check_str(
+        self, s: str, what: str, key: str, passed: set[tuple[str, str]] | None = None
+    ) -> None:
+        if passed is not None and (key, s) in passed:
+            return
         reason = self._why(s, key)
         if reason:
             raise AuditError(
                 f"{what} field {key or '(value)'!r} looks like a secret ({reason}): "
                 "record a fingerprint (first 12 hex of SHA-256) instead"
             )
+        if passed is not None:
+            passed.add((key, s))
 
     def _why(self, s: str, key: str) -> str | None:
         if self._forbidden and any(v in s for v in self._forbidden):

@@ -404,6 +404,7 @@ class Workspace(StepsMixin, CertificatesMixin):
         who = actor or self.actor
         at = iso(self.now(now))
         guard = self.guard
+        passed: set[tuple[str, str]] = set()  # clean (field, text) pairs of this batch
         records: list[AuditRecord] = []
         lines: list[bytes] = []
         for action, subject, details in entries:
@@ -412,8 +413,8 @@ class Workspace(StepsMixin, CertificatesMixin):
                     f"audit action {action!r} must be dotted lower-case, e.g. cert.issue"
                 )
             body = dict(details or {})
-            guard.check(body)
-            guard.check({"subject": subject})
+            guard.check(body, passed=passed)
+            guard.check({"subject": subject}, passed=passed)
             try:
                 details_json, h, line = chained_record(seq, at, who, action, subject, body, prev)
             except (TypeError, ValueError) as exc:
