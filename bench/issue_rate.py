@@ -38,12 +38,16 @@ writer thread gave nothing), so from 300 files on the files are created by a hel
 (``workbench/workspace/filehelper.py``) on the other core while this one signs: the goal
 needs both cores free. ``--in-process`` measures the code without the helper (the before).
 
-Figures (2,000 certificates, medians of 5 rounds, this 2-core VM, quiet, fresh file-system
-region): with the helper 5269 certs/s, 41.7% of the raw loop (rounds 36.4-42.9%); the same
-code in one process 30-33% (rounds measured in session 3 and 4: 26.8-32.4%). With another
-engineer's test run on the second core both fall to ~28%, and right after a run that
-deleted thousands of files (this benchmark's own cleanup included) the file system, not the
-workbench, sets the pace: wait a few minutes between runs.
+Figures (2,000 certificates, medians of 5-7 rounds, this 2-core VM, December 2026, both
+cores free): 36.1, 38.2, 40.0, 41.1 and 42.4% of the raw loop in five runs of 7 rounds
+(median 40.0%; the raw loop itself moved between 6,000 and 12,000 certs/s from round to
+round); the same code with ``--in-process`` 30-32%; the code before session 4 20-27%. With
+another process holding the second core both fall to ~28%. Each step directory is made
+under a random name
+and renamed into place (``certlayout.make_slot_dir``): a random ext4 block group, so a run
+right after another (whose cleanup freed thousands of inodes) is no longer slowed several
+times over; the bare-file loop, which does not do that, still is (400-700 certs/s then
+against 8,000-11,000 on a quiet file system).
 
 Usage: .venv/bin/python bench/issue_rate.py [--services 2000] [--raw 2000] [--rounds 5]
        [--openssl 100] [--dir DIR] [--profile FILE] [--in-process] [--json]
