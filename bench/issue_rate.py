@@ -43,11 +43,10 @@ cores free): 36.1, 38.2, 40.0, 41.1 and 42.4% of the raw loop in five runs of 7 
 (median 40.0%; the raw loop itself moved between 6,000 and 12,000 certs/s from round to
 round); the same code with ``--in-process`` 30-32%; the code before session 4 20-27%. With
 another process holding the second core both fall to ~28%. Each step directory is made
-under a random name
-and renamed into place (``certlayout.make_slot_dir``): a random ext4 block group, so a run
-right after another (whose cleanup freed thousands of inodes) is no longer slowed several
-times over; the bare-file loop, which does not do that, still is (400-700 certs/s then
-against 8,000-11,000 on a quiet file system).
+under a random name and renamed into place (``certlayout.make_slot_dir``): a random ext4
+block group, so a run right after another (whose cleanup freed thousands of inodes) is no
+longer slowed several times over; the bare-file loop, which does not do that, still is
+(400-700 certs/s then against 8,000-11,000 on a quiet file system).
 
 Usage: .venv/bin/python bench/issue_rate.py [--services 2000] [--raw 2000] [--rounds 5]
        [--openssl 100] [--dir DIR] [--profile FILE] [--in-process] [--json]
