@@ -4,7 +4,7 @@ import pytest
 
 from workbench.secrets import secret_kind
 
-PEM = "-----BEGIN EC PRIVATE KEY-----"
+PEM = "-----BEGIN EC " + "PRIVATE KEY-----"  # built here: no key block in the tree
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl"
 AWS = "AKIAWBCANARY00000009"
 TOKEN = "ghp_" + "a1B2" * 9
