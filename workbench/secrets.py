@@ -99,11 +99,17 @@ _SHAPES = (
     (_AWS, "AWS access key id"),
     (_PREFIXED, "API token"),
 )
-# All shapes in one pass: most text has none, and one search is ~3x cheaper than four.
-_ANY_SHAPE = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in _SHAPES))
+# All shapes in one pass: most text has none, and one search is ~3x cheaper than four. The
+# lookahead names every shape's first character (PEM "-", JWT "e", AWS and Google "A",
+# GitHub/GitLab "g", Slack "x", Stripe "s"/"r"), so most positions fail at once: 3.1 -> 0.9
+# us for a SHA-256 hex. A new shape whose first character is not there must be added to it.
+_ANY_SHAPE = re.compile(
+    "(?=[-eAgxsr])(?:" + "|".join(f"(?:{pattern.pattern})" for pattern, _ in _SHAPES) + ")"
+)
 _TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{" + str(MIN_SECRET_LEN) + ",}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HEX = re.compile(r"[0-9a-fA-F]+")
+_LOWER_HEX = re.compile(r"[0-9a-f]+")
 
 
 def _entropy(token: str) -> float:
@@ -138,6 +144,12 @@ def secret_kind(value: str, *, entropy: bool = True, hex_is_public: bool = False
     """
     if len(value) < MIN_SECRET_LEN:
         return None
+    if _LOWER_HEX.fullmatch(value):  # a digest or serial: no shape is lower-case hex
+        return (
+            "high-entropy token"
+            if entropy and _high_entropy(value, hex_is_public=hex_is_public)
+            else None
+        )
     if _ANY_SHAPE.search(value):
         for pattern, kind in _SHAPES:  # in this order: the first kind found names it
             if pattern.search(value):

@@ -265,3 +265,35 @@ def test_a_failed_last_flush_commits_nothing_and_removes_the_files(wsdir, monkey
             ensure_certificates(ws, requests(SERVICES), step_key=STEP)
         assert ws.certificates() == [] and verify_audit(ws).ok
     assert flushes and not [p for p in (wsdir / "certs").rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_cycle_collector_is_paused_while_issuing_and_restored(wsdir, fails):
+    """Issuing pauses the collector (its walks cost ~10% of the CPU) and puts it back as it
+    was, also after a failure; one that was off before stays off."""
+    import gc
+
+    seen: list[bool] = []
+    reqs = requests(SERVICES)
+    inner = reqs[3].issue
+
+    def watched():
+        seen.append(gc.isenabled())
+        if fails:
+            raise RuntimeError("HSM unavailable")
+        return inner()
+
+    reqs[3] = type(reqs[3])(SERVICES[3], watched)
+    with Workspace.open(wsdir) as ws:
+        for enabled_before in (True, False):
+            (gc.enable if enabled_before else gc.disable)()
+            try:
+                if fails:
+                    with pytest.raises(RuntimeError, match="HSM"):
+                        ensure_certificates(ws, reqs, step_key=STEP, renew=True)
+                else:
+                    ensure_certificates(ws, reqs, step_key=STEP, renew=True)
+                assert gc.isenabled() is enabled_before
+            finally:
+                gc.enable()
+    assert seen == [False, False]

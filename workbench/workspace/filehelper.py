@@ -49,6 +49,7 @@ HELPER_MIN_FILES = 300
 _SCRIPT = str(Path(__file__).resolve().parents[1] / "newfile.py")
 _PIPE_BYTES = 1 << 20  # room for ~400 certificates while the helper starts
 _F_SETPIPE_SZ = 1031  # Linux fcntl
+_WRITE_BUFFER = 1 << 16  # one write (and one wake-up of the helper) per ~40 certificates
 
 
 class LocalFiles:
@@ -81,6 +82,7 @@ class HelperFiles:
         self._done = False
         self._proc = subprocess.Popen(  # noqa: S603 (our interpreter, our file, no shell)
             [sys.executable, "-I", "-S", _SCRIPT, str(dir_fd)],
+            bufsize=_WRITE_BUFFER,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
