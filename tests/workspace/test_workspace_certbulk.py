@@ -297,3 +297,37 @@ def test_the_cycle_collector_is_paused_while_issuing_and_restored(wsdir, fails):
             finally:
                 gc.enable()
     assert seen == [False, False]
+
+
+def test_flushes_ahead_only_while_this_process_writes(wsdir, monkeypatch, writer):
+    """In-process, the file system is flushed ahead while the files are written (every 256);
+    with the helper writing, only once, behind the rows (a flush ahead would take the
+    signing core). Either way the last flush comes after the last file."""
+    import threading
+
+    from workbench import fsio
+
+    real = fsio.sync_filesystem
+    flushed_with: list[int] = []
+    flushed = threading.Event()
+
+    def counting(directory):
+        flushed_with.append(len(list(_step_dir(wsdir).iterdir())))
+        real(directory)
+        flushed.set()
+
+    services = [f"svc-{i:03d}" for i in range(100)]  # 300 files: one flush ahead is due
+    reqs = requests(services)
+    last = reqs[-1].issue
+
+    def issue_last():
+        if writer == "in-process":  # the flush ahead was asked for at file 256: let it run
+            assert flushed.wait(timeout=30), "no flush ahead while writing in-process"
+        return last()
+
+    reqs[-1] = type(reqs[-1])(services[-1], issue_last)
+    monkeypatch.setattr(fsio, "sync_filesystem", counting)
+    with Workspace.open(wsdir) as ws:
+        ensure_certificates(ws, reqs, step_key=STEP)
+    assert flushed_with[-1] == 3 * len(services)
+    assert len(flushed_with) == (1 if writer == "helper" else 2)
