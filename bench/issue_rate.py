@@ -28,25 +28,33 @@ of this benchmark) are slower: compare the "user" CPU figures, and rerun when qu
 
 Goals (2 cores): workbench >= 40% of the raw loop and >= 20x the openssl loop.
 
-Where the time goes (CPU per certificate, this VM, December 2026, timeit and cProfile): the
-issuer call (key, signature, PEM, SHA-256, x5t#S256) ~94 us against ~79 us for the raw loop;
-rows and the hash-chained audit records ~30 us (secret guard ~10 us, chain hash ~7 us a
-record); the three files ~15 us of Python and, on ext4, 20-60 us of kernel time on a quiet
-file system and up to 1-2 ms when many inodes were freed near them lately (the scan above).
-Signing and creating files cannot share one interpreter (cryptography keeps the GIL; a
-writer thread gave nothing), so from 300 files on the files are created by a helper process
-(``workbench/workspace/filehelper.py``) on the other core while this one signs: the goal
-needs both cores free. ``--in-process`` measures the code without the helper (the before).
+Where the time goes (CPU per certificate, this VM, December 2026, timeit, cProfile and perf):
+the issuer call (key, signature, PEM, SHA-256, x5t#S256) ~95 us against ~90 us for the raw
+loop; rows and the hash-chained audit records ~40 us (secret guard ~10 us, chain hash ~13
+us a record); handing the three files over ~10 us; on ext4 creating them costs 20-60 us of
+kernel time on a quiet file system and up to 1-2 ms when many inodes were freed near them
+lately (the scan above), and the last flush ~35 us. Signing and creating files cannot
+share one interpreter (cryptography keeps the GIL; a writer thread gave nothing), so from
+300 files on the files are created by a helper process (``workbench/workspace/filehelper.py``)
+on the other core while this one signs: the goal needs both cores free. With the helper
+writing, flushing the file system ahead in a thread took the signing core (perf: the
+issuer call went from ~95 to ~130 us); the file system is then flushed once, behind the
+rows. The cycle collector is paused while a step is issued (~10% of the CPU, perf).
+``--in-process`` measures the code without the helper.
 
-Figures (2,000 certificates, medians of 5-7 rounds, this 2-core VM, December 2026, both
-cores free): 36.1, 38.2, 40.0, 41.1 and 42.4% of the raw loop in five runs of 7 rounds
-(median 40.0%; the raw loop itself moved between 6,000 and 12,000 certs/s from round to
-round); the same code with ``--in-process`` 30-32%; the code before session 4 20-27%. With
-another process holding the second core both fall to ~28%. Each step directory is made
-under a random name and renamed into place (``certlayout.make_slot_dir``): a random ext4
-block group, so a run right after another (whose cleanup freed thousands of inodes) is no
-longer slowed several times over; the bare-file loop, which does not do that, still is
-(400-700 certs/s then against 8,000-11,000 on a quiet file system).
+Figures (2,000 certificates, this 2-core VM, December 2026, both cores free). Session 5,
+three runs of 7 rounds on a quiet file system: 61.2, 54.9 and 52.2% of the raw loop
+(3,600-4,700 certs/s); the code before it, alternated run by run with this one in one
+harness (3 pairs x 4 rounds): 38.0-43.3% against 51.7-53.9% (issuing process ~210 ->
+~185 us CPU a certificate, wall ~230 -> ~195 us). Runs started right after another run's
+cleanup are slower for both (36-47% against 33-45% for the code before): the freed inodes
+are scanned again, and the raw loop itself moves between 6,000 and 11,000 certs/s from
+round to round. ``--in-process``: ~32%. Session 4's code: 36-42%; before session 4
+20-27%. With another process holding the second core the figure falls to ~28%. Each step
+directory is made under a random name and renamed into place (``certlayout.make_slot_dir``)
+so that a run right after another is not slowed several times over as often; the bare-file
+loop, which does not do that, still is (400-700 certs/s then against 8,000-11,000 on a
+quiet file system).
 
 Usage: .venv/bin/python bench/issue_rate.py [--services 2000] [--raw 2000] [--rounds 5]
        [--openssl 100] [--dir DIR] [--profile FILE] [--in-process] [--json]
