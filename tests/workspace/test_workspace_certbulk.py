@@ -331,3 +331,23 @@ def test_flushes_ahead_only_while_this_process_writes(wsdir, monkeypatch, writer
         ensure_certificates(ws, reqs, step_key=STEP)
     assert flushed_with[-1] == 3 * len(services)
     assert len(flushed_with) == (1 if writer == "helper" else 2)
+
+
+def test_a_step_directory_is_made_private_and_leaves_no_fresh_directory_behind(wsdir):
+    """The step's directory is made under a random ``.new-*`` name and renamed into place;
+    empty ``.new-*`` directories that a killed run left are swept, nothing else is."""
+    parent = _step_dir(wsdir).parent
+    parent.mkdir(parents=True, exist_ok=True)
+    (parent / ".new-0123456789abcdef").mkdir()  # left by a run killed before its rename
+    kept = parent / ".new-fedcba9876543210"
+    kept.mkdir()
+    (kept / "note").write_text("not ours to delete")
+    (parent / ".new-link").symlink_to(wsdir)
+    with Workspace.open(wsdir) as ws:
+        ensure_certificates(ws, requests(SERVICES[:2]), step_key=STEP)
+    assert stat.S_IMODE(_step_dir(wsdir).stat().st_mode) == 0o700
+    assert sorted(p.name for p in parent.iterdir() if p.name.startswith(".new-")) == [
+        ".new-fedcba9876543210",
+        ".new-link",
+    ]
+    assert (kept / "note").exists() and (parent / ".new-link").is_symlink()

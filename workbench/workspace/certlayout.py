@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -135,6 +136,19 @@ def ensure_dirs(root: Path, parts: tuple[str, ...]) -> None:
             ensure_private_dir(current)
 
 
+_FRESH_PREFIX = ".new-"
+
+
+def _sweep_fresh_dirs(parent: str) -> None:
+    """Remove the empty ``.new-*`` directories a process killed between its mkdir and its
+    rename left here; ``rmdir`` removes nothing else (a file, a link, a full directory)."""
+    with suppress(OSError):
+        for name in os.listdir(parent):
+            if name.startswith(_FRESH_PREFIX):
+                with suppress(OSError):
+                    os.rmdir(f"{parent}/{name}")
+
+
 def make_slot_dir(root: Path, parts: tuple[str, ...]) -> None:
     """:func:`ensure_dirs`, with a new last directory placed in a fresh ext4 block group.
 
@@ -146,14 +160,16 @@ def make_slot_dir(root: Path, parts: tuple[str, ...]) -> None:
     were just deleted: 240-350 us a file instead of 24-30 us, measured on this VM. Made
     under a random name and renamed into place, it lands in a random group. Elsewhere this
     is one mkdir and one rename, as good as a plain mkdir. The caller holds the workspace's
-    write lock, so nobody else makes the same directory meanwhile.
+    write lock, so nobody else makes the same directory meanwhile; empty ``.new-*``
+    directories a killed run left are swept first.
     """
     ensure_dirs(root, parts[:-1])
     parent = f"{os.fspath(root)}/{'/'.join(parts[:-1])}"
     target = f"{parent}/{parts[-1]}"
     if not os.path.lexists(target):
+        _sweep_fresh_dirs(parent)
         spread_subdirectories(parent)
-        fresh = f"{parent}/.new-{os.urandom(8).hex()}"
+        fresh = f"{parent}/{_FRESH_PREFIX}{os.urandom(8).hex()}"
         os.mkdir(fresh, 0o700)
         try:
             os.rename(fresh, target)
