@@ -43,8 +43,18 @@ def rel(p: Path) -> str:
     return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)
 
 
+def _bold() -> bool:
+    """Bold headings on a terminal that shows them; plain text in a log, a pipe, NO_COLOR."""
+    return (
+        sys.stdout.isatty()
+        and "NO_COLOR" not in os.environ
+        and os.environ.get("TERM", "dumb") != "dumb"
+    )
+
+
 def chapter(title: str) -> None:
-    print(f"\n\033[1m== {title}\033[0m", flush=True)
+    heading = f"== {title}"
+    print(f"\n\033[1m{heading}\033[0m" if _bold() else f"\n{heading}", flush=True)
 
 
 def say(text: str) -> None:

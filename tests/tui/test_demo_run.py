@@ -28,7 +28,8 @@ def _run_demo(out: Path, port: int) -> list[str]:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return [ANSI.sub("", line) for line in proc.stdout.splitlines()]
+    assert not ANSI.search(proc.stdout), "escape codes in output that goes to a pipe"
+    return proc.stdout.splitlines()
 
 
 def _gateway_pid(lines: list[str]) -> int:
