@@ -221,7 +221,10 @@ INVENTORY_CASES: dict[str, Bad] = {
         "inventory", _inv("data_classes: [pci]", "data_classes: [pci"), "YAML syntax error", 7
     ),
     "tab-indent": Bad(
-        "inventory", _inv("    owner: team-web", "\towner: team-web"), "YAML syntax error", 11
+        "inventory",
+        _inv("    owner: team-web", "\towner: team-web"),
+        "a tab: YAML indents with spaces",
+        11,
     ),
     # characters and line endings
     "nul-byte": Bad("inventory", _inv("team-web", "team\x00web"), "character not allowed", 11),

@@ -48,16 +48,22 @@ def _semicolon_sheet(*, unquote_first_list: bool = False) -> bytes:
 
 REPORT_CASES: dict[str, Bad] = {
     # gitleaks: one JSON array
-    "gitleaks-empty": Bad("gitleaks", b"", "report is empty"),
     "gitleaks-object": Bad("gitleaks", b'{"findings": []}', "a gitleaks report is a JSON array", 1),
-    "gitleaks-sarif": Bad(
-        "gitleaks", b'{"version": "2.1.0", "runs": []}', "this is SARIF: write the report with", 1
+    "gitleaks-sarif-of-another-tool": Bad(
+        "gitleaks",
+        b'{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "CodeQL"}}, "results": []}]}',
+        "this SARIF comes from 'CodeQL', not gitleaks",
+        1,
     ),
     "gitleaks-yaml": Bad(
         "gitleaks", b"- File: a.env\n  StartLine: 1\n  Secret: abc\n", "not the expected report", 1
     ),
-    "gitleaks-truncated": Bad("gitleaks", GITLEAKS[:300].encode(), "YAML syntax error", 10),
-    "gitleaks-trailing": Bad("gitleaks", GITLEAKS.encode() + b"\n{}\n", "YAML syntax error", 65),
+    "gitleaks-truncated": Bad(
+        "gitleaks", GITLEAKS[:300].encode(), "the file ends before the JSON does", 10
+    ),
+    "gitleaks-trailing": Bad(
+        "gitleaks", GITLEAKS.encode() + b"\n{}\n", "more than one JSON value", 65
+    ),
     "gitleaks-null-finding": Bad("gitleaks", b"[null]", "finding 1 is not an object", 1),
     "gitleaks-file-int": Bad("gitleaks", _gitleaks(File=5), "File must be a JSON string", 11),
     "gitleaks-file-list": Bad(
@@ -157,7 +163,7 @@ REPORT_CASES: dict[str, Bad] = {
         25,
     ),
     "baseline-truncated": Bad(
-        "detect-secrets", DETECT_SECRETS[:200].encode(), "YAML syntax error", 4
+        "detect-secrets", DETECT_SECRETS[:200].encode(), "the file ends before the JSON", 4
     ),
     "csv-empty": Bad("csv", b"", "CSV is empty"),
     "csv-no-header": Bad("csv", CSV.split("\n", 1)[1].encode(), "names no known column", 1),
@@ -233,6 +239,8 @@ VALID_VARIANTS: dict[str, tuple[str, bytes]] = {
     "inventory-bom-crlf": ("inventory", b"\xef\xbb\xbf" + MINI.replace("\n", "\r\n").encode()),
     "inventory-as-json": ("inventory", json.dumps({"version": 1, "apis": []}).encode()),
     "gitleaks-no-findings": ("gitleaks", b"[]\n"),
+    "gitleaks-8.0-no-findings": ("gitleaks", b""),  # 8.0-8.4 write a zero-byte report
+    "gitleaks-nil-findings": ("gitleaks", b"null\n"),  # json.Encode of a nil list
     "gitleaks-bom-crlf": ("gitleaks", b"\xef\xbb\xbf" + GITLEAKS.replace("\n", "\r\n").encode()),
     "trufflehog-no-findings": ("trufflehog", b""),
     "trufflehog-crlf": ("trufflehog", TRUFFLEHOG.replace("\n", "\r\n").encode()),

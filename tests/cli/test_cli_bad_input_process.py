@@ -62,11 +62,11 @@ def test_a_fifo_nobody_writes_to_does_not_hang(tmp_path):
     """Opening a FIFO for reading blocks until a writer comes: before, the command hung."""
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    proc = _run([*WORKBENCH, "import", "gitleaks", str(fifo)])  # timeout: 60 s
+    proc = _run([*WORKBENCH, "import", "detect-secrets", str(fifo)])  # timeout: 60 s
     assert proc.returncode == 2
     assert proc.stderr == (
-        f"{fifo}:0:0: report is empty; expected a JSON array of findings "
-        "(gitleaks detect -f json)\n"
+        f"{fifo}:0:0: report is empty; expected a JSON object with 'results' "
+        "(detect-secrets scan > .secrets.baseline)\n"
     )
 
 

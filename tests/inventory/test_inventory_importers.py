@@ -147,7 +147,7 @@ def test_csv_malformed_is_located(text, expect):
 @pytest.mark.parametrize(
     ("func", "text", "expect"),
     [
-        (import_gitleaks, "", "r:0:0: report is empty"),
+        (import_detect_secrets, "", "r:0:0: report is empty"),
         (import_gitleaks, "{}", "r:1:1: a gitleaks report is a JSON array"),
         (import_gitleaks, "[1]", "r:1:2: finding 1 is not an object"),
         (import_gitleaks, '[{"File": "a", "StartLine": 1}]', "r:1:2: finding 1 has no Secret"),
@@ -156,7 +156,7 @@ def test_csv_malformed_is_located(text, expect):
             '[{"File": "a", "StartLine": "x", "Secret": "wbCanaryZZ"}]',
             "r:1:29: finding 1: StartLine must be a number",
         ),
-        (import_gitleaks, '[{"File": "a",', "r:2:1: YAML syntax error"),
+        (import_gitleaks, '[{"File": "a",', "r:1:15: JSON syntax error: the file ends before"),
         (import_gitleaks, '[{"File": "a", "File": "b"}]', "r:1:16: duplicate key 'File'"),
         (
             import_trufflehog,

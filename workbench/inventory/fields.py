@@ -8,6 +8,7 @@ out of ``loader`` (which reads the entities and their cross-field rules) to keep
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import date
 from typing import Any
@@ -40,6 +41,7 @@ class FieldReader:
     """The field readers of the inventory's ``_Reader``: each returns the value or None and
     records a located problem through ``err``."""
 
+    file: str
     problems: list[Problem]
     refused_ids: set[str]
     """Sections (api, service, key) with an id refused here: references to them are not
@@ -47,6 +49,26 @@ class FieldReader:
 
     def err(self, node: Any, message: str) -> None:  # pragma: no cover - the loader's
         raise NotImplementedError
+
+    def fields(self, m: YMap, allowed: tuple[str, ...], what: str) -> None:
+        """A problem per field of ``m`` not in ``allowed``, with the nearest allowed name."""
+        unknown = m.keys() - allowed
+        for name in sorted(unknown, key=lambda k: m.keypos[k]):
+            line, col = m.keypos[name]
+            lower = name.lower()
+            if lower in allowed and lower not in m:
+                # ``Version:``, ``APIs:``: one problem, and read under the right name so
+                # its content is checked and nothing else is reported missing or undeclared
+                msg = f"field {show_value(name)} must be written {lower!r} (lower case)"
+                self.problems.append(Problem(self.file, line, col, msg))
+                m[lower] = m.pop(name)
+                m.keypos[lower] = m.keypos.pop(name)
+                continue
+            hint = difflib.get_close_matches(name, allowed, n=1)
+            tip = f"; did you mean {hint[0]!r}?" if hint else f"; allowed: {', '.join(allowed)}"
+            self.problems.append(
+                Problem(self.file, line, col, f"unknown field {show_value(name)} in {what}{tip}")
+            )
 
     def scalar(self, m: YMap, name: str, required: bool) -> Scalar | None:
         node = m.get(name)

@@ -19,7 +19,6 @@ All problems are collected; any problem raises ``InventoryError`` listing them a
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Callable, Collection
@@ -28,6 +27,7 @@ from typing import Any
 from workbench.errors import InventoryError, Problem
 from workbench.inventory.fields import NULLS, FieldReader
 from workbench.inventory.inputfile import read_input_text
+from workbench.inventory.jsonstrict import comment_problem, looks_like_json, strict_json_problem
 from workbench.inventory.model import (
     CHECKED_BY,
     EXPOSURES,
@@ -58,7 +58,6 @@ from workbench.inventory.yamlsafe import max_bytes as size_guard
 from workbench.secrets import (
     is_workbench_env,
     note_old_key_env,
-    show_value,
 )
 
 __all__ = ["MAX_PROBLEMS", "capped", "load_inventory", "loads_inventory", "read_tree"]
@@ -179,8 +178,13 @@ def loads_inventory(
 def _loads(
     text: str, filename: str, known_data_classes: Collection[str] | None, max_bytes: int | None
 ) -> Inventory:
-    if text[:64].lstrip().startswith("{"):  # JSON (as json.dump writes it): see yamlsafe
+    bad = comment_problem(text, filename)
+    if bad is None and looks_like_json(text):
+        # JSON (as json.dump writes it) must be strict JSON; see jsonstrict and yamlsafe
+        bad = strict_json_problem(text, filename)
         text = json_escapes_for_yaml(text)
+    if bad is not None:
+        _raise([bad], filename)
     tree, problems = parse_tree(text, filename, limit=max_bytes)
     if tree is None and not problems:
         problems.append(Problem(filename, 0, 0, "file is empty; start with 'version: 1'"))
@@ -227,16 +231,6 @@ class _Reader(FieldReader):
 
     def err(self, node: Any, message: str) -> None:
         self.problems.append(Problem(self.file, node.line, node.col, message))
-
-    def fields(self, m: YMap, allowed: tuple[str, ...], what: str) -> None:
-        unknown = m.keys() - allowed
-        for name in sorted(unknown, key=lambda k: m.keypos[k]):
-            line, col = m.keypos[name]
-            hint = difflib.get_close_matches(name, allowed, n=1)
-            tip = f"; did you mean {hint[0]!r}?" if hint else f"; allowed: {', '.join(allowed)}"
-            self.problems.append(
-                Problem(self.file, line, col, f"unknown field {show_value(name)} in {what}{tip}")
-            )
 
     def inventory(self, tree: Any) -> Inventory:
         if type(tree) is not YMap:

@@ -208,7 +208,10 @@ def parse_tree(
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         what = "; ".join(p for p in (exc.problem, exc.context) if p)
-        problems.append(Problem(filename, line, col, f"YAML syntax error: {what}; fix the syntax"))
+        message = f"YAML syntax error: {what}; fix the syntax"
+        if _char_at(text, line, col) == "\t":
+            message = "a tab: YAML indents with spaces, never tabs; replace it with spaces"
+        problems.append(Problem(filename, line, col, message))
         return None, problems
     except yaml.YAMLError as exc:  # ReaderError: a character YAML does not allow
         pos = getattr(exc, "position", 0) or 0
@@ -216,6 +219,17 @@ def parse_tree(
         problems.append(Problem(filename, line, col, "character not allowed in YAML; remove it"))
         return None, problems
     return (root[0] if root else None), problems
+
+
+def _char_at(text: str, line: int, col: int) -> str:
+    """The character at 1-based ``line``, ``col`` of ``text`` ("" when out of range)."""
+    start = 0
+    for _ in range(line - 1):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return ""
+    pos = start + col - 1
+    return text[pos] if col > 0 and pos < len(text) else ""
 
 
 def line_col(text: str, pos: int) -> tuple[int, int]:

@@ -23,6 +23,7 @@ from workbench.errors import ImportReportError, Problem
 from workbench.inventory.findings import UNASSIGNED_API_ID
 from workbench.inventory.ids import slugify_id
 from workbench.inventory.inputfile import read_input_text
+from workbench.inventory.jsonstrict import comment_problem, strict_json_problem
 from workbench.inventory.model import Api, Inventory, Key, Location
 from workbench.inventory.validate import check_text
 from workbench.inventory.yamlsafe import Scalar, YMap, YSeq, json_escapes_for_yaml, parse_tree
@@ -83,6 +84,11 @@ def parse_json_report(text: str, filename: str, expect: str) -> YMap | YSeq:
     YAML is a superset of JSON, so a block-YAML file would parse; it is refused as one
     problem here, not as one wrong-type problem per field later.
     """
+    bad = comment_problem(text, filename)
+    if bad is None and _JSON_START.match(text):
+        bad = strict_json_problem(text, filename)
+    if bad is not None:
+        raise ImportReportError(bad)
     tree, problems = parse_tree(json_escapes_for_yaml(text), filename)
     if tree is None and not problems:
         problems.append(Problem(filename, 0, 0, f"report is empty; expected {expect}"))
@@ -100,7 +106,7 @@ def kind_hint(tree: YMap | YSeq) -> str:
     if type(tree) is YSeq and any(type(f) is YMap and "RuleID" in f for f in tree[:3]):
         return "; this looks like a gitleaks report: use 'workbench import gitleaks'"
     if type(tree) is YMap and "runs" in tree:
-        return "; this is SARIF: write the report with 'gitleaks detect -f json' instead"
+        return "; this is SARIF: use 'workbench import gitleaks' for gitleaks' SARIF"
     if type(tree) is YMap and type(tree.get("results")) is YMap:
         return "; this looks like a detect-secrets baseline: use 'workbench import detect-secrets'"
     return ""

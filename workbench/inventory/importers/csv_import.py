@@ -34,6 +34,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import re
 
 from workbench.errors import ImportReportError, Problem
 from workbench.inventory.importers._common import raise_problems
@@ -86,10 +87,17 @@ def import_csv(text: str, filename: str = "-", *, base: Inventory | None = None)
     base = base or Inventory()
     problems: list[Problem] = []
     text = text.removeprefix("\ufeff")  # Excel's "CSV UTF-8" starts with a BOM
+    sep = _SEP_LINE.match(text)
+    if sep:  # Excel's "sep=;" line names the separator; blanked so lines keep their numbers
+        delimiter, text = sep[1], "\n" + text[sep.end() :]
+    else:
+        delimiter = _delimiter(text)
     # strict: an unclosed quote is an error at its row, not a cell that runs to the end
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)
+        while header == []:  # blank lines above the header row
+            header = next(reader, None)
     except csv.Error as exc:
         raise ImportReportError(Problem(filename, reader.line_num, 1, f"bad CSV: {exc}")) from None
     if not header or not any(h.strip() for h in header):
@@ -102,7 +110,7 @@ def import_csv(text: str, filename: str = "-", *, base: Inventory | None = None)
             )
         )
     columns = [h.strip().lower() for h in header]
-    _check_header(columns, filename)
+    _check_header(columns, filename, reader.line_num)
 
     entities: dict[str, dict[str, YMap]] = {"api": {}, "service": {}, "key": {}}
     integrations = YSeq(1, 1)
@@ -158,6 +166,9 @@ def import_csv(text: str, filename: str = "-", *, base: Inventory | None = None)
     return inv
 
 
+_SEP_LINE = re.compile(r"sep=([,;\t|])[ \t]*\r?\n", re.IGNORECASE)
+
+
 def _delimiter(text: str) -> str:
     """``,`` unless the header row names more columns split by ``;`` or a tab.
 
@@ -173,18 +184,17 @@ def _delimiter(text: str) -> str:
     return best
 
 
-def _check_header(columns: list[str], filename: str) -> None:
+def _check_header(columns: list[str], filename: str, line: int) -> None:
     """One problem per wrong column name; a row of no known names is one problem in all."""
+    if "file" in columns and ("secret" in columns or "offender" in columns):
+        msg = "this is a gitleaks CSV report: use 'workbench import gitleaks'"
+        raise ImportReportError(Problem(filename, line, 1, msg))
     if not any(name in _COLS for name in columns):
-        raise ImportReportError(
-            Problem(
-                filename,
-                1,
-                1,
-                "the first row names no known column; it must be the header row "
-                "(consumer,key,api,...): add it, or check that this is the CSV sheet",
-            )
+        msg = (
+            "the first row names no known column; it must be the header row "
+            "(consumer,key,api,...): add it, or check that this is the CSV sheet"
         )
+        raise ImportReportError(Problem(filename, line, 1, msg))
     problems = []
     for n, name in enumerate(columns, 1):
         if not name:
@@ -192,15 +202,15 @@ def _check_header(columns: list[str], filename: str) -> None:
         if name not in _COLS:
             hint = difflib.get_close_matches(name, CSV_COLUMNS, n=1)
             tip = f"; did you mean {hint[0]!r}?" if hint else ""
-            problems.append(Problem(filename, 1, n, f"unknown column {ascii(name[:40])}{tip}"))
+            problems.append(Problem(filename, line, n, f"unknown column {ascii(name[:40])}{tip}"))
         elif name in columns[: n - 1]:
             first = columns.index(name) + 1
             msg = f"column {name!r} appears twice (first as column {first}); keep one"
-            problems.append(Problem(filename, 1, n, msg))
+            problems.append(Problem(filename, line, n, msg))
     missing = [need for need in ("consumer", "key", "api") if need not in columns]
     if missing:
         names = ", ".join(repr(m) for m in missing)
-        problems.append(Problem(filename, 1, 0, f"missing column {names}; add it to the header"))
+        problems.append(Problem(filename, line, 0, f"missing column {names}; add it to the header"))
     if problems:
         raise ImportReportError(problems)
 

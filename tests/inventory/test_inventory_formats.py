@@ -1,0 +1,196 @@
+"""Scanner reports in every shape their tools write (versions, formats, empty runs), through
+the CLI: each loads into the right keys and places, or fails in one located line (exit 2).
+
+The fixtures in tests/fixtures/formats/ were written from each tool's own report code
+(gitleaks v7 ``scan/leak.go``, ``scan/report.go``, ``scan/sarif.go``; v8 ``report/*.go``)
+with fake secrets: ``wbCanaryHunt...`` (fingerprint ``58f81cd0a628``) and ``wbCanaryOther...``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from workbench.cli import main
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
+HUNT = "wbCanaryHunt_9Zx8Yw7Vu6Ts5Rq4"
+OTHER = "wbCanaryOther_3Kd8Lp2Qm7Nx"
+HUNT_FP = hashlib.sha256(HUNT.encode()).hexdigest()[:12]
+OTHER_FP = hashlib.sha256(OTHER.encode()).hexdigest()[:12]
+PROD = "repo:config/prod.env:12@0a1b2c3d4e5f"
+VALUES = "repo:deploy/values.yaml:3"
+
+
+def _import(capsys, kind: str, path: Path, *extra: str) -> dict:
+    """``workbench import KIND PATH --json``: the summary with the inventory, exit 0."""
+    code = main(["import", kind, str(path), "--json", *extra])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "wbCanary" not in out + err  # req. 11: only fingerprints
+    return json.loads(out)
+
+
+def _keys(summary: dict) -> dict[str, dict]:
+    return {k["id"]: k for k in summary["inventory"].get("keys", [])}
+
+
+def _refused(capsys, argv: list[str]) -> tuple[str, dict]:
+    """The one stderr line of a refused command, and its --json object."""
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" not in err
+    (line,) = err.splitlines()
+    assert main([*argv, "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert "wbCanary" not in line + err
+    return line, json.loads(err)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "places"),
+    [
+        # gitleaks 5-7 JSON: lineNumber, offender, rule, file, commit
+        ("gitleaks-v7.json", {HUNT_FP: [PROD], OTHER_FP: [VALUES]}),
+        # gitleaks 4: no line number
+        ("gitleaks-v4.json", {HUNT_FP: ["repo:config/prod.env@0a1b2c3d4e5f"]}),
+        # SARIF of gitleaks 8 (secret in the snippet) and 7 (offender; uri is a blob link)
+        ("gitleaks-v8.sarif", {HUNT_FP: [PROD], OTHER_FP: [VALUES]}),
+        ("gitleaks-v7.sarif", {HUNT_FP: [PROD]}),
+        # CSV of gitleaks 8 (a quoted newline in Message) and 7 (no line number)
+        ("gitleaks-v8.csv", {HUNT_FP: [PROD], OTHER_FP: [VALUES]}),
+        ("gitleaks-v7.csv", {HUNT_FP: ["repo:config/prod.env@0a1b2c3d4e5f"]}),
+        # Windows and non-ASCII paths are kept as written
+        (
+            "gitleaks-windows.json",
+            {
+                HUNT_FP: [
+                    "repo:C:\\Users\\dev\\checkout\\config\\prod.env:3",
+                    "repo:services/größe/設定.env:7",
+                ]
+            },
+        ),
+    ],
+)
+def test_every_gitleaks_generation_and_format_reads_the_same_keys(capsys, fixture, places):
+    keys = _keys(_import(capsys, "gitleaks", FIX / fixture))
+    assert {k["fingerprint"]: k["found_in"] for k in keys.values()} == places
+    for fp in places:
+        key = keys[f"leaked-{fp}"]
+        assert key["api"] == "unassigned" and "needs-triage" in key["tags"]
+        assert any(t.startswith("gitleaks:") and t != "gitleaks:rule" for t in key["tags"])
+
+
+def test_gitleaks_7_redacted_report_gives_a_located_key(capsys):
+    (key,) = _keys(_import(capsys, "gitleaks", FIX / "gitleaks-v7-redacted.json")).values()
+    assert key["id"].startswith("located-") and "fingerprint" not in key
+    assert key["found_in"] == [PROD]
+
+
+@pytest.mark.parametrize(
+    "fixture", ["gitleaks-zero.json", "gitleaks-null.json", "gitleaks-empty.sarif"]
+)
+def test_a_gitleaks_run_without_findings_is_an_empty_import(capsys, fixture):
+    """8.0-8.4 write a zero-byte file, a nil list encodes as null, SARIF has no results."""
+    summary = _import(capsys, "gitleaks", FIX / fixture)
+    assert summary["keys"] == 0 and summary["keys_added"] == 0
+
+
+def test_all_gitleaks_formats_merge_into_one_key_per_secret(tmp_path, capsys):
+    inv = tmp_path / "inv.yaml"
+    inv.write_text("version: 1\n")
+    for fixture in ("gitleaks-v7.json", "gitleaks-v8.sarif", "gitleaks-v7.csv"):
+        argv = ["import", "gitleaks", str(FIX / fixture), "--into", str(inv), "-o", str(inv)]
+        assert main(argv) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    text = inv.read_text()
+    assert "wbCanary" not in text
+    assert main(["inventory", "check", str(inv), "--json"]) == 1  # findings: needs triage
+    report = json.loads(capsys.readouterr().out)
+    assert report["valid"] and report["counts"]["keys"] == 2
+    assert f"leaked-{HUNT_FP}" in text and f"leaked-{OTHER_FP}" in text
+    assert text.count(PROD) == 1 and "repo:config/prod.env@0a1b2c3d4e5f" in text
+
+
+def test_gitleaks_field_names_in_another_case_read_the_same(tmp_path, capsys):
+    report = tmp_path / "lower.json"
+    finding = {"ruleid": "generic-api-key", "file": "a.env", "startline": 4, "secret": HUNT}
+    report.write_text(json.dumps([finding]))
+    (key,) = _keys(_import(capsys, "gitleaks", report)).values()
+    assert key["fingerprint"] == HUNT_FP and key["found_in"] == ["repo:a.env:4"]
+    assert "gitleaks:generic-api-key" in key["tags"]
+
+
+def test_sarif_of_another_tool_is_named(tmp_path, capsys):
+    report = tmp_path / "codeql.sarif"
+    doc = json.loads((FIX / "gitleaks-v8.sarif").read_text())
+    doc["runs"][0]["tool"]["driver"]["name"] = "CodeQL"
+    report.write_text(json.dumps(doc, indent=1))
+    line, err = _refused(capsys, ["import", "gitleaks", str(report)])
+    assert (
+        line
+        == f"{report}:8:14: this SARIF comes from 'CodeQL', not gitleaks; import a gitleaks report"
+    )
+    assert err["location"] == f"{report}:8:14"
+
+
+def test_a_gitleaks_csv_given_to_import_csv_says_which_import(capsys):
+    line, _ = _refused(capsys, ["import", "csv", str(FIX / "gitleaks-v8.csv")])
+    assert line.endswith(":1:1: this is a gitleaks CSV report: use 'workbench import gitleaks'")
+
+
+# -- JSON is strict JSON: what YAML's flow style would take is a located error -----------
+
+_FINDING = f'{{"RuleID": "x", "File": "a.env", "StartLine": 1, "Secret": "{HUNT}"}}'
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "where", "message"),
+    [
+        # the column of the comma itself
+        ("gitleaks", f"[{_FINDING},]", f"1:{len(_FINDING) + 2}", "a trailing comma before ']'"),
+        (
+            "gitleaks",
+            f"[{_FINDING[:-1]},}}]",
+            f"1:{len(_FINDING) + 1}",
+            "a trailing comma before '}'",
+        ),
+        ("gitleaks", f"// gitleaks\n[{_FINDING}]", "1:1", "a comment: JSON has no comments"),
+        ("gitleaks", f"[\n  # one finding\n  {_FINDING}\n]", "2:3", "a comment"),
+        ("gitleaks", f"[\n  /* one */ {_FINDING}\n]", "2:3", "a comment"),
+        ("gitleaks", "[{\"RuleID\": 'x'}]", "1:13", "JSON syntax error: single quotes"),
+        (
+            "detect-secrets",
+            '{"version": "1.5.0", "results": {},}',
+            "1:35",
+            "a trailing comma before '}'",
+        ),
+        (
+            "inventory",
+            '{\n  "version": 1,\n  "apis": [],\n}\n',
+            "3:13",
+            "a trailing comma before '}'",
+        ),
+        ("inventory", '// my inventory\n{"version": 1}\n', "1:1", "a comment"),
+        ("inventory", '{\n  # my inventory\n  "version": 1\n}\n', "2:3", "a comment"),
+    ],
+)
+def test_json_that_only_yaml_would_take_is_one_located_error(
+    tmp_path, capsys, kind, text, where, message
+):
+    path = tmp_path / "input.json"
+    path.write_text(text)
+    argv = ["inventory", "check", str(path)] if kind == "inventory" else ["import", kind, str(path)]
+    line, err = _refused(capsys, argv)
+    assert line.startswith(f"{path}:{where}: {message}"), line
+    assert err["location"] == f"{path}:{where}" and err["error"].startswith(message)
+
+
+def test_a_yaml_flow_mapping_inventory_is_still_yaml(tmp_path, capsys):
+    """Bare keys are YAML's flow style, not broken JSON: read as YAML, as before."""
+    path = tmp_path / "inv.yaml"
+    path.write_text("{version: 1, apis: [], services: [],}\n")
+    assert main(["inventory", "check", str(path)]) == 0, capsys.readouterr().err
