@@ -11,27 +11,8 @@ from workbench.inventory import load_inventory
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
 
-MINI = """\
-version: 1
-apis:
-  - id: pay-api
-    url: https://pay.acme.test/
-    health_path: /health
-    data_classes: [pci]
-    owner: team-pay
-    environment: prod
-services:
-  - id: web
-    owner: team-web
-    environment: prod
-    exposure: internal
-keys:
-  - id: pay-key
-    api: pay-api
-integrations:
-  - consumer: web
-    key: pay-key
-"""
+BASE = (FIX / "inventory-bom-crlf.yaml").read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+"""The fixture as an editor on Linux saves it: no BOM, LF."""
 
 
 def _check(capsys, path: Path) -> tuple[int, list[str], dict]:
@@ -66,11 +47,11 @@ def test_an_inventory_with_bom_crlf_quotes_and_non_ascii_loads_right(capsys):
 
 def test_a_tab_in_the_indentation_says_so(tmp_path, capsys):
     path = tmp_path / "inv.yaml"
-    path.write_text(MINI.replace("  - id: web", "\t- id: web"))
+    path.write_text(BASE.replace("  - id: web", "\t- id: web"))
     code, lines, _ = _check(capsys, path)
     assert code == 2
     assert lines == [
-        f"{path}:10:1: a tab: YAML indents with spaces, never tabs; replace it with spaces"
+        f"{path}:11:1: a tab: YAML indents with spaces, never tabs; replace it with spaces"
     ]
 
 
@@ -78,14 +59,14 @@ def test_field_names_in_another_case_are_one_line_each_and_nothing_else(tmp_path
     """``Version:`` used to give 'unknown field' and 'missing version', ``APIs:`` an unknown
     field without a hint plus every key's api reported undeclared."""
     path = tmp_path / "inv.yaml"
-    text = MINI.replace("version:", "Version:").replace("apis:", "APIs:")
+    text = BASE.replace("version:", "Version:").replace("apis:", "APIs:")
     path.write_text(text.replace("    owner: team-web", "    Owner: team-web"))
     code, lines, _ = _check(capsys, path)
     assert code == 2
     assert lines == [
-        f"{path}:1:1: field 'Version' must be written 'version' (lower case)",
-        f"{path}:2:1: field 'APIs' must be written 'apis' (lower case)",
-        f"{path}:11:5: field 'Owner' must be written 'owner' (lower case)",
+        f"{path}:2:1: field 'Version' must be written 'version' (lower case)",
+        f"{path}:3:1: field 'APIs' must be written 'apis' (lower case)",
+        f"{path}:12:5: field 'Owner' must be written 'owner' (lower case)",
     ]
 
 
