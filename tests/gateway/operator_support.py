@@ -164,8 +164,11 @@ class OperatorHAProxy:
         self.err.close()
 
 
-def operator_inventory(op, *, port: int, orders_backend: str, billing_backend: str) -> str:
-    """Two APIs behind one operator gateway: one key the gateway checks, one the backend does."""
+def operator_inventory(
+    op, *, port: int, orders_backend: str, billing_backend: str, extra: str = ""
+) -> str:
+    """Two APIs behind one operator gateway: one key the gateway checks, one the backend does
+    (``extra``: more lines of the gateway entry, e.g. its authorization_server)."""
     access_log = op.prefix / "logs" / "workbench-edge.log" if op.kind == "nginx" else op.access_log
     argv = lambda words: "[" + ", ".join(words) + "]"  # noqa: E731
     return f"""version: 1
@@ -202,14 +205,14 @@ gateways:
     reload: {argv(op.reload)}
     access_log: {access_log}
     upstreams: {{orders-api: "{orders_backend}", billing-api: "{billing_backend}"}}
-"""
+{extra}"""
 
 
 ORDERS_KEY = "ordersGATEWAYkey-0123456789abcdefABC"
 
 
 @contextlib.contextmanager
-def operator_workspace(kind: str, root: Path, monkeypatch):
+def operator_workspace(kind: str, root: Path, monkeypatch, *, extra: str = ""):
     """An operator gateway of ``kind`` (nginx or haproxy) with its two backends, and a
     workspace for its inventory, initialised and synced: yields ``(op, ws, port, inventory)``
     and stops it all afterwards. The CA passphrase and billing's key are set in the
@@ -227,7 +230,9 @@ def operator_workspace(kind: str, root: Path, monkeypatch):
     port = free_port()
     inv = root / "inventory.yaml"
     inv.write_text(
-        operator_inventory(op, port=port, orders_backend=orders.url, billing_backend=billing.url)
+        operator_inventory(
+            op, port=port, orders_backend=orders.url, billing_backend=billing.url, extra=extra
+        )
     )
     ws = root / "ws"
     try:

@@ -133,6 +133,7 @@ class OperatorGateway:
         import jinja2
 
         from workbench.gateway.authz import check_key_value
+        from workbench.gateway.boundtoken import route_audience, token_settings
         from workbench.gateway.pyref import AEAD_CIPHERS
         from workbench.gateway.spec import (
             allowed_identities_for,
@@ -145,6 +146,7 @@ class OperatorGateway:
         td = self.campaign.trust_domain
         server_cert, server_key = self._tls()
         files: dict[Path, bytes] = {}
+        token: dict | None = None
         ctx_routes = []
         for n, api_id in enumerate(self.cfg.apis, 1):
             route = routes[api_id]
@@ -161,11 +163,10 @@ class OperatorGateway:
             if len(headers) > 1:
                 raise GatewayError(f"API {api_id}: keys use several headers {sorted(headers)}")
             header = headers.pop()
+            audience = None
             if route.mode == GatewayMode.MTLS_TOKEN:
-                raise GatewayError(
-                    f"gateway {self.id} ({self.kind}) cannot require bound tokens: mtls+token "
-                    "needs the lab's authorization server"
-                )
+                token = token or token_settings(self.cfg, self.base, self.keys_dir, files)
+                audience = route_audience(api.url, f"gateway {self.id}: API {api_id}")
             values = {}
             for k in keys:
                 if not k.secret_ref:
@@ -220,6 +221,7 @@ class OperatorGateway:
                     "upstream_hostport": f"{u.hostname}:{u.port}",
                     "upstream_host": u.hostname,
                     "upstream_tls": u.scheme == "https",
+                    "audience": audience,
                 }
             )
         crl = self.campaign.crl_dir / "crl.pem"
@@ -237,6 +239,7 @@ class OperatorGateway:
             "ciphers": AEAD_CIPHERS,
             "access_log": str(self.access_log()),
             "routes": [dict(r) for r in ctx_routes],
+            "token": token,
         }
         for name in (
             "config_path",

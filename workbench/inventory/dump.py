@@ -59,6 +59,10 @@ def inventory_to_dict(inv: Inventory) -> dict[str, Any]:
         for g, d in zip(inv.gateways, data["gateways"], strict=True):
             if g.upstreams:
                 d["upstreams"] = dict(g.upstreams)
+            if g.authorization_server:
+                d["authorization_server"] = _entity(
+                    g.authorization_server, ("issuer", "signing_keys", "token_endpoint", "ca"), {}
+                )
     return data
 
 

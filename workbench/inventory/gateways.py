@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from workbench.inventory.model import Gateway, Inventory, Location
+from workbench.inventory.model import AuthorizationServer, Gateway, Inventory, Location
 from workbench.inventory.yamlsafe import Scalar, YMap, YSeq
 
 __all__ = ["check_gateways", "read_gateway"]
@@ -21,6 +21,9 @@ _LISTEN = re.compile(r"^[A-Za-z0-9.-]+:[0-9]{1,5}$|^\[[0-9a-fA-F:.]+\]:[0-9]{1,5
 # no quotes, no spaces, no config syntax characters.
 _WORD = re.compile(r"^[A-Za-z0-9_./@+:=,%-]{1,512}$")
 _PATH = re.compile(r"^[A-Za-z0-9_./@+-]{1,1024}$")
+# An issuer goes into the HAProxy config single-quoted: no quote, backslash, $ or space.
+_ISSUER = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9._~:/?#\[\]@!&()*+,;=%-]{1,500}$")
+AS_FIELDS = ("issuer", "signing_keys", "token_endpoint", "ca")
 DRIVEN_KINDS = ("nginx", "haproxy")
 """Kinds whose files the workbench writes and reloads itself."""
 
@@ -55,6 +58,7 @@ def read_gateway(r: Any, m: YMap, kinds: tuple[str, ...]) -> Gateway:
         upstreams=_upstreams(r, m),
         server_cert=paths["server_cert"],
         server_key=paths["server_key"],
+        authorization_server=_authorization_server(r, m.get("authorization_server"), kind),
         location=Location(r.file, m.line, m.col),
     )
     if gw.kind in DRIVEN_KINDS:
@@ -65,6 +69,75 @@ def read_gateway(r: Any, m: YMap, kinds: tuple[str, ...]) -> Gateway:
         if missing:
             r.err(m, f"gateway {gw.id}: upstreams has no URL for {', '.join(missing)}")
     return gw
+
+
+def _authorization_server(r: Any, node: Any, kind: str | None) -> AuthorizationServer | None:
+    """The ``authorization_server`` map: whose bound tokens ``mtls+token`` accepts."""
+    if node is None:
+        return None
+    where = "authorization_server"
+    if type(node) is not YMap:
+        r.err(node, f"{where} must be a mapping: {{issuer: URL, signing_keys: [key.pem]}}")
+        return None
+    if kind != "haproxy":
+        r.err(
+            node,
+            f"{where}: only a haproxy gateway checks bound tokens (nginx-light cannot verify a "
+            "JWT): front the API with HAProxy, or use the lab's Python gateway",
+        )
+        return None
+    r.fields(node, AS_FIELDS, where)
+    issuer = r.text(node, "issuer", required=True, scan=False)
+    if issuer is not None and not _ISSUER.match(issuer):
+        r.err(
+            node["issuer"],
+            f"{where}.issuer must be the tokens' iss as a URI without spaces, quotes, "
+            "backslashes or $ (e.g. https://auth.example.com)",
+        )
+    keys = _paths(r, node, "signing_keys", where)
+    if not keys and type(node.get("signing_keys")) is YSeq and not node["signing_keys"]:
+        r.err(node["signing_keys"], f"{where}.signing_keys needs at least one PEM public key file")
+    endpoint = r.text(node, "token_endpoint", scan=False)
+    if endpoint is not None:
+        u = urlsplit(endpoint)
+        try:
+            ok = u.scheme == "https" and bool(u.hostname) and (u.port or 443) > 0
+        except ValueError:
+            ok = False
+        if not ok or not _WORD.match(endpoint):
+            r.err(
+                node["token_endpoint"],
+                f"{where}.token_endpoint must be an https:// URL without spaces or quotes, "
+                "e.g. https://auth.example.com/oauth2/token",
+            )
+    ca = r.text(node, "ca", scan=False)
+    if ca is not None and not _PATH.match(ca):
+        r.err(node["ca"], f"{where}.ca must be a plain path ([A-Za-z0-9_./@+-])")
+    return AuthorizationServer(
+        issuer=issuer or "",
+        signing_keys=keys,
+        token_endpoint=endpoint,
+        ca=ca,
+        location=Location(r.file, node.line, node.col),
+    )
+
+
+def _paths(r: Any, m: YMap, name: str, where: str) -> tuple[str, ...]:
+    node = m.get(name)
+    if node is None:
+        r.err(m, f"{where}: missing {name}; add '{name}: [as-signing.pem]'")
+        return ()
+    if type(node) is not YSeq:
+        r.err(node, f"{where}.{name} must be a list of paths like [as-signing.pem]")
+        return ()
+    out = []
+    for item in node:
+        if type(item) is not Scalar or not _PATH.match(item.value):
+            r.err(item, f"{where}.{name}: each entry must be a plain path ([A-Za-z0-9_./@+-])")
+            continue
+        _scan_parts(r, item, name, item.value)
+        out.append(item.value)
+    return tuple(out)
 
 
 def _argv(r: Any, m: YMap, name: str) -> tuple[str, ...]:

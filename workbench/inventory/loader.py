@@ -112,6 +112,7 @@ GATEWAY_FIELDS = (
     "upstreams",
     "server_cert",
     "server_key",
+    "authorization_server",
 )
 INTEGRATION_FIELDS = ("consumer", "key", "calls_per_day")
 

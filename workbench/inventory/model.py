@@ -20,6 +20,7 @@ __all__ = [
     "EXPOSURES",
     "FORMAT_VERSION",
     "Api",
+    "AuthorizationServer",
     "Finding",
     "Gateway",
     "Integration",
@@ -145,6 +146,26 @@ class Key:
 
 
 @dataclass(frozen=True)
+class AuthorizationServer:
+    """The company's OAuth authorization server whose RFC 8705 certificate-bound access tokens
+    an operator gateway accepts in mode ``mtls+token`` (a gateway entry's
+    ``authorization_server``)."""
+
+    issuer: str
+    """The tokens' ``iss``, exactly as the server writes it."""
+    signing_keys: tuple[str, ...]
+    """PEM public key files (``-----BEGIN PUBLIC KEY-----``), one key per file, relative to the
+    inventory file; several while the server rotates its key."""
+    token_endpoint: str | None = None
+    """Where the verifier gets bound tokens for its probes (``client_credentials`` with the
+    consumer's certificate, RFC 8705 ``tls_client_auth``); without it mtls+token is not proved."""
+    ca: str | None = None
+    """CA bundle for ``token_endpoint``'s TLS certificate (default: the system's CAs)."""
+    location: Location | None = field(default=None, compare=False, repr=False)
+    """Where it was declared."""
+
+
+@dataclass(frozen=True)
 class Gateway:
     """A gateway the workbench drives: it owns one config file the operator's config includes."""
 
@@ -170,6 +191,8 @@ class Gateway:
     """Optional listener certificate (chain); default: issued from the workspace CA."""
     server_key: str | None = None
     """Its private key."""
+    authorization_server: AuthorizationServer | None = None
+    """Whose bound tokens mode ``mtls+token`` accepts (HAProxy only)."""
     location: Location | None = field(default=None, compare=False, repr=False)
     """Where it was declared."""
 
