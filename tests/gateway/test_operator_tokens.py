@@ -299,3 +299,40 @@ def test_a_certificate_the_api_does_not_allow_is_forbidden_even_with_its_own_tok
     token = env.company.mint(certs["ledger"][0].read_bytes(), audience=env.url)
     status, challenge, _ = env.get(cert=certs["ledger"], token=token)
     assert (status, challenge) == (403, None)
+
+
+TOKEN_PROBES = {"cert-without-token", "token-without-cert", "token-with-other-cert"}
+
+
+def test_the_verifier_proves_mtls_token_with_tokens_from_the_company_server(env):
+    """verify --step gets each consumer's bound token from the company's token endpoint
+    (tls_client_auth with the workspace certificate) and proves the mode: PASS."""
+    env.company.issued.clear()
+    code, out, err = _run(["verify", "--step", "orders-key", *env.w])
+    probes = {p["name"]: p for p in out["probes"]}
+    assert code == 0 and out["verdict"] == "PASS" and out["state"] == "verified", (out, err)
+    assert set(probes) >= TOKEN_PROBES and all(p["outcome"] == "pass" for p in probes.values())
+    assert "bound token" in probes["positive-control"]["evidence"]["identity"]
+    assert env.company.issued == ["shop"]  # the company's server issued the verifier's token
+    # The gateway's access log names the accepted token by fingerprint and jti, never by value.
+    text = env.op.access_log.read_text()
+    lines = [json.loads(ln) for ln in text.splitlines() if ln.startswith("{")]
+    served = [ln for ln in lines if ln["auth"] == "cert+token"]
+    assert served and all(len(ln["token_fp"]) == 12 and ln["token_jti"] for ln in served)
+
+
+def test_without_a_token_endpoint_the_verifier_says_what_it_cannot_prove(tmp_path):
+    """The gateway serves mtls+token, but the verifier has no way to get a bound token: no
+    PASS, exit 2, and the message says what is unproved and what to add."""
+    with token_workspace(tmp_path, endpoint=False) as env:
+        certs = env.certs()
+        token = env.company.mint(certs["shop"][0].read_bytes(), audience=env.url)
+        assert env.get(cert=certs["shop"], token=token)[0] == 200  # the mode itself works
+        code, out, err = _run(["verify", "--step", "orders-key", *env.w])
+        assert code == 2 and out is None, (code, out)
+        error = json.loads(err)["error"]
+        assert "no authorization_server.token_endpoint" in error, error
+        assert "cannot prove mtls+token" in error and "add token_endpoint" in error, error
+        code, status, _ = _run(["status", *env.w])
+        step = next(s for s in status["steps"] if s["key"] == "orders-key")
+        assert step["state"] != "verified", step

@@ -34,7 +34,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from workbench.errors import GatewayError
 
-__all__ = ["AUD_SLOTS", "TOKEN_ALG", "route_audience", "signing_key_pem", "token_settings"]
+__all__ = [
+    "AUD_SLOTS",
+    "TOKEN_ALG",
+    "route_audience",
+    "signing_key_pem",
+    "token_endpoint_of",
+    "token_settings",
+]
 
 TOKEN_ALG = "ES256"  # noqa: S105  (an algorithm name, not a secret)
 """The one JWS algorithm an operator HAProxy accepts (see the module doc)."""
@@ -143,6 +150,20 @@ def token_settings(gw: Any, base: Path, keys_dir: Path, files: dict[Path, bytes]
         "key_files": key_files,
         "aud_slots": range(AUD_SLOTS),
     }
+
+
+def token_endpoint_of(gw: Any) -> str:
+    """Where the verifier gets its bound tokens, or a GatewayError saying what stays unproved."""
+    server = gw.authorization_server
+    if server is None or not server.token_endpoint:
+        raise GatewayError(
+            f"{_where(gw)}: no authorization_server.token_endpoint, so the verifier cannot get "
+            "a bound token and cannot prove mtls+token (that a bound token is served, and "
+            "that the certificate alone, the token alone and the token with another "
+            "certificate are refused): add token_endpoint (client_credentials with the "
+            "consumer's certificate, RFC 8705 tls_client_auth)"
+        )
+    return server.token_endpoint
 
 
 def route_audience(url: str, where: str) -> str:

@@ -83,6 +83,10 @@ class GatewayHandle(Protocol):
         """The token endpoint of the authorization server in front of this gateway."""
         ...
 
+    def token_server_ca(self) -> Path | None:
+        """The CA bundle for the token endpoint's TLS certificate (None: the system's CAs)."""
+        ...
+
     def token_events_log(self) -> Path | None:
         """The authorization server's event log (token fingerprints, never tokens)."""
         ...

@@ -182,5 +182,8 @@ class ManualGateway:
     def token_endpoint(self) -> str:
         raise GatewayError(f"gateway {self.id} (manual) runs no token server")
 
+    def token_server_ca(self) -> Path | None:
+        return None
+
     def token_events_log(self) -> Path | None:
         return None

@@ -100,9 +100,13 @@ class OperatorGateway:
         return (self.base / self.cfg.access_log).resolve()
 
     def token_endpoint(self) -> str:
-        raise GatewayError(
-            f"gateway {self.id} ({self.kind}) runs no token server: mtls+token needs the lab"
-        )
+        from workbench.gateway.boundtoken import token_endpoint_of
+
+        return token_endpoint_of(self.cfg)
+
+    def token_server_ca(self) -> Path | None:
+        server = self.cfg.authorization_server
+        return (self.base / server.ca).resolve() if server and server.ca else None
 
     def token_events_log(self) -> Path | None:
         return None

@@ -93,6 +93,9 @@ class LabGateway:
             raise GatewayError("the lab's token server is not running: `workbench sample-env up`")
         return status.token_url
 
+    def token_server_ca(self) -> Path | None:
+        return self.campaign.server_ca_file  # the token server serves the gateway's cert
+
     def token_events_log(self) -> Path | None:
         log = self.env.auth_dir / "events.log"
         return log if log.exists() else None

@@ -46,23 +46,44 @@ def fetch_bound_token(campaign: Campaign, service: str, api_id: str, *, step: st
     """Get an access token for ``service`` bound to its active certificate of ``step``."""
     import httpx
 
+    from workbench.migration.gateway_ops import gateway_for
+
     ws = campaign.workspace
     certs = [c for c in ws.active_certificates(step=step, kind="client") if c.service == service]
     if not certs:
         raise GatewayError(f"{service} has no active certificate for {step}: issue it first")
     cert = certs[0]
-    ctx = ssl.create_default_context(cafile=str(campaign.server_ca_file))
+    url = token_url(campaign, api_id)
+    ca = gateway_for(campaign, api_id).token_server_ca()
+    ctx = ssl.create_default_context(cafile=str(ca) if ca else None)
     ctx.load_cert_chain(str(ws.directory / cert.chain_path), str(ws.directory / cert.key_path))
-    form = {"grant_type": "client_credentials", "resource": campaign.inventory.api(api_id).url}
+    # RFC 8705 section 2: a tls_client_auth request names its client; here the service id,
+    # which is also its certificate's CN.
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": service,
+        "resource": campaign.inventory.api(api_id).url,
+    }
     try:
         with httpx.Client(verify=ctx, timeout=5.0) as client:
-            resp = client.post(token_url(campaign, api_id), data=form)
+            resp = client.post(url, data=form)
     except httpx.HTTPError as exc:
-        raise GatewayError(f"token server unreachable ({type(exc).__name__})") from None
-    if resp.status_code != 200:
-        error = resp.json().get("error", "?") if resp.content else "?"
-        raise GatewayError(f"token server refused {service}: HTTP {resp.status_code} {error}")
-    return SecretValue(resp.json()["access_token"])
+        raise GatewayError(
+            f"token server {url} unreachable ({type(exc).__name__}): no bound token for "
+            f"{service}, so mtls+token cannot be proved"
+        ) from None
+    try:
+        body = resp.json()
+    except ValueError:
+        body = {}
+    token = body.get("access_token") if isinstance(body, dict) else None
+    if resp.status_code != 200 or not isinstance(token, str) or not token:
+        error = str(body.get("error", "?"))[:64] if isinstance(body, dict) else "?"
+        raise GatewayError(
+            f"token server {url} refused {service}: HTTP {resp.status_code} {error}: no bound "
+            "token, so mtls+token cannot be proved"
+        )
+    return SecretValue(token)
 
 
 def issued_tokens(campaign: Campaign, *, live_at: datetime | None = None) -> list[BoundToken]:
