@@ -10,7 +10,6 @@ mint tokens directly (``mint``) for the attacks.
 
 from __future__ import annotations
 
-import json
 import ssl
 import threading
 import time
@@ -20,6 +19,7 @@ from urllib.parse import parse_qsl
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from operator_support import send_json
 
 from workbench.gateway.pyref import TLSThreadingServer
 from workbench.tokens import issue_bound_token
@@ -52,12 +52,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, {"access_token": token, "token_type": "Bearer", "expires_in": 300})
 
     def _send(self, status: int, obj: dict) -> None:
-        data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, obj)
 
 
 class _Server(TLSThreadingServer):

@@ -53,12 +53,17 @@ class _Backend(BaseHTTPRequestHandler):
         self.do_GET()
 
     def _send(self, status: int, obj: dict) -> None:
-        data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, obj)
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, obj: dict) -> None:
+    """One JSON response (the backends' and the company authorization server's)."""
+    data = json.dumps(obj).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
 
 
 class Backend:

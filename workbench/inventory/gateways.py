@@ -127,30 +127,38 @@ def _paths(r: Any, m: YMap, name: str, where: str) -> tuple[str, ...]:
     if node is None:
         r.err(m, f"{where}: missing {name}; add '{name}: [as-signing.pem]'")
         return ()
-    if type(node) is not YSeq:
-        r.err(node, f"{where}.{name} must be a list of paths like [as-signing.pem]")
-        return ()
-    out = []
-    for item in node:
-        if type(item) is not Scalar or not _PATH.match(item.value):
-            r.err(item, f"{where}.{name}: each entry must be a plain path ([A-Za-z0-9_./@+-])")
-            continue
-        _scan_parts(r, item, name, item.value)
-        out.append(item.value)
-    return tuple(out)
+    return _plain_list(
+        r, node, name, _PATH,
+        f"{where}.{name} must be a list of paths like [as-signing.pem]",
+        f"{where}.{name}: each entry must be a plain path ([A-Za-z0-9_./@+-])",
+    )  # fmt: skip
 
 
 def _argv(r: Any, m: YMap, name: str) -> tuple[str, ...]:
     node = m.get(name)
     if node is None:
         return ()
-    if type(node) is not YSeq or not node:
-        r.err(node, f"{name} must be a command as a list, e.g. [nginx, -s, reload]")
+    not_list = f"{name} must be a command as a list, e.g. [nginx, -s, reload]"
+    if type(node) is YSeq and not node:
+        r.err(node, not_list)
+        return ()
+    return _plain_list(
+        r, node, name, _WORD, not_list,
+        f"{name}: each word must be plain text without spaces or quotes",
+    )  # fmt: skip
+
+
+def _plain_list(
+    r: Any, node: Any, name: str, pattern: re.Pattern, not_list: str, bad_item: str
+) -> tuple[str, ...]:
+    """A YAML list of plain words (argv, paths): each matching ``pattern``, none a secret."""
+    if type(node) is not YSeq:
+        r.err(node, not_list)
         return ()
     out = []
     for item in node:
-        if type(item) is not Scalar or not _WORD.match(item.value):
-            r.err(item, f"{name}: each word must be plain text without spaces or quotes")
+        if type(item) is not Scalar or not pattern.match(item.value):
+            r.err(item, bad_item)
             continue
         _scan_parts(r, item, name, item.value)
         out.append(item.value)
