@@ -336,3 +336,28 @@ def test_without_a_token_endpoint_the_verifier_says_what_it_cannot_prove(tmp_pat
         code, status, _ = _run(["status", *env.w])
         step = next(s for s in status["steps"] if s["key"] == "orders-key")
         assert step["state"] != "verified", step
+
+
+def test_a_haproxy_that_stops_requiring_the_token_fails_verification(env):
+    """The workbench believes mtls+token, but the running HAProxy serves plain mtls (a hand
+    edit, a stale file): the verifier's bound-token probes catch it, no PASS."""
+    from workbench.gateway.operator import _Route
+    from workbench.migration import open_campaign
+    from workbench.migration.gateway_ops import gateway_for
+
+    with open_campaign(env.ws) as campaign:
+        handle = gateway_for(campaign, "orders-api")
+        believed = handle._state()
+        state = handle.state_path.read_bytes()
+        weak = dict(believed, **{"orders-api": _Route("orders-api", "mtls", ())})
+        handle.apply_routes(weak)
+        handle.state_path.write_bytes(state)  # the workbench's record still says mtls+token
+        try:
+            assert env.get(cert=env.certs()["shop"])[0] == 200  # the certificate alone passes
+            code, out, err = _run(["verify", "--step", "orders-key", *env.w])
+            probes = {p["name"]: p for p in out["probes"]}
+            assert code == 1 and out["verdict"] == "FAIL", (out, err)
+            assert probes["cert-without-token"]["outcome"] == "fail"
+        finally:
+            handle.apply_routes(believed)
+    assert env.get(cert=env.certs()["shop"])[0] == 401

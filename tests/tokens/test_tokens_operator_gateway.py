@@ -200,3 +200,12 @@ def test_without_a_token_endpoint_the_verifier_is_told_what_stays_unproved():
     with pytest.raises(GatewayError) as info:
         token_endpoint_of(_gateway(token_endpoint=None))
     assert "cannot prove mtls+token" in str(info.value) and "add token_endpoint" in str(info.value)
+
+
+def test_an_api_url_haproxy_cannot_quote_is_refused_not_rendered():
+    from workbench.gateway.boundtoken import route_audience
+
+    assert route_audience("https://127.0.0.1:9443/orders", "w") == "https://127.0.0.1:9443/orders"
+    for url in ("https://a.test/x'y", "https://a.test/$HOME", "https://a.test/a\\b"):
+        with pytest.raises(GatewayError, match="gateway edge: API a: the API url"):
+            route_audience(url, "gateway edge: API a")

@@ -20,7 +20,9 @@ as ``map`` blocks. Keeping it pure lets the table be unit-tested without sockets
 
 The token column is a :class:`~workbench.gateway.tokenauth.TokenCheck` computed by the
 caller (the Python gateway in-process, nginx via the authorization server's
-``/introspect-bound``), so this function stays pure.
+``/introspect-bound``), so this function stays pure. An operator's HAProxy renders the same
+rows into its own config and checks the company's tokens itself
+(:mod:`workbench.gateway.boundtoken`).
 
 A certificate that fails verification (untrusted, expired, revoked) never gets this far, in
 any mode: the Python gateway's handshake fails with a TLS alert; nginx turns its internal

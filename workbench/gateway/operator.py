@@ -5,7 +5,9 @@ The operator's own main config includes the owned file (nginx: ``include FILE;``
 inventory's ``gateways:`` entry and the modes it keeps in ``FILE.state.json`` (no secrets);
 key material goes to 0600 files in ``FILE.keys/`` (0700): nginx gets the values of keys it
 checks (it cannot hash), HAProxy only their SHA-256; the value of a key the backend checks
-goes to a map the edge uses to present it upstream for an authorised certificate.
+goes to a map the edge uses to present it upstream for an authorised certificate. Mode
+``mtls+token`` (HAProxy only): the entry's ``authorization_server`` keys are copied there too
+and the frontend checks bound tokens itself (:mod:`workbench.gateway.boundtoken`).
 
 A change is all-or-nothing: the owned files are written atomically with the previous ones
 kept, the ``validate`` argv runs, the ``reload`` argv runs, and the running gateway must
