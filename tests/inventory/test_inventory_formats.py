@@ -8,46 +8,12 @@ with fake secrets: ``wbCanaryHunt...`` (fingerprint ``58f81cd0a628``) and ``wbCa
 
 from __future__ import annotations
 
-import hashlib
 import json
-from pathlib import Path
 
 import pytest
+from formats_support import FIX, HUNT, HUNT_FP, OTHER_FP, PROD, VALUES, keys_of, refused, run_import
 
 from workbench.cli import main
-
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
-HUNT = "wbCanaryHunt_9Zx8Yw7Vu6Ts5Rq4"
-OTHER = "wbCanaryOther_3Kd8Lp2Qm7Nx"
-HUNT_FP = hashlib.sha256(HUNT.encode()).hexdigest()[:12]
-OTHER_FP = hashlib.sha256(OTHER.encode()).hexdigest()[:12]
-PROD = "repo:config/prod.env:12@0a1b2c3d4e5f"
-VALUES = "repo:deploy/values.yaml:3"
-
-
-def _import(capsys, kind: str, path: Path, *extra: str) -> dict:
-    """``workbench import KIND PATH --json``: the summary with the inventory, exit 0."""
-    code = main(["import", kind, str(path), "--json", *extra])
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    assert "wbCanary" not in out + err  # req. 11: only fingerprints
-    return json.loads(out)
-
-
-def _keys(summary: dict) -> dict[str, dict]:
-    return {k["id"]: k for k in summary["inventory"].get("keys", [])}
-
-
-def _refused(capsys, argv: list[str]) -> tuple[str, dict]:
-    """The one stderr line of a refused command, and its --json object."""
-    assert main(argv) == 2
-    out, err = capsys.readouterr()
-    assert out == "" and "Traceback" not in err
-    (line,) = err.splitlines()
-    assert main([*argv, "--json"]) == 2
-    out, err = capsys.readouterr()
-    assert "wbCanary" not in line + err
-    return line, json.loads(err)
 
 
 @pytest.mark.parametrize(
@@ -76,7 +42,7 @@ def _refused(capsys, argv: list[str]) -> tuple[str, dict]:
     ],
 )
 def test_every_gitleaks_generation_and_format_reads_the_same_keys(capsys, fixture, places):
-    keys = _keys(_import(capsys, "gitleaks", FIX / fixture))
+    keys = keys_of(run_import(capsys, "gitleaks", FIX / fixture))
     assert {k["fingerprint"]: k["found_in"] for k in keys.values()} == places
     for fp in places:
         key = keys[f"leaked-{fp}"]
@@ -85,7 +51,7 @@ def test_every_gitleaks_generation_and_format_reads_the_same_keys(capsys, fixtur
 
 
 def test_gitleaks_7_redacted_report_gives_a_located_key(capsys):
-    (key,) = _keys(_import(capsys, "gitleaks", FIX / "gitleaks-v7-redacted.json")).values()
+    (key,) = keys_of(run_import(capsys, "gitleaks", FIX / "gitleaks-v7-redacted.json")).values()
     assert key["id"].startswith("located-") and "fingerprint" not in key
     assert key["found_in"] == [PROD]
 
@@ -95,7 +61,7 @@ def test_gitleaks_7_redacted_report_gives_a_located_key(capsys):
 )
 def test_a_gitleaks_run_without_findings_is_an_empty_import(capsys, fixture):
     """8.0-8.4 write a zero-byte file, a nil list encodes as null, SARIF has no results."""
-    summary = _import(capsys, "gitleaks", FIX / fixture)
+    summary = run_import(capsys, "gitleaks", FIX / fixture)
     assert summary["keys"] == 0 and summary["keys_added"] == 0
 
 
@@ -119,7 +85,7 @@ def test_gitleaks_field_names_in_another_case_read_the_same(tmp_path, capsys):
     report = tmp_path / "lower.json"
     finding = {"ruleid": "generic-api-key", "file": "a.env", "startline": 4, "secret": HUNT}
     report.write_text(json.dumps([finding]))
-    (key,) = _keys(_import(capsys, "gitleaks", report)).values()
+    (key,) = keys_of(run_import(capsys, "gitleaks", report)).values()
     assert key["fingerprint"] == HUNT_FP and key["found_in"] == ["repo:a.env:4"]
     assert "gitleaks:generic-api-key" in key["tags"]
 
@@ -129,7 +95,7 @@ def test_sarif_of_another_tool_is_named(tmp_path, capsys):
     doc = json.loads((FIX / "gitleaks-v8.sarif").read_text())
     doc["runs"][0]["tool"]["driver"]["name"] = "CodeQL"
     report.write_text(json.dumps(doc, indent=1))
-    line, err = _refused(capsys, ["import", "gitleaks", str(report)])
+    line, err = refused(capsys, ["import", "gitleaks", str(report)])
     assert (
         line
         == f"{report}:8:14: this SARIF comes from 'CodeQL', not gitleaks; import a gitleaks report"
@@ -138,7 +104,7 @@ def test_sarif_of_another_tool_is_named(tmp_path, capsys):
 
 
 def test_a_gitleaks_csv_given_to_import_csv_says_which_import(capsys):
-    line, _ = _refused(capsys, ["import", "csv", str(FIX / "gitleaks-v8.csv")])
+    line, _ = refused(capsys, ["import", "csv", str(FIX / "gitleaks-v8.csv")])
     assert line.endswith(":1:1: this is a gitleaks CSV report: use 'workbench import gitleaks'")
 
 
@@ -184,7 +150,7 @@ def test_json_that_only_yaml_would_take_is_one_located_error(
     path = tmp_path / "input.json"
     path.write_text(text)
     argv = ["inventory", "check", str(path)] if kind == "inventory" else ["import", kind, str(path)]
-    line, err = _refused(capsys, argv)
+    line, err = refused(capsys, argv)
     assert line.startswith(f"{path}:{where}: {message}"), line
     assert err["location"] == f"{path}:{where}" and err["error"].startswith(message)
 

@@ -31,11 +31,13 @@ from workbench.secrets import secret_kind
 
 __all__ = [
     "MAX_LINE",
+    "NO_MAPPING",
     "PLACEHOLDER_API",
     "Hit",
     "field",
     "inventory_from_hits",
     "kind_hint",
+    "mapping_at",
     "parse_json_report",
     "raise_problems",
     "read_report",
@@ -228,3 +230,17 @@ def _is_kind(node: Scalar, kind: str) -> bool:
         v = node.value
         return node.plain and v.isascii() and v.isdigit() and len(v) <= 10 and int(v) <= MAX_LINE
     return node.plain and node.value in ("true", "false")
+
+
+NO_MAPPING = YMap(0, 0)
+"""An absent optional mapping (never written to): its fields read as not given."""
+
+
+def mapping_at(node: object, steps: tuple[str | int, ...]) -> YMap | None:
+    """The mapping at ``steps`` under ``node`` (keys and list indexes), or None."""
+    for step in steps:
+        if type(step) is int:
+            node = node[step] if type(node) is YSeq and len(node) > step else None
+        else:
+            node = node.get(step) if type(node) is YMap else None
+    return node if type(node) is YMap else None

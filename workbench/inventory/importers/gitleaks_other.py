@@ -24,9 +24,11 @@ import re
 
 from workbench.errors import ImportReportError, Problem
 from workbench.inventory.importers._common import (
+    NO_MAPPING,
     Hit,
     field,
     inventory_from_hits,
+    mapping_at,
     parse_json_report,
     raise_problems,
 )
@@ -62,7 +64,7 @@ def _sarif(tree: YMap, filename: str) -> Inventory:
     if type(runs) is not YSeq:
         raise ImportReportError(Problem(filename, runs.line, runs.col, "SARIF runs must be a list"))
     for run in runs:
-        driver = _path(run, ("tool", "driver"))
+        driver = mapping_at(run, ("tool", "driver"))
         name = driver.get("name") if driver is not None else None
         if type(name) is Scalar and name.value.lower() != "gitleaks":
             tool = show_value(name.value)
@@ -91,10 +93,10 @@ def _sarif_result(result: object, what: str, filename: str, problems: list[Probl
         problems.append(Problem(filename, line, col, f"{what} is not an object"))
         return None
     before = len(problems)
-    physical = _path(result, ("locations", 0, "physicalLocation"))
-    artifact = _path(physical, ("artifactLocation",))
-    region = _path(physical, ("region",)) or _NOTHING
-    props = _path(result, ("properties",)) or _NOTHING
+    physical = mapping_at(result, ("locations", 0, "physicalLocation"))
+    artifact = mapping_at(physical, ("artifactLocation",))
+    region = mapping_at(physical, ("region",)) or NO_MAPPING
+    props = mapping_at(result, ("properties",)) or NO_MAPPING
     if artifact is None:
         msg = f"{what} has no locations[0].physicalLocation.artifactLocation; is this gitleaks?"
         problems.append(Problem(filename, result.line, result.col, msg))
@@ -107,12 +109,12 @@ def _sarif_result(result: object, what: str, filename: str, problems: list[Probl
         secret = offender
         commit = field(props, "commit", problems, filename, what, required=False)
     else:
-        snippet = _path(region, ("snippet",))
+        snippet = mapping_at(region, ("snippet",))
         secret = field(snippet, "text", problems, filename, what) if snippet is not None else None
         if snippet is None:
             msg = f"{what} has no region.snippet.text (the secret); is this gitleaks?"
             problems.append(Problem(filename, result.line, result.col, msg))
-        fingerprints = _path(result, ("partialFingerprints",)) or _NOTHING
+        fingerprints = mapping_at(result, ("partialFingerprints",)) or NO_MAPPING
         commit = field(fingerprints, "commitSha", problems, filename, what, required=False)
     if len(problems) > before or uri is None or secret is None:
         return None
@@ -129,20 +131,6 @@ def _sarif_result(result: object, what: str, filename: str, problems: list[Probl
         what,
         problems,
     )
-
-
-_NOTHING = YMap(0, 0)
-"""An absent optional mapping (never written to): its fields read as not given."""
-
-
-def _path(node: object, steps: tuple[str | int, ...]) -> YMap | None:
-    """The mapping at ``steps`` under ``node`` (keys and list indexes), or None."""
-    for step in steps:
-        if type(step) is int:
-            node = node[step] if type(node) is YSeq and len(node) > step else None
-        else:
-            node = node.get(step) if type(node) is YMap else None
-    return node if type(node) is YMap else None
 
 
 # CSV columns (lower case) -> what they are, per generation

@@ -8,6 +8,8 @@ Git sources give ``repo:FILE:LINE@COMMIT12``, others ``<source>:FILE:LINE``.
 
 from __future__ import annotations
 
+import base64
+
 from workbench.errors import ImportReportError, Problem
 from workbench.inventory.ids import slugify_id
 from workbench.inventory.importers._common import (
@@ -18,8 +20,11 @@ from workbench.inventory.importers._common import (
     sanitize_place,
     short_commit,
 )
+from workbench.inventory.importers.trufflehog_sarif import is_sarif, trufflehog_sarif_hits
+from workbench.inventory.jsonstrict import strict_json_problem
 from workbench.inventory.model import Inventory, Location
 from workbench.inventory.yamlsafe import (
+    Scalar,
     YMap,
     YSeq,
     json_escapes_for_yaml,
@@ -59,11 +64,18 @@ def import_trufflehog(text: str, filename: str = "-") -> Inventory:
             col = errs[0].col if errs else 1
             garbage.append(Problem(filename, lineno, col, _NOT_JSONL))
             continue
-        hit = _hit(tree, lineno, filename, problems)
-        if hit is not None:
-            hits.append(hit)
+        lax = strict_json_problem(raw, filename)  # YAML took it: a trailing comma, a comment
+        if lax is not None:
+            problems.append(Problem(filename, lineno, lax.col, lax.message))
+            continue
+        if "SourceMetadata" in tree or not _other_line(tree, lineno, filename, problems, hits):
+            hit = _hit(tree, lineno, filename, problems)
+            if hit is not None:
+                hits.append(hit)
     if len(garbage) > 1 and not hits and not problems:
-        _refuse_one_document(text, filename)
+        sarif = _one_document(text, filename, problems)
+        if sarif is not None:
+            hits, garbage = sarif, []
     if garbage:
         first = garbage[0]
         if len(garbage) > 1:
@@ -78,10 +90,12 @@ def import_trufflehog(text: str, filename: str = "-") -> Inventory:
     return inventory_from_hits(hits, filename)
 
 
-def _refuse_one_document(text: str, filename: str) -> None:
-    """A pretty-printed finding or a JSON array (``jq .`` output, a gitleaks report) is one
-    problem that says so, not one per line."""
+def _one_document(text: str, filename: str, problems: list[Problem]) -> list[Hit] | None:
+    """The hits of trufflehog's SARIF; any other single JSON document (``jq .`` output, a
+    gitleaks report) is one problem that says so, not one per line; None if neither."""
     tree, errs = parse_tree(json_escapes_for_yaml(text), filename)
+    if not errs and is_sarif(tree):
+        return trufflehog_sarif_hits(tree, filename, problems)
     if not errs and type(tree) in (YMap, YSeq):
         raise ImportReportError(
             Problem(
@@ -92,6 +106,50 @@ def _refuse_one_document(text: str, filename: str) -> None:
                 "object per line (do not pretty-print it; for gitleaks use 'import gitleaks')",
             )
         )
+    return None
+
+
+def _other_line(
+    tree: YMap, lineno: int, filename: str, problems: list[Problem], hits: list[Hit]
+) -> bool:
+    """True when the line is not a v3 finding but something trufflehog writes: its own log
+    record (``--json`` logs JSON to stderr, and ``2>&1`` mixes them in: skipped), or a
+    finding of trufflehog 2 (``--json``) or 3's ``--json-legacy``, whose hits are added."""
+    if "level" in tree and "msg" in tree:
+        return True
+    if is_sarif(tree):  # SARIF written on one line
+        hits.extend(trufflehog_sarif_hits(tree, filename, problems, line_of=lineno))
+        return True
+    if "stringsFound" not in tree:
+        return False
+    located: list[Problem] = []
+    what = "finding (trufflehog 2)"
+    path = field(tree, "path", located, filename, what)
+    commit = field(tree, "commitHash", located, filename, what, required=False)
+    reason = field(tree, "reason", located, filename, what, required=False)
+    found = tree["stringsFound"]
+    if type(found) is not YSeq or any(type(s) is not Scalar or s.plain for s in found):
+        located.append(
+            Problem(filename, 1, found.col, f"{what}: stringsFound must be a list of strings")
+        )
+    problems.extend(Problem(p.file, lineno, p.col, p.message) for p in located)
+    if located or path is None:
+        return True
+    sha = short_commit(commit.value if commit else "")
+    place = sanitize_place(f"repo:{path.value}" + (f"@{sha}" if sha else ""))
+    if place is None:
+        problems.append(Problem(filename, lineno, path.col, _UNSAFE_FILE))
+        return True
+    tag = "trufflehog:" + slugify_id(reason.value if reason else "", fallback="detector")
+    where = Location(filename, lineno, tree.col)
+    hits.extend(Hit(fingerprint(s.value), place, tag, where) for s in found if s.value)
+    return True
+
+
+_UNSAFE_FILE = "file has unprintable or secret-looking text"
+# Sources without a ``file``: the field that names where the secret was, by source.
+_CONTAINERS = ("bucket", "container", "image", "project_name", "hostname")
+_FILES = ("file", "filename")
 
 
 def _hit(tree: YMap, lineno: int, filename: str, problems: list[Problem]) -> Hit | None:
@@ -110,9 +168,12 @@ def _hit(tree: YMap, lineno: int, filename: str, problems: list[Problem]) -> Hit
             msg = f"SourceMetadata.Data.{slugify_id(source)} must be an object"
             located.append(Problem(filename, 1, info.col, msg))
         else:
-            file_ = field(info, "file", located, filename, what, required=False)
+            name = next((n for n in _FILES if n in info), "file")
+            file_ = field(info, name, located, filename, what, required=False)
             line = field(info, "line", located, filename, what, required=False, kind="count")
             commit = field(info, "commit", located, filename, what, required=False)
+            name = next((n for n in _CONTAINERS if n in info), "bucket")
+            container = field(info, name, located, filename, what, required=False)
     raw = field(tree, "Raw", located, filename, what, required=False)
     raw2 = field(tree, "RawV2", located, filename, what, required=False)
     detector = field(tree, "DetectorName", located, filename, what, required=False)
@@ -121,23 +182,21 @@ def _hit(tree: YMap, lineno: int, filename: str, problems: list[Problem]) -> Hit
     problems.extend(Problem(p.file, lineno, p.col, p.message) for p in located)
     if located:
         return None
-    kind = (
-        "repo"
-        if commit or source.lower() in ("git", "github", "gitlab")
-        else slugify_id(source, fallback="source")
-    )
+    repo = commit or source.lower() in ("git", "github", "gitlab")
+    kind = "repo" if repo else slugify_id(source, fallback="source")
+    # a repository's place is its file, as gitleaks names it; elsewhere the bucket, image...
+    parts = [p.value for p in (None if repo else container, file_) if p is not None and p.value]
     sha = short_commit(commit.value if commit else "")
     place = sanitize_place(
-        f"{kind}:{file_.value if file_ else '?'}"
+        f"{kind}:{':'.join(parts) or '?'}"
         + (f":{int(line.value)}" if line else "")
         + (f"@{sha}" if sha else "")
     )
     if place is None:
-        problems.append(
-            Problem(filename, lineno, tree.col, "file has unprintable or secret-looking text")
-        )
+        problems.append(Problem(filename, lineno, tree.col, _UNSAFE_FILE))
         return None
-    secret = (raw.value if raw else "") or (raw2.value if raw2 else "")
+    secret = _raw_text(raw.value if raw else "", "DecoderName" in tree)
+    secret = secret or (raw2.value if raw2 else "")
     fp = fingerprint(secret) if secret else None
     del secret
     name = detector.value if detector else "detector"
@@ -148,3 +207,17 @@ def _hit(tree: YMap, lineno: int, filename: str, problems: list[Problem]) -> Hit
         Location(filename, lineno, tree.col),
         verified is not None and verified.value == "true",
     )
+
+
+def _raw_text(raw: str, has_decoder: bool) -> str:
+    """The secret of ``Raw``: before 3.14 trufflehog wrote it as base64 (Go's ``[]byte``),
+    and a report without ``DecoderName`` (added in 3.15) may be one of those. Its value is
+    the decoded text when the field is exact base64 of printable UTF-8, which a secret
+    written as text practically never is; otherwise the text as written."""
+    if has_decoder or len(raw) < 8 or len(raw) % 4:
+        return raw
+    try:
+        text = base64.b64decode(raw, validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return raw
+    return text if text.isprintable() and base64.b64encode(text.encode()).decode() == raw else raw
