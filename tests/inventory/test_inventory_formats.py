@@ -14,6 +14,9 @@ import pytest
 from formats_support import FIX, HUNT, HUNT_FP, OTHER_FP, PROD, VALUES, keys_of, refused, run_import
 
 from workbench.cli import main
+from workbench.errors import ImportReportError
+from workbench.inventory.importers._common import parse_json_report
+from workbench.inventory.importers.gitleaks import fields_read as gitleaks_fields
 
 
 @pytest.mark.parametrize(
@@ -160,3 +163,17 @@ def test_a_yaml_flow_mapping_inventory_is_still_yaml(tmp_path, capsys):
     path = tmp_path / "inv.yaml"
     path.write_text("{version: 1, apis: [], services: [],}\n")
     assert main(["inventory", "check", str(path)]) == 0, capsys.readouterr().err
+
+
+def test_fields_no_importer_reads_never_reach_the_tree():
+    """Memory and req. 11: a 50k-finding report made a 300 MB tree, mostly ``Match`` (the
+    line, secret included), ``Message``, ``Description``; now ~100 MB (bench/import_scale)."""
+    text = (FIX / "gitleaks-windows.json").read_text()
+    tree = parse_json_report(text, "r", "a gitleaks report", only=gitleaks_fields())
+    assert [sorted(finding) for finding in tree] == [
+        ["Commit", "File", "RuleID", "Secret", "StartLine"]
+    ] * 2
+    # a duplicate of a field that is read is still refused
+    twice = text.replace('"RuleID": "generic-api-key",', '"Secret": "x", "RuleID": "g",', 1)
+    with pytest.raises(ImportReportError, match="duplicate key 'Secret'"):
+        parse_json_report(twice, "r", "a gitleaks report", only=gitleaks_fields())

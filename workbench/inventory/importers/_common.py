@@ -79,10 +79,13 @@ def read_report(path: str | os.PathLike[str], *, limit: int | None = None) -> tu
 _JSON_START = re.compile(r"\s*[\[{]")
 
 
-def parse_json_report(text: str, filename: str, expect: str) -> YMap | YSeq:
+def parse_json_report(
+    text: str, filename: str, expect: str, only: frozenset[str] | None = None
+) -> YMap | YSeq:
     """The located tree of a one-document JSON report, or ``ImportReportError``.
 
-    ``expect`` says what the tool writes (``"a JSON array of findings (gitleaks ...)"``).
+    ``expect`` says what the tool writes (``"a JSON array of findings (gitleaks ...)"``);
+    ``only``: the fields kept in the findings of a top-level list (``yamlsafe.parse_tree``).
     YAML is a superset of JSON, so a block-YAML file would parse; it is refused as one
     problem here, not as one wrong-type problem per field later.
     """
@@ -91,7 +94,7 @@ def parse_json_report(text: str, filename: str, expect: str) -> YMap | YSeq:
         bad = strict_json_problem(text, filename)
     if bad is not None:
         raise ImportReportError(bad)
-    tree, problems = parse_tree(json_escapes_for_yaml(text), filename)
+    tree, problems = parse_tree(json_escapes_for_yaml(text), filename, only=only)
     if tree is None and not problems:
         problems.append(Problem(filename, 0, 0, f"report is empty; expected {expect}"))
     if problems:

@@ -32,7 +32,7 @@ from workbench.inventory.model import Inventory, Location
 from workbench.inventory.yamlsafe import Scalar, YMap, YSeq
 from workbench.secrets import fingerprint
 
-__all__ = ["gitleaks_hit", "import_gitleaks", "is_redacted"]
+__all__ = ["fields_read", "gitleaks_hit", "import_gitleaks", "is_redacted"]
 
 # What a finding's fields are called, gitleaks 8 first, then 5-7; lower case, as matched.
 _FILE = ("file",)
@@ -40,7 +40,15 @@ _LINE = ("startline", "linenumber")
 _SECRET = ("secret", "offender")
 _RULE = ("ruleid", "rule")
 _COMMIT = ("commit",)
-_V7_ONLY = frozenset(("offender", "linenumber", "rule", "commitmessage", "offenderentropy"))
+_READ = frozenset((*_FILE, *_LINE, *_SECRET, *_RULE, *_COMMIT))
+"""The fields kept when the report is read (the rest, ``Match`` with the secret in it too,
+never reach the tree)."""
+_V7_ONLY = frozenset(("offender", "linenumber", "rule"))
+
+
+def fields_read() -> frozenset[str]:
+    """The fields of a finding this importer reads (lower case); the rest are dropped."""
+    return _READ
 
 
 def is_redacted(secret: str) -> bool:
@@ -58,7 +66,7 @@ def import_gitleaks(text: str, filename: str = "-") -> Inventory:
     if other is not None:
         return other
     shape = "a JSON array of findings (gitleaks detect -f json)"
-    tree = parse_json_report(text, filename, shape)
+    tree = parse_json_report(text, filename, shape, only=_READ)
     if type(tree) is not YSeq:
         raise ImportReportError(
             Problem(filename, tree.line, tree.col, f"a gitleaks report is {shape}{kind_hint(tree)}")
