@@ -82,7 +82,9 @@ REPORT_CASES: dict[str, Bad] = {
     "gitleaks-secret-int": Bad(
         "gitleaks", _gitleaks(Secret=12345), "Secret must be a JSON string", 10
     ),
-    "gitleaks-file-control": Bad("gitleaks", _gitleaks(File="a\u001b[31m.env"), "unprintable", 11),
+    "gitleaks-file-control": Bad(
+        "gitleaks", _gitleaks(File="a\u001b[31m.env"), "a control or invisible character", 11
+    ),
     "gitleaks-deep": Bad(
         "gitleaks", b"[" * 10_000 + b"]" * 10_000, "nested deeper than 64 levels", 1
     ),

@@ -177,3 +177,18 @@ def test_fields_no_importer_reads_never_reach_the_tree():
     twice = text.replace('"RuleID": "generic-api-key",', '"Secret": "x", "RuleID": "g",', 1)
     with pytest.raises(ImportReportError, match="duplicate key 'Secret'"):
         parse_json_report(twice, "r", "a gitleaks report", only=gitleaks_fields())
+
+
+def test_a_file_name_that_looks_like_a_secret_is_hidden_not_fatal(capsys):
+    """A directory scan meets cache files named by a digest and test data named after a
+    key id: before, one of them failed the whole import with no way to fix it."""
+    summary = run_import(capsys, "gitleaks", FIX / "gitleaks-dir-scan.json")
+    (key,) = keys_of(summary).values()
+    assert key["found_in"] == [
+        "repo:node_modules/.cache/babel-loader/<hidden>:3",
+        "repo:src/test/resources/<hidden>:1",
+        "repo:<hidden>",  # the parts pass one by one, the whole does not: all hidden
+        "repo:config/prod.env:12",
+    ]
+    text = json.dumps(summary)
+    assert "3f2a9b7c1d4e5f6071" not in text and "AKIAIOSFODNN7EXAMPLE" not in text

@@ -33,6 +33,7 @@ __all__ = [
     "MAX_LINE",
     "NO_MAPPING",
     "PLACEHOLDER_API",
+    "UNSAFE_PLACE",
     "Hit",
     "field",
     "inventory_from_hits",
@@ -125,10 +126,27 @@ def raise_problems(problems: list[Problem], filename: str) -> None:
 
 
 def sanitize_place(place: str) -> str | None:
-    """``place`` if it may be stored (printable, no secret in it), else None."""
-    if check_text(place) or secret_kind(place):
+    """``place`` as it may be stored, or None when it has unprintable characters.
+
+    A path part that looks like a secret (``babel-loader/3f2a...9c.json``, a file named
+    after an AWS key id) is hidden as ``<hidden>`` (req. 23), and the finding and its key
+    stay: a scanner report is not the user's to edit. When the parts pass one by one but
+    the whole does not (the random-token rule also reads across ``/``), all of the place
+    after its kind is hidden.
+    """
+    if check_text(place):
         return None
-    return place
+    if not secret_kind(place):
+        return place
+    parts = _PLACE_PARTS.split(place)
+    safe = "".join(_HIDDEN if i % 2 == 0 and secret_kind(p) else p for i, p in enumerate(parts))
+    return safe if not secret_kind(safe) else f"{parts[0]}:{_HIDDEN}"
+
+
+UNSAFE_PLACE = "file name has a control or invisible character; rename the file and scan again"
+"""What is said of a finding whose place ``sanitize_place`` refuses."""
+_PLACE_PARTS = re.compile(r"([/\\:@])")
+_HIDDEN = "<hidden>"
 
 
 def short_commit(commit: object) -> str:

@@ -14,6 +14,7 @@ import re
 from workbench.errors import ImportReportError, Problem
 from workbench.inventory.ids import slugify_id
 from workbench.inventory.importers._common import (
+    UNSAFE_PLACE,
     Hit,
     field,
     inventory_from_hits,
@@ -104,7 +105,7 @@ def import_detect_secrets(text: str, filename: str = "-") -> Inventory:
                         filename,
                         item.line,
                         item.col,
-                        f"{what}: file name has unprintable or secret-looking text",
+                        f"{what}: {UNSAFE_PLACE}",
                     )
                 )
                 continue

@@ -19,6 +19,7 @@ from __future__ import annotations
 from workbench.errors import ImportReportError, Problem
 from workbench.inventory.ids import slugify_id
 from workbench.inventory.importers._common import (
+    UNSAFE_PLACE,
     Hit,
     field,
     inventory_from_hits,
@@ -132,7 +133,7 @@ def gitleaks_hit(
         f"repo:{file_.value}" + (f":{number}" if number else "") + (f"@{sha}" if sha else "")
     )
     if place is None:
-        msg = f"{what}: file name has unprintable or secret-looking text"
+        msg = f"{what}: {UNSAFE_PLACE}"
         problems.append(Problem(where.file, file_.line, file_.col, msg))
         return None
     fp = None if is_redacted(secret) else fingerprint(secret)

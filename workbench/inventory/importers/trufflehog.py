@@ -13,6 +13,7 @@ import base64
 from workbench.errors import ImportReportError, Problem
 from workbench.inventory.ids import slugify_id
 from workbench.inventory.importers._common import (
+    UNSAFE_PLACE,
     Hit,
     field,
     inventory_from_hits,
@@ -138,7 +139,7 @@ def _other_line(
     sha = short_commit(commit.value if commit else "")
     place = sanitize_place(f"repo:{path.value}" + (f"@{sha}" if sha else ""))
     if place is None:
-        problems.append(Problem(filename, lineno, path.col, _UNSAFE_FILE))
+        problems.append(Problem(filename, lineno, path.col, UNSAFE_PLACE))
         return True
     tag = "trufflehog:" + slugify_id(reason.value if reason else "", fallback="detector")
     where = Location(filename, lineno, tree.col)
@@ -146,7 +147,6 @@ def _other_line(
     return True
 
 
-_UNSAFE_FILE = "file has unprintable or secret-looking text"
 # Sources without a ``file``: the field that names where the secret was, by source.
 _CONTAINERS = ("bucket", "container", "image", "project_name", "hostname")
 _FILES = ("file", "filename")
@@ -193,7 +193,7 @@ def _hit(tree: YMap, lineno: int, filename: str, problems: list[Problem]) -> Hit
         + (f"@{sha}" if sha else "")
     )
     if place is None:
-        problems.append(Problem(filename, lineno, tree.col, _UNSAFE_FILE))
+        problems.append(Problem(filename, lineno, tree.col, UNSAFE_PLACE))
         return None
     secret = _raw_text(raw.value if raw else "", "DecoderName" in tree)
     secret = secret or (raw2.value if raw2 else "")

@@ -13,6 +13,7 @@ from workbench.errors import ImportReportError, Problem
 from workbench.inventory.ids import slugify_id
 from workbench.inventory.importers._common import (
     NO_MAPPING,
+    UNSAFE_PLACE,
     Hit,
     field,
     mapping_at,
@@ -86,7 +87,7 @@ def _result(
     )
     place = sanitize_place(where + (f":{int(line.value)}" if line else ""))
     if place is None:
-        msg = f"{what}: uri has unprintable or secret-looking text"
+        msg = f"{what}: {UNSAFE_PLACE}"
         problems.append(Problem(filename, line_of or uri.line, uri.col, msg))
         return None
     tag = "trufflehog:" + slugify_id(rule.value if rule else "", fallback="detector")
