@@ -192,3 +192,29 @@ def test_a_file_name_that_looks_like_a_secret_is_hidden_not_fatal(capsys):
     ]
     text = json.dumps(summary)
     assert "3f2a9b7c1d4e5f6071" not in text and "AKIAIOSFODNN7EXAMPLE" not in text
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "where", "message"),
+    [
+        (
+            "gitleaks",
+            '<?xml version="1.0"?>\n<testsuites>\n <testsuite name="gitleaks" x="a: b"/>\n',
+            "1:1",
+            "not the expected report; this is XML (gitleaks -f junit?): expected a JSON array",
+        ),
+        (
+            "detect-secrets",
+            "\n  Finding: API_KEY=REDACTED\n  RuleID: generic-api-key\n",
+            "2:3",
+            "not the expected report: expected a JSON object with 'results'",
+        ),
+    ],
+)
+def test_a_report_that_is_not_json_is_named_as_such(tmp_path, capsys, kind, text, where, message):
+    """Before, XML gave 'YAML syntax error: mapping values are not allowed; fix the syntax'."""
+    path = tmp_path / "report"
+    path.write_text(text)
+    line, err = refused(capsys, ["import", kind, str(path)])
+    assert line.startswith(f"{path}:{where}: {message}"), line
+    assert err["location"] == f"{path}:{where}"

@@ -26,7 +26,14 @@ from workbench.inventory.inputfile import read_input_text
 from workbench.inventory.jsonstrict import comment_problem, strict_json_problem
 from workbench.inventory.model import Api, Inventory, Key, Location
 from workbench.inventory.validate import check_text
-from workbench.inventory.yamlsafe import Scalar, YMap, YSeq, json_escapes_for_yaml, parse_tree
+from workbench.inventory.yamlsafe import (
+    Scalar,
+    YMap,
+    YSeq,
+    json_escapes_for_yaml,
+    line_col,
+    parse_tree,
+)
 from workbench.secrets import secret_kind
 
 __all__ = [
@@ -90,20 +97,21 @@ def parse_json_report(
     YAML is a superset of JSON, so a block-YAML file would parse; it is refused as one
     problem here, not as one wrong-type problem per field later.
     """
+    if not text.strip():
+        raise ImportReportError(Problem(filename, 0, 0, f"report is empty; expected {expect}"))
     bad = comment_problem(text, filename)
-    if bad is None and _JSON_START.match(text):
+    if bad is None and not _JSON_START.match(text):
+        # not JSON at all (block YAML, XML, text): said as such, not as a YAML syntax error
+        line, col = line_col(text, len(text) - len(text.lstrip()))
+        xml = "; this is XML (gitleaks -f junit?)" if text.lstrip().startswith("<") else ""
+        bad = Problem(filename, line, col, f"not the expected report{xml}: expected {expect}")
+    if bad is None:
         bad = strict_json_problem(text, filename)
     if bad is not None:
         raise ImportReportError(bad)
     tree, problems = parse_tree(json_escapes_for_yaml(text), filename, only=only)
-    if tree is None and not problems:
-        problems.append(Problem(filename, 0, 0, f"report is empty; expected {expect}"))
-    if problems:
+    if problems or tree is None:
         raise_problems(problems, filename)
-    if type(tree) is Scalar or not _JSON_START.match(text):
-        raise ImportReportError(
-            Problem(filename, tree.line, tree.col, f"not the expected report: expected {expect}")
-        )
     return tree
 
 
