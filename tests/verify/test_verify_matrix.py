@@ -7,6 +7,7 @@ from verify_pki import OLD_KEY, identities
 
 from workbench.errors import VerifyError
 from workbench.verify import Options, Outcome, Target, run_verify, run_verify_many
+from workbench.verify.forms import DECOY_VALUE
 
 TIMEOUT = 5.0
 ONCE = Options(repeat=1, timeout=TIMEOUT)
@@ -64,9 +65,16 @@ def test_correct_server_refusals_are_the_expected_ones(pki, serve):
     assert probes["revoked-cert"].evidence.tls_alert == "SSLV3_ALERT_CERTIFICATE_REVOKED"
     assert probes["other-service-cert"].observed == "HTTP 403"
     # The declared header carried the key alone and beside another identity's certificate,
-    # to the health path, with GET and POST, 5 times each: 2 x 1 x 2 x 5.
-    assert srv.log.keys_seen == [OLD_KEY] * 20
-    assert srv.log.methods.count("POST") == srv.log.methods.count("GET") - 1  # - the control
+    # to the health path, with GET and POST, 5 times each: 2 x 1 x 2 x 5; then once in each
+    # corner (see test_verify_hunt.py): its name in another case and sent twice (the server
+    # reads the first value: the key once, the wrong value once) with GET and POST, and
+    # HTTP/1.0, keep-alive (two requests) and another SNI (the stdlib server answers the
+    # HEAD/PUT/PATCH/DELETE corners 501 before it reads the headers).
+    assert srv.log.keys_seen.count(OLD_KEY) == 20 + 2 * 2 + 4
+    assert set(srv.log.keys_seen) == {OLD_KEY, DECOY_VALUE}
+    # GET has the control more, and the GET-only corners: HTTP/1.0, keep-alive (two requests)
+    # and another SNI, each with no credentials and the key in 7 forms.
+    assert srv.log.methods.count("POST") == srv.log.methods.count("GET") - 1 - 4 * (1 + 7)
 
 
 @pytest.mark.parametrize(
@@ -96,7 +104,12 @@ def test_slow_server_times_out_as_error(pki, serve):
     result = run_verify(Target(srv.url), identities(pki, negatives=False), options=options)
     assert result.verdict.verdict == "ERROR"
     # The look-alike foreign certificate is refused by the handshake, before the slow handler.
-    http = [p for p in result.verdict.probes if p.name != "foreign-ca-cert"]
+    # The stdlib server answers HEAD/PUT/PATCH/DELETE (corner probes) at once with 501.
+    http = [
+        p
+        for p in result.verdict.probes
+        if p.name != "foreign-ca-cert" and p.evidence.method in ("GET", "POST")
+    ]
     assert http and all(p.evidence.outcome is Outcome.TIMEOUT for p in http)
     assert all(p.evidence.elapsed_ms < 2000 for p in result.verdict.probes)
 
@@ -135,10 +148,16 @@ def test_probes_pin_one_ip_and_keep_host_as_sni_and_host_header(pki, serve):
     ips = {p.evidence.ip for p in v.probes}
     assert len(ips) == 1 and ips <= {"127.0.0.1", "::1"}
     assert {p.evidence.sni for p in v.probes} == {"localhost"}
-    # Every probe is its own connection with a fresh TLS session (req. 17).
+    # Every probe is its own connection with a fresh TLS session (req. 17): the matrix, then
+    # the corners: 8 key shapes x 2 methods, 8 protocol corners x (no credentials + 7 forms).
     n = len(v.probes)
-    assert srv.log.connections == n == 1 + 2 * (1 + 7 + 7 + 3)
-    assert set(srv.log.sni) == {"localhost"} and len(srv.log.sni) == n
+    assert srv.log.connections == n == 1 + 2 * (1 + 7 + 7 + 3) + 8 * 2 + 8 * (1 + 7)
+    assert len(srv.log.sni) == n
+    # Only the SNI corners (16 probes) send no SNI or another name.
+    assert srv.log.sni.count("localhost") == n - 16
+    others = set(srv.log.sni) - {"localhost", None}
+    assert srv.log.sni.count(None) == 8 and len(others) == 1
+    assert others.pop().endswith(".invalid")
     assert set(srv.log.hosts) == {f"localhost:{srv.port}"}
     assert not any(p.evidence.session_reused for p in v.probes)
 
@@ -225,10 +244,11 @@ def test_tls_contexts_are_built_once_per_identity_not_per_probe(pki, serve, monk
     real = engine.client_context
     monkeypatch.setattr(engine, "client_context", lambda *a: calls.append(a) or real(*a))
     srv = serve("correct")
-    ids = identities(pki)  # bare + new + foreign + revoked + other = 5 contexts
+    # bare (twice: with and without hostname checking) + new + foreign + revoked + other
+    ids = identities(pki)
     results = run_verify_many([(Target(srv.url), ids)] * 4, options=ONCE)
     assert {r.verdict.verdict for r in results} == {"PASS"}
-    assert len(calls) == 5
+    assert len(calls) == 6
 
 
 def test_redaction_happens_before_truncation():

@@ -286,6 +286,11 @@ class _Server(ThreadingHTTPServer):
         pass  # misbehaving on purpose; the client's view is what the tests assert
 
 
+def main_sni(log: ServerLog) -> set[str | None]:
+    """The SNI names a server saw, less the verifier's SNI corners (none, ``*.invalid``)."""
+    return {s for s in log.sni if s is not None and not s.endswith(".invalid")}
+
+
 @dataclass
 class RunningServer:
     mode: str

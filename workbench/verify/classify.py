@@ -16,6 +16,7 @@ from enum import StrEnum
 
 __all__ = [
     "DECISIVE",
+    "ServerNameMismatch",
     "REFUSAL_TLS_REASONS",
     "UNREACHABLE",
     "MalformedResponse",
@@ -49,6 +50,9 @@ class Outcome(StrEnum):
     LOGIN_PAGE = "LOGIN_PAGE"
     PLAIN_HTTP = "PLAIN_HTTP"
     SERVER_CERT_UNTRUSTED = "SERVER_CERT_UNTRUSTED"
+    NOT_SERVED = "NOT_SERVED"
+    """A corner probe the server did not serve at all (it closed instead of reading a second
+    request on a kept-alive connection): nothing was accepted, nothing refused."""
     OTHER = "OTHER"
 
 
@@ -101,6 +105,11 @@ class PeerClosed(Exception):
     """Raised by a probe when the server closed the connection before any HTTP response."""
 
 
+class ServerNameMismatch(Exception):
+    """Raised by a probe that sent another SNI (or none) when the certificate the server
+    showed does not name the pinned host: nothing is sent to it."""
+
+
 class MalformedResponse(Exception):
     """Raised by a probe when the bytes received are not HTTP/1.1."""
 
@@ -140,6 +149,8 @@ def classify_exception(exc: BaseException) -> tuple[Outcome, str]:
             return Outcome.SERVER_CERT_UNTRUSTED, reason
         return Outcome.OTHER, reason
     for e in iter_chain(exc):
+        if isinstance(e, ServerNameMismatch):
+            return Outcome.SERVER_CERT_UNTRUSTED, "server certificate does not name the host"
         if isinstance(e, socket.gaierror):
             return Outcome.DNS, f"getaddrinfo: {e.strerror or e}"
         if isinstance(e, PeerClosed | ssl.SSLEOFError | EOFError):

@@ -249,6 +249,7 @@ async def verify_many(
                 presented_as=job.target.presented_as,
                 repeat=options.repeat,
                 creds=c,
+                host=entry.host,
             )
 
         await _plan_job(job, options, specs_for)

@@ -9,6 +9,11 @@ probes every one of them; an inventory key may add its own with ``presented_as``
 - ``query:NAME``             -> ``?NAME=<key>``
 - ``authorization:SCHEME``   -> ``Authorization: SCHEME <key>`` (e.g. ``authorization:Token``)
 - ``basic``                  -> ``Authorization: Basic base64(<key>:)`` (key as the user name)
+
+Beyond those, :func:`corner_forms` lists shapes a gateway and the service behind it may read
+differently (the declared header with its name in another case or sent twice, a cookie,
+Basic with the key as user or password, Kong's default ``apikey`` header): the verifier
+tries each once per path and method (see :mod:`workbench.verify.corners`).
 """
 
 from __future__ import annotations
@@ -24,11 +29,15 @@ __all__ = [
     "KeyForm",
     "PRESENTED_AS_HELP",
     "bearer_form",
+    "corner_forms",
     "key_forms",
     "parse_presented_as",
 ]
 
 DEFAULT_QUERY_PARAMS = ("api_key", "apikey", "key", "access_token")
+DECOY_VALUE = "workbench-decoy-not-a-key"
+"""The wrong value sent beside the key when the declared header is sent twice."""
+_VALUE_AS_IS = frozenset({"", "case", "decoy-first", "decoy-last"})
 PRESENTED_AS_HELP = "header:NAME, query:NAME, authorization:SCHEME or basic"
 _TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}")
 _QUERY_NAME = re.compile(r"[A-Za-z0-9._~-]{1,64}")
@@ -45,13 +54,31 @@ class KeyForm:
     name: str
     """Header name or query parameter name."""
     scheme: str = ""
-    """Authorization scheme put before the value (``Bearer``), ``basic``, or empty."""
+    """Authorization scheme put before the value (``Bearer``), ``basic``, or empty; for the
+    corner forms also ``basic-password``, ``cookie`` (``name`` is the cookie's), ``case`` (the
+    name as written, in another case), ``decoy-first`` and ``decoy-last`` (the header sent
+    twice, once with a wrong value)."""
 
     def header_value(self, value: str) -> str:
         """The header value carrying ``value``."""
         if self.scheme == "basic":
             return "Basic " + base64.b64encode(f"{value}:".encode()).decode("ascii")
-        return f"{self.scheme} {value}" if self.scheme else value
+        if self.scheme == "basic-password":
+            return "Basic " + base64.b64encode(f"workbench:{value}".encode()).decode("ascii")
+        if self.scheme in _VALUE_AS_IS:
+            return value
+        return f"{self.scheme} {value}"
+
+    def header_items(self, value: str) -> list[tuple[str, str]]:
+        """The header lines carrying ``value`` (one, or two for the decoy forms)."""
+        if self.scheme == "cookie":
+            return [("Cookie", f"{self.name}={quote(value, safe='')}")]
+        carried = (self.name, self.header_value(value))
+        if self.scheme == "decoy-first":
+            return [(self.name, DECOY_VALUE), carried]
+        if self.scheme == "decoy-last":
+            return [carried, (self.name, DECOY_VALUE)]
+        return [carried]
 
     def query_item(self, value: str) -> str:
         """``name=value`` for a query string (value percent-encoded)."""
@@ -106,3 +133,32 @@ def key_forms(header: str, presented_as: Sequence[str] = ()) -> tuple[KeyForm, .
     for f in forms:
         out.setdefault((f.where, f.name.lower() if f.where == "header" else f.name, f.scheme), f)
     return tuple(out.values())
+
+
+def corner_forms(header: str, forms: Sequence[KeyForm]) -> tuple[KeyForm, ...]:
+    """Shapes of the key a gateway may read differently from the service behind it, beyond
+    ``forms`` (those already probed): the declared header with its name in another case,
+    sent twice beside a wrong value (either order), as a cookie named like the header or
+    ``api_key``, as Basic credentials (key as user, key as password) and Kong's ``apikey``
+    header. HTTP says header names are case-insensitive; a check that is not, is a bypass."""
+    other_case = header.lower() if header.lower() != header else header.upper()
+    extra = [
+        KeyForm(f"header {other_case} (name in another case)", "header", other_case, "case"),
+        KeyForm(f"header {header} twice, wrong value first", "header", header, "decoy-first"),
+        KeyForm(f"header {header} twice, wrong value last", "header", header, "decoy-last"),
+        KeyForm(f"Cookie {header}", "header", header, "cookie"),
+        KeyForm("Cookie api_key", "header", "api_key", "cookie"),
+        KeyForm("Authorization: Basic (key as user)", "header", "Authorization", "basic"),
+        KeyForm(
+            "Authorization: Basic (key as password)", "header", "Authorization", "basic-password"
+        ),  # fmt: skip
+        KeyForm("header apikey", "header", "apikey"),
+    ]
+    seen = {(f.where, f.name.lower(), f.scheme) for f in forms}
+    out = []
+    for f in extra:
+        key = (f.where, f.name.lower(), "" if f.scheme == "case" else f.scheme)
+        if key not in seen or f.scheme == "case":
+            seen.add(key)
+            out.append(f)
+    return tuple(out)

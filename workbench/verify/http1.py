@@ -19,16 +19,23 @@ from workbench.verify.classify import MalformedResponse, PeerClosed
 __all__ = ["Response", "read_response", "request_bytes"]
 
 MAX_HEAD_BYTES = 64 * 1024
+MAX_CHUNK_LINE = 1024
+"""A chunk-size line longer than this ends the body: a server streaming one endless line
+would otherwise grow the buffer (and rescan it) until the deadline."""
 _STATUS = re.compile(rb"HTTP/1\.[01] ([1-5][0-9][0-9])(?: [^\r\n]*)?")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 
 
-def request_bytes(method: str, target: str, headers: Sequence[tuple[str, str]]) -> bytes:
+def request_bytes(
+    method: str, target: str, headers: Sequence[tuple[str, str]], version: str = "HTTP/1.1"
+) -> bytes:
     """The request head; refuses a name or value that could split the request."""
     if not _TOKEN.fullmatch(method) or not target.startswith("/") or " " in target:
         raise ValueError("bad request line")
-    lines = [f"{method} {target} HTTP/1.1"]
+    if version not in ("HTTP/1.1", "HTTP/1.0"):
+        raise ValueError("bad HTTP version")
+    lines = [f"{method} {target} {version}"]
     for name, value in headers:
         if not _TOKEN.fullmatch(name) or not _FIELD_VALUE.fullmatch(value):
             raise ValueError(f"header {name!r} has a character HTTP/1.1 does not allow")
@@ -95,7 +102,7 @@ def _body(reader: _Reader, headers: dict[str, str], limit: int) -> tuple[bytes, 
         out = bytearray()
         while True:
             while b"\r\n" not in reader.buf:
-                if not reader.more():
+                if len(reader.buf) > MAX_CHUNK_LINE or not reader.more():
                     return bytes(out[:limit]), len(out) > limit
             line, _, _ = bytes(reader.buf).partition(b"\r\n")
             del reader.buf[: len(line) + 2]
@@ -123,15 +130,16 @@ def _body(reader: _Reader, headers: dict[str, str], limit: int) -> tuple[bytes, 
     return data[: min(cap, len(data))], truncated
 
 
-def read_response(recv: Callable[[], bytes], *, limit: int) -> Response:
+def read_response(recv: Callable[[], bytes], *, limit: int, head: bool = False) -> Response:
     """Read one response (skipping 1xx interim ones) with ``recv`` until its body ends, the
-    peer closes, or ``limit`` body bytes are in."""
+    peer closes, or ``limit`` body bytes are in. ``head``: the answer to a HEAD request,
+    which has no body whatever its Content-Length says."""
     reader = _Reader(recv)
     while True:
         status, headers = _head(reader)
         if status >= 200:
             break
-    if status in (204, 304):
+    if status in (204, 304) or head:
         return Response(status, headers)
     try:
         body, truncated = _body(reader, headers, limit)

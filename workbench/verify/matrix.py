@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.errors import VerifyError
-from workbench.verify.forms import KeyForm, bearer_form, key_forms
+from workbench.verify.corners import CORNER_METHODS, corner_specs
+from workbench.verify.forms import KeyForm, bearer_form, corner_forms, key_forms
 from workbench.verify.probe import ProbeSpec, client_context
 from workbench.verify.target import DEFAULT_REPEAT, CertIdentity, EntryPoint, Identities, Target
 from workbench.verify.verdict import CONTROL, NO_CREDENTIALS, OLD_KEY
@@ -71,6 +72,8 @@ class Credentials:
     """Each identity's TLS context, built once and shared by every probe of a run."""
 
     bare: ssl.SSLContext
+    bare_unchecked: ssl.SSLContext
+    """``bare`` without hostname checking: the SNI corners check the name themselves."""
     controls: tuple[tuple[ssl.SSLContext, str], ...]
     foreign: tuple[ssl.SSLContext, str]
     revoked: tuple[ssl.SSLContext, str] | None
@@ -86,6 +89,8 @@ def build_credentials(identities: Identities) -> Credentials:
         raise VerifyError(
             f"{ca}: cannot load the server CA file ({exc.__class__.__name__})"
         ) from None
+    bare_unchecked = client_context(ca)
+    bare_unchecked.check_hostname = False  # the chain is still verified (CERT_REQUIRED)
     controls = tuple(_load(c, ca) for c in identities.controls)
     if identities.foreign_cert is not None:
         foreign = _load(identities.foreign_cert, ca)
@@ -96,6 +101,7 @@ def build_credentials(identities: Identities) -> Credentials:
         foreign = (look, f"throwaway foreign CA, look-alike of {controls[0][1]}")
     return Credentials(
         bare,
+        bare_unchecked,
         controls,
         foreign,
         _load(identities.revoked_cert, ca) if identities.revoked_cert else None,
@@ -113,9 +119,11 @@ def prepare(
     presented_as: Sequence[str] = (),
     repeat: int = DEFAULT_REPEAT,
     creds: Credentials | None = None,
+    host: str = "",
 ) -> tuple[ProbeSpec, ...]:
     """The probe list of one entry point: controls to ``path`` (the health path), negatives
-    to ``path`` and every one of ``paths`` with each method, ``repeat`` times."""
+    to ``path`` and every one of ``paths`` with each method, ``repeat`` times, then the
+    corner probes (:mod:`workbench.verify.corners`) of ``host``."""
     creds = creds or build_credentials(identities)
     old = identities.old_key
     token = identities.bearer_token
@@ -168,6 +176,10 @@ def prepare(
                         ctx, label = creds.token_peer
                         add("token-with-other-cert", ctx, f"{label} + another's bound token",
                             bearer, token)  # fmt: skip
+    specs += corner_specs(
+        host=host, header=header, paths=(path, *paths), forms=forms, old=old, old_id=old_id,
+        bare=creds.bare, bare_unchecked=creds.bare_unchecked,
+    )  # fmt: skip
     return tuple(specs)
 
 
@@ -195,11 +207,20 @@ def scope_of(
     else:
         where = f"{_plural(len(entries), 'entry point')}, {sum(n_addr)} addresses"
     beside = identities.other_service_cert is not None
+    shapes = corner_forms(target.header, forms)
+    corners = [
+        f"{_plural(len(shapes), 'more key shape')}",
+        "HTTP/1.0",
+        "keep-alive",
+        "no SNI and another SNI",
+        "/".join(CORNER_METHODS),
+    ]
     text = (
         f"{_plural(len(identities.controls), 'consumer')}, {where}, "
         f"{_plural(len(forms), 'key form')} (alone"
         + (" and beside another identity's certificate)" if beside else " only)")
         + f", {_plural(paths, 'path')} x {len(METHODS)} methods, {_plural(repeat, 'repeat')}"
+        + f"; once each: {', '.join(corners)}"
     )
     return {
         "text": text,
@@ -211,6 +232,11 @@ def scope_of(
         "foreign_ca": "given" if identities.foreign_cert else "throwaway look-alike",
         "paths": list(entries[0].paths) if entries else [],
         "methods": list(METHODS),
+        "corners": {
+            "key_shapes": [f.label for f in shapes],
+            "protocol": ["HTTP/1.0", "keep-alive 2nd request", "no SNI", "another SNI"],
+            "methods": list(CORNER_METHODS),
+        },
         "repeat": repeat,
         "probes": probes,
     }

@@ -16,6 +16,7 @@ from pathlib import Path
 from workbench.secrets import SecretValue
 from workbench.verify.classify import (
     Outcome,
+    PeerClosed,
     classify_exception,
     classify_http,
     tls_reason,
@@ -24,7 +25,7 @@ from workbench.verify.forms import KeyForm
 from workbench.verify.http1 import read_response, request_bytes
 from workbench.verify.redact import redact
 from workbench.verify.resolve import is_ip_literal
-from workbench.verify.tlsconn import TLSConnection
+from workbench.verify.tlsconn import TLSConnection, check_server_name
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -38,6 +39,8 @@ __all__ = [
     "run_probe_blocking",
 ]
 
+PINNED_SNI = "<pinned host>"
+"""``ProbeSpec.sni`` default: send the pinned host name (none for an IP literal)."""
 MAX_BODY_BYTES = 64 * 1024
 """At most this much of a response body is read; the rest is ignored (evidence says so)."""
 USER_AGENT = "workbench-verify/2"
@@ -82,6 +85,17 @@ class ProbeSpec:
     """The secret sent; revealed only when writing the request."""
     attempt: int = 1
     """Repetition number of this probe (each on a fresh connection)."""
+    corner: str | None = None
+    """For the corner probes (:mod:`workbench.verify.corners`): which corner, in words."""
+    version: str = "HTTP/1.1"
+    """HTTP version of the request line."""
+    sni: str | None = PINNED_SNI
+    """SNI to send: the pinned host's (default), ``None`` for none, or another name. Any
+    but the default needs a context without hostname checking: the probe then checks the
+    server certificate's names against the pinned host itself before sending anything."""
+    keep_alive: bool = False
+    """Send the request twice on one connection; the second answer is the one judged (the
+    first too when it accepts)."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +111,8 @@ class ProbeEvidence:
     port: int
     """TCP port."""
     sni: str | None
-    """SNI sent (None for IP literals, which TLS does not put in SNI)."""
+    """SNI of the pinned host (None for IP literals, which TLS does not put in SNI); a
+    corner probe that sent another (or none) says so in ``corner``."""
     host_header: str
     """Host header sent."""
     identity: str
@@ -136,6 +151,10 @@ class ProbeEvidence:
     """First 16 hex of SHA-256 of the body bytes read."""
     elapsed_ms: float = 0.0
     """Connect + TLS + request + response time."""
+    corner: str | None = None
+    """Which corner a corner probe tried (HTTP/1.0, keep-alive, no SNI, HEAD, a key shape)."""
+    request_sent: bool = False
+    """Whether the request went out (False: refused or failed before anything was sent)."""
     body: bytes = field(default=b"", repr=False, compare=False)
     """Body bytes, kept in memory for classification only; never exported (may echo secrets)."""
 
@@ -183,18 +202,25 @@ def run_probe_blocking(
     sni = None if is_ip_literal(pinned.host) else pinned.host
     facts: dict = {}
     outcome = Outcome.OTHER
+    send_sni = pinned.host if spec.sni == PINNED_SNI else spec.sni
     try:
         deadline = time.monotonic() + timeout
-        with TLSConnection(pinned.ip, pinned.port, spec.context, pinned.host, deadline) as conn:
+        with TLSConnection(pinned.ip, pinned.port, spec.context, send_sni, deadline) as conn:
             conn.connect()
             tls = conn.tls
             assert tls is not None
+            if spec.sni != PINNED_SNI:
+                check_server_name(tls, pinned.host)  # before anything is sent
             facts["tls_version"] = tls.version()
             facts["cipher"] = (tls.cipher() or (None,))[0]
             facts["session_reused"] = tls.session_reused
             _exchange(spec, pinned, conn, facts, user_agent)
         # Refined later by the verdict against what the positive control got.
-        outcome = classify_http(facts["http_status"], facts.get("content_type"), facts["body"])
+        if facts.pop("not_served", False):
+            outcome = Outcome.NOT_SERVED
+            facts["error_reason"] = "closed instead of serving a second request"
+        else:
+            outcome = classify_http(facts["http_status"], facts.get("content_type"), facts["body"])
     except Exception as exc:  # every failure becomes evidence; classification reads the chain
         outcome, reason = classify_exception(exc)
         facts["error_class"] = type(exc).__name__
@@ -214,6 +240,7 @@ def run_probe_blocking(
         method=spec.method,
         form=spec.form.label if spec.form is not None else None,
         attempt=spec.attempt,
+        corner=spec.corner,
         # A misbehaving server may echo what it was sent, in any encoding: scrub it.
         location=redact(facts.pop("location", None), sent, 500),
         content_type=redact(facts.pop("content_type", None), sent, 200),
@@ -233,19 +260,32 @@ def _exchange(
         ("Host", pinned.host_header),
         ("User-Agent", user_agent),
         ("Accept", "application/json, */*;q=0.5"),
-        ("Connection", "close"),
+        ("Connection", "keep-alive" if spec.keep_alive else "close"),
     ]
-    if spec.method != "GET":
+    if spec.method not in ("GET", "HEAD"):
         headers.append(("Content-Length", "0"))
     target = spec.path
     if spec.form is not None and spec.secret is not None:
         value = spec.secret.reveal()
         if spec.form.where == "header":
-            headers.append((spec.form.name, spec.form.header_value(value)))
+            headers.extend(spec.form.header_items(value))
         else:
             target = spec.form.wire_path(target, value)
-    conn.send(request_bytes(spec.method, target, headers))
-    response = read_response(conn.recv, limit=MAX_BODY_BYTES)
+    request = request_bytes(spec.method, target, headers, spec.version)
+    head = spec.method == "HEAD"
+    conn.send(request)
+    facts["request_sent"] = True
+    response = read_response(conn.recv, limit=MAX_BODY_BYTES, head=head)
+    if spec.keep_alive and not 200 <= response.status < 300:
+        if not _kept_alive(response):
+            facts["not_served"] = True  # the server closes after one answer: no 2nd request
+            return
+        try:
+            conn.send(request.replace(b"Connection: keep-alive", b"Connection: close", 1))
+            response = read_response(conn.recv, limit=MAX_BODY_BYTES, head=head)
+        except (PeerClosed, OSError):
+            facts["not_served"] = True  # closed instead of reading a second request
+            return
     facts["http_status"] = response.status
     if "content-type" in response.headers:
         facts["content_type"] = response.headers["content-type"]
@@ -254,3 +294,11 @@ def _exchange(
     if response.truncated:
         facts["body_truncated"] = True
     facts["body"] = response.body
+
+
+def _kept_alive(response) -> bool:
+    """Whether the connection can carry a second request after ``response``."""
+    framed = "content-length" in response.headers or "chunked" in response.headers.get(
+        "transfer-encoding", ""
+    ).lower() or response.status in (204, 304)  # fmt: skip
+    return framed and "close" not in response.headers.get("connection", "").lower()

@@ -16,11 +16,14 @@ probe here, more than the handshake itself.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import ssl
 import time
 
-__all__ = ["TLSConnection"]
+from workbench.verify.classify import ServerNameMismatch
+
+__all__ = ["TLSConnection", "check_server_name", "names_host"]
 
 _RECV = 65536
 
@@ -130,3 +133,36 @@ class TLSConnection:
         else:
             self._eof = True
             self._in.write_eof()
+
+
+def names_host(cert: dict, host: str) -> bool:
+    """Whether a verified peer certificate (``SSLObject.getpeercert()``) names ``host``:
+    an IP SAN for an address, else a DNS SAN equal to it or a wildcard for its left-most
+    label (RFC 6125), compared case-insensitively."""
+    host = host.strip("[]").rstrip(".").lower()
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    for kind, value in cert.get("subjectAltName", ()):
+        if ip is not None and kind == "IP Address":
+            try:
+                if ipaddress.ip_address(value.strip()) == ip:
+                    return True
+            except ValueError:
+                continue
+        elif ip is None and kind == "DNS":
+            name = value.rstrip(".").lower()
+            if name == host:
+                return True
+            if name.startswith("*.") and "." in host and host.split(".", 1)[1] == name[2:]:
+                return True
+    return False
+
+
+def check_server_name(tls: ssl.SSLObject, host: str) -> None:
+    """For a connection made without hostname checking (another SNI, or none): raise
+    :class:`ServerNameMismatch` unless the verified server certificate names ``host``."""
+    cert = tls.getpeercert()
+    if not cert or not names_host(cert, host):
+        raise ServerNameMismatch(host)

@@ -33,6 +33,7 @@ __all__ = [
     "decide",
     "decide_liveness",
     "describe_observation",
+    "judge_corner",
 ]
 
 CONTROL = "positive-control"
@@ -107,6 +108,28 @@ def _refine(ev: ProbeEvidence, reference_content_type: str | None) -> ProbeEvide
     return ev if outcome is ev.outcome else replace(ev, outcome=outcome)
 
 
+# A corner's answer that says "not served here": no route, no such method, no such version,
+# a misdirected request. Nothing was accepted; the main matrix holds the proof.
+_NOT_SERVED_STATUS = frozenset({400, 404, 405, 406, 410, 411, 413, 414, 415, 421, 426, 431,
+                                501, 505})  # fmt: skip
+_NO_ANSWER = frozenset({Outcome.TIMEOUT, Outcome.CONN_REFUSED, Outcome.DNS})
+
+
+def judge_corner(ev: ProbeEvidence) -> str:
+    """``pass``, ``fail`` or ``inconclusive`` for a corner probe (see verify.corners): a 2xx
+    fails, a refusal or a "not served here" passes, a handshake that failed before anything
+    was sent passes (nothing could be accepted), the rest proves nothing."""
+    if ev.outcome is Outcome.ACCEPTED:
+        return "fail"
+    if ev.outcome in (Outcome.REFUSED, Outcome.NOT_SERVED, Outcome.NOT_FOUND, Outcome.REDIRECT):
+        return "pass"
+    if ev.http_status in _NOT_SERVED_STATUS:
+        return "pass"
+    if ev.http_status is None and not ev.request_sent and ev.outcome not in _NO_ANSWER:
+        return "pass"
+    return "inconclusive"
+
+
 def _judge(expected: str, outcome: Outcome) -> str:
     if outcome not in DECISIVE:
         return "inconclusive"
@@ -119,7 +142,7 @@ def _pin(ev: ProbeEvidence) -> tuple:
 
 
 def _probe_key(ev: ProbeEvidence) -> tuple:
-    return (ev.name, ev.form, ev.method, ev.url, ev.identity, ev.attempt, _pin(ev))
+    return (ev.name, ev.form, ev.method, ev.url, ev.identity, ev.attempt, ev.corner, _pin(ev))
 
 
 def _where(ev: ProbeEvidence) -> str:
@@ -131,11 +154,14 @@ def _grouped_reasons(records: list[ProbeRecord], sentence) -> list[str]:
     groups: dict[tuple, list[ProbeRecord]] = {}
     for r in records:
         ev = r.evidence
-        groups.setdefault((r.name, ev.form, ev.method, ev.url, ev.ip, r.observed), []).append(r)
+        key = (r.name, ev.form, ev.corner, ev.method, ev.url, ev.ip, r.observed)
+        groups.setdefault(key, []).append(r)
     lines = []
-    for (name, form, method, url, _ip, _observed), rs in groups.items():
+    for (name, form, corner, method, url, _ip, _observed), rs in groups.items():
         ev = rs[0].evidence
         shape = f" [{form}]" if form else ""
+        if corner:
+            shape += f" ({corner})"
         times = f" ({len(rs)} attempt(s))" if len(rs) > 1 else ""
         lines.append(f"{name}{shape} {method} {url} at {_where(ev)}: {sentence(rs[0])}{times}")
     if len(lines) > MAX_REASON_LINES:
@@ -169,7 +195,10 @@ def decide(
         if expected not in (ACCEPTED, REFUSED):
             raise ValueError(f"probe {ev.name}: expected must be accepted or refused")
         ev = _refine(ev, None if ev.name == CONTROL else reference_ct.get(_pin(ev)))
-        judged = _judge(expected, ev.outcome)
+        if ev.corner is not None and expected == REFUSED:
+            judged = judge_corner(ev)
+        else:
+            judged = _judge(expected, ev.outcome)
         records.append(ProbeRecord(ev.name, expected, describe_observation(ev), judged, ev))
 
     def result(verdict: states.Verdict) -> Verdict:

@@ -1,0 +1,81 @@
+"""Corner probes: the old key where a gateway's check and the service behind it may disagree.
+
+The main matrix (:mod:`workbench.verify.matrix`) sends the key in every form, to every
+path, with GET and POST, repeatedly. A gateway can still honour it in a corner of the
+protocol that matrix never touches, each found by building such a server:
+
+- another shape of the key: the declared header's name in another case, the header twice
+  beside a wrong value, a cookie, Basic credentials, Kong's ``apikey`` header;
+- HTTP/1.0 instead of HTTP/1.1;
+- the second request on a kept-alive connection (a per-connection check done once);
+- no SNI, or another SNI (a default server block behind the same address);
+- HEAD, PUT, PATCH, DELETE (a check limited to GET and POST).
+
+Each corner is probed once per path, with no credentials and with the old key in every
+main form. They are judged apart (:func:`workbench.verify.verdict.judge_corner`): a 2xx is a
+FAIL, a refusal passes, and so does an answer saying the corner is not served (404, 405,
+501, a close instead of a second request, a handshake that never let anything be sent);
+anything else is INCONCLUSIVE. OPTIONS is left out: CORS preflights are answered without
+credentials by design.
+"""
+
+from __future__ import annotations
+
+import secrets
+import ssl
+from collections.abc import Sequence
+
+from workbench.verify.forms import KeyForm, corner_forms
+from workbench.verify.probe import ProbeSpec
+from workbench.verify.resolve import is_ip_literal
+
+__all__ = ["CORNER_METHODS", "OLD_KEY_CORNER", "NO_CREDENTIALS_CORNER", "corner_specs"]
+
+OLD_KEY_CORNER = "old-key-corner"
+NO_CREDENTIALS_CORNER = "no-credentials-corner"
+CORNER_METHODS = ("HEAD", "PUT", "PATCH", "DELETE")
+SHAPES = "another key shape"
+
+
+def _protocol_corners(host: str, other_sni: str) -> list[tuple[str, dict]]:
+    """(label, ProbeSpec fields) of each protocol corner for ``host``."""
+    out: list[tuple[str, dict]] = [
+        ("HTTP/1.0", {"version": "HTTP/1.0"}),
+        ("keep-alive, 2nd request", {"keep_alive": True}),
+    ]
+    if not is_ip_literal(host):
+        out.append(("no SNI", {"sni": None}))
+    out.append((f"SNI {other_sni}", {"sni": other_sni}))
+    out.extend((f"method {m}", {"method": m}) for m in CORNER_METHODS)
+    return out
+
+
+def corner_specs(
+    *,
+    host: str,
+    header: str,
+    paths: Sequence[str],
+    forms: Sequence[KeyForm],
+    old,
+    old_id: str,
+    bare: ssl.SSLContext,
+    bare_unchecked: ssl.SSLContext,
+) -> list[ProbeSpec]:
+    """The corner probes of one entry point (``bare_unchecked``: the bare context without
+    hostname checking, for the SNI corners; the probe checks the name itself)."""
+    other_sni = f"wb-{secrets.token_hex(4)}.invalid"
+    specs: list[ProbeSpec] = []
+    for path in dict.fromkeys(paths):
+        for form in corner_forms(header, forms):
+            for method in ("GET", "POST"):
+                specs.append(ProbeSpec(OLD_KEY_CORNER, "refused", bare, old_id, path, method,
+                                       form, old, corner=SHAPES))  # fmt: skip
+        for label, fields in _protocol_corners(host, other_sni):
+            ctx = bare_unchecked if "sni" in fields else bare
+            method = fields.pop("method", "GET")
+            specs.append(ProbeSpec(NO_CREDENTIALS_CORNER, "refused", ctx, "none", path, method,
+                                   corner=label, **fields))  # fmt: skip
+            for form in forms:
+                specs.append(ProbeSpec(OLD_KEY_CORNER, "refused", ctx, old_id, path, method,
+                                       form, old, corner=label, **fields))  # fmt: skip
+    return specs
