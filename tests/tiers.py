@@ -43,6 +43,7 @@ INTEGRATION_FILES = frozenset(
         "trust/test_trust_cli_edge.py",
         "trust/test_trust_spawn_sites.py",
         "verify/test_verify_cli.py",
+        "verify/test_verify_hunt.py",
         "verify/test_verify_matrix.py",
         "verify/test_verify_nginx.py",
         "workspace/test_workspace_atomic.py",

@@ -171,35 +171,39 @@ class HuntServer:
         conn.settimeout(10)
         with contextlib.suppress(OSError), conn:
             tls = self.ctx.wrap_socket(conn, server_side=True)
-            if self.raw is not None:
-                self.raw(tls, self.log)
+            with tls:
+                self._converse(tls, conn_no)
+
+    def _converse(self, tls: ssl.SSLSocket, conn_no: int) -> None:
+        if self.raw is not None:
+            self.raw(tls, self.log)
+            return
+        sni = self._sni.pop(id(tls), None)
+        spiffe = _peer_spiffe(tls)
+        buf = bytearray()
+        req_no = 0
+        while not self.stop_event.is_set():
+            got = _read_request(tls, buf)
+            if got is None:
                 return
-            sni = self._sni.pop(id(tls), None)
-            spiffe = _peer_spiffe(tls)
-            buf = bytearray()
-            req_no = 0
-            while not self.stop_event.is_set():
-                got = _read_request(tls, buf)
-                if got is None:
-                    return
-                method, target, version, headers = got
-                req_no += 1
-                req = Request(conn_no, req_no, sni, tls.selected_alpn_protocol(), version,
-                              method, target, headers, spiffe)  # fmt: skip
-                with self.log.lock:
-                    self.log.requests.append(req)
-                reply = self.behave(req)
-                if reply is None:
-                    return
-                if isinstance(reply, bytes):
-                    tls.sendall(reply)
-                    return
-                close = version == "HTTP/1.0" or any(
-                    v.lower() == "close" for v in req.header_values("Connection")
-                )
-                tls.sendall(_response(reply, not close))
-                if close:
-                    return
+            method, target, version, headers = got
+            req_no += 1
+            req = Request(conn_no, req_no, sni, tls.selected_alpn_protocol(), version,
+                          method, target, headers, spiffe)  # fmt: skip
+            with self.log.lock:
+                self.log.requests.append(req)
+            reply = self.behave(req)
+            if reply is None:
+                return
+            if isinstance(reply, bytes):
+                tls.sendall(reply)
+                return
+            close = version == "HTTP/1.0" or any(
+                v.lower() == "close" for v in req.header_values("Connection")
+            )
+            tls.sendall(_response(reply, not close))
+            if close:
+                return
 
     def stop(self) -> None:
         self.stop_event.set()
