@@ -77,7 +77,11 @@ def test_cutover_is_two_sided_and_verify_relies_on_the_before_observation(env, c
     old = next(p for p in out["evidence"]["probes"] if p["name"] == "old-key-only")
     fp = old["evidence"]["identity"].split("fp=")[1]
     assert before["confirmed"] and before["old_key_fingerprint"] == fp
-    assert [p["http_status"] for p in before["probes"]] == [200]  # accepted before the change
+    # Accepted before the change, and a wrong value in the same header refused.
+    assert [(p["name"], p["http_status"]) for p in before["probes"]] == [
+        ("old-key-live", 200),
+        ("wrong-value-live", 401),
+    ]
     assert out["evidence"]["liveness"]["confirmed"]
     assert "scope" in out["evidence"] and "1 repeat" in out["evidence"]["scope"]["text"]
 

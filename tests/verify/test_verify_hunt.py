@@ -244,3 +244,60 @@ def test_an_endless_chunk_size_line_is_cut_short(pki, hunt):
     old = [p for p in v.probes if p.name == "old-key-only"]
     assert old and all(p.evidence.http_status == 401 for p in old)
     assert all(p.evidence.elapsed_ms < 10_000 for p in v.probes)
+
+
+def test_a_refusal_status_around_the_data_is_not_a_refusal(pki, hunt):
+    # 401 on the status line, the API's own answer in the body: the key still gets the data.
+    def leaky(req: Request):
+        if req.good or _carries_key(req):
+            return (200 if req.good else 401, OK)
+        return (403, UNAUTH) if req.spiffe else (401, UNAUTH)
+
+    srv = hunt(leaky)
+    v = run_verify(Target(srv.url), identities(pki), options=ONCE).verdict
+    assert v.verdict == "INCONCLUSIVE", v.reasons
+    open_ = [p for p in v.probes if p.outcome == "inconclusive"]
+    assert open_ and all(_carries_key_form(p) for p in open_)
+    assert "HTTP 401 (the refusal carries the positive control's body)" in v.reasons[0]
+
+
+def _carries_key_form(p) -> bool:
+    return p.evidence.form is not None and "old key" in p.evidence.identity
+
+
+def _before(takes_any_value: bool):
+    def behave(req: Request):
+        if req.good:
+            return (200, OK)
+        values = req.header_values("X-API-Key")
+        if values and (takes_any_value or values == [OLD_KEY]):
+            return (200, OK)
+        return (401, UNAUTH)
+
+    return behave
+
+
+@pytest.mark.parametrize(("takes_any_value", "state"), [(False, "LIVE"), (True, "UNKNOWN")])
+def test_before_the_change_a_wrong_value_must_be_refused(pki, hunt, takes_any_value, state):
+    # A gateway that only checks that the header is there accepts the workbench's value
+    # whatever it is: that acceptance cannot show the value is the live one.
+    from workbench.verify import run_confirm_live
+
+    srv = hunt(_before(takes_any_value))
+    live = run_confirm_live(Target(srv.url), identities(pki), options=ONCE)
+    assert live.state == state, live.reasons
+    sent = [r.header_values("X-API-Key") for r in srv.log.requests]
+    assert sorted(sent) == sorted([[OLD_KEY], ["workbench-decoy-not-a-key"]])
+    if takes_any_value:
+        assert "a wrong value in the same header got HTTP 200" in live.reasons[0]
+
+
+def test_a_certificate_of_the_right_ca_for_another_name_is_an_error(pki, hunt):
+    # Already handled before the hunt (hostname checking): pinned to the right address
+    # under a name the server certificate does not carry, nothing is sent, the verdict ERROR.
+    srv = hunt(_correct_but(_carries_key))
+    pin = parse_connect_to(f"other.acme.test:{srv.port}:127.0.0.1")
+    url = f"https://other.acme.test:{srv.port}/health"
+    v = run_verify(Target(url), identities(pki), options=Options(repeat=1, connect_to=(pin,)))
+    assert v.verdict.verdict == "ERROR"
+    assert not srv.log.requests

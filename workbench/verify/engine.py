@@ -24,10 +24,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from workbench.errors import VerifyError
+from workbench.secrets import SecretValue
 from workbench.verify.classify import Outcome
-from workbench.verify.forms import key_forms
+from workbench.verify.forms import DECOY_VALUE, key_forms
 from workbench.verify.matrix import (
     KEY_BESIDE_CERT,
+    LIVE_DECOY,
     LIVE_PROBE,
     Credentials,
     build_credentials,
@@ -314,7 +316,9 @@ async def confirm_live(
     now: Callable[[], datetime] = _utcnow,
 ) -> LivenessResult:
     """Probe the old key (declared header, GET of the health path) at every entry point and
-    address; it must be accepted there before the change can prove anything."""
+    address; it must be accepted there before the change can prove anything. A wrong value
+    is sent beside it and must be refused: a gateway that takes any value (or checks only
+    that the header is there) says nothing about the value the workbench holds."""
     from workbench.verify.verdict import decide_liveness
 
     options = options or Options()
@@ -325,10 +329,14 @@ async def confirm_live(
     old = identities.old_key
     job = _Job(target, identities, entries, now())
 
+    decoy = SecretValue(DECOY_VALUE)
+
     def specs_for(entry: EntryPoint) -> tuple[ProbeSpec, ...]:
         return (
             ProbeSpec(LIVE_PROBE, "accepted", bare, f"old key fp={old.fingerprint}",
                       entry.health, "GET", form, old),
+            ProbeSpec(LIVE_DECOY, "refused", bare, f"wrong value fp={decoy.fingerprint}",
+                      entry.health, "GET", form, decoy),
         )  # fmt: skip
 
     await _plan_job(job, options, specs_for)

@@ -17,10 +17,11 @@ from workbench.verify.corners import CORNER_METHODS, corner_specs
 from workbench.verify.forms import KeyForm, bearer_form, corner_forms, key_forms
 from workbench.verify.probe import ProbeSpec, client_context
 from workbench.verify.target import DEFAULT_REPEAT, CertIdentity, EntryPoint, Identities, Target
-from workbench.verify.verdict import CONTROL, NO_CREDENTIALS, OLD_KEY
+from workbench.verify.verdict import CONTROL, LIVE_DECOY, NO_CREDENTIALS, OLD_KEY
 
 __all__ = [
     "KEY_BESIDE_CERT",
+    "LIVE_DECOY",
     "LIVE_PROBE",
     "METHODS",
     "Credentials",

@@ -37,6 +37,8 @@ __all__ = [
 ]
 
 CONTROL = "positive-control"
+LIVE_DECOY = "wrong-value-live"
+"""The before-probe's wrong value (engine.confirm_live); must be refused for LIVE."""
 OLD_KEY = "old-key-only"
 NO_CREDENTIALS = "no-credentials"
 REQUIRED_PROBES = (CONTROL, OLD_KEY, NO_CREDENTIALS)
@@ -85,10 +87,15 @@ class Verdict:
         return self.verdict == states.Verdict.PASS
 
 
+BODY_OF_CONTROL = "the refusal carries the positive control's body"
+
+
 def describe_observation(ev: ProbeEvidence) -> str:
     """Short human text for what a probe saw."""
     if ev.http_status is not None:
         text = f"HTTP {ev.http_status}"
+        if ev.error_reason == BODY_OF_CONTROL:
+            text += f" ({BODY_OF_CONTROL})"
         if ev.outcome is Outcome.LOGIN_PAGE:
             text += " login page"
         elif ev.outcome is Outcome.REDIRECT and ev.location:
@@ -187,14 +194,24 @@ def decide(
     never vouch for another. ``scope`` (what the run covered) ends the PASS line."""
     reasons: list[str] = []
     reference_ct: dict[tuple, str | None] = {}
+    control_bodies: dict[tuple, set[str]] = {}
     for _, ev in observations:
         if ev.name == CONTROL and ev.outcome is Outcome.ACCEPTED:
             reference_ct.setdefault(_pin(ev), ev.content_type)
+            if ev.body_sha256:
+                control_bodies.setdefault(_pin(ev), set()).add(ev.body_sha256)
     records: list[ProbeRecord] = []
     for expected, ev in observations:
         if expected not in (ACCEPTED, REFUSED):
             raise ValueError(f"probe {ev.name}: expected must be accepted or refused")
         ev = _refine(ev, None if ev.name == CONTROL else reference_ct.get(_pin(ev)))
+        if (
+            expected == REFUSED
+            and ev.outcome is Outcome.REFUSED
+            and ev.body_sha256 in control_bodies.get(_pin(ev), ())
+        ):
+            # A refusal status around the very answer the consumer got is not a refusal.
+            ev = replace(ev, outcome=Outcome.OTHER, error_reason=BODY_OF_CONTROL)
         if ev.corner is not None and expected == REFUSED:
             judged = judge_corner(ev)
         else:
@@ -283,13 +300,15 @@ def decide_liveness(
 ) -> tuple[str, tuple[str, ...]]:
     """Before a change: was the old key value accepted everywhere it was tried?
 
-    LIVE only when every observation is a 2xx API answer; NOT_LIVE when any was a clear
-    refusal (the workbench holds a value the gateway does not accept, or the probe does not
-    reach the key check); UNKNOWN otherwise (nothing decisive)."""
+    LIVE only when every observation of the old key is a 2xx API answer and every wrong
+    value sent beside it (probe ``wrong-value-live``) was clearly refused; NOT_LIVE when the
+    old key was clearly refused anywhere (the workbench holds a value the gateway does not
+    accept, or the probe does not reach the key check); UNKNOWN otherwise."""
+    decoys = [ev for ev in observations if ev.name == LIVE_DECOY]
+    observations = [ev for ev in observations if ev.name != LIVE_DECOY]
     if not observations:
         return UNKNOWN, ("no before-probe ran",)
-    judged = [(ev, classify_http(ev.http_status, ev.content_type, ev.body) if ev.http_status
-               is not None else ev.outcome) for ev in observations]  # fmt: skip
+    judged = [(ev, _plain_outcome(ev)) for ev in observations]
     refused = [ev for ev, o in judged if o is Outcome.REFUSED]
     if refused:
         ev = refused[0]
@@ -306,8 +325,23 @@ def decide_liveness(
             f"before the change, the old key got {describe_observation(ev)} at {ev.url} "
             f"({_where(ev)}): it could not be confirmed as live",
         )
+    lax = [ev for ev in decoys if _plain_outcome(ev) is not Outcome.REFUSED]
+    if lax:
+        ev = lax[0]
+        return UNKNOWN, (
+            f"before the change, a wrong value in the same header got "
+            f"{describe_observation(ev)} at {ev.url} ({_where(ev)}): the gateway does not "
+            "refuse a wrong key, so the old key's acceptance does not show that the value "
+            "the workbench holds is the live one",
+        )
     ev = observations[0]
     return LIVE, (
         f"before the change, the old key fp={ev.identity.rsplit('=', 1)[-1]} was accepted at "
-        f"{len(observations)} address(es): it is the live value",
+        f"{len(observations)} address(es) and a wrong value was refused: it is the live value",
     )
+
+
+def _plain_outcome(ev: ProbeEvidence) -> Outcome:
+    if ev.http_status is None:
+        return ev.outcome
+    return classify_http(ev.http_status, ev.content_type, ev.body)
