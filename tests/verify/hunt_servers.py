@@ -180,6 +180,9 @@ class HuntServer:
             return
         sni = self._sni.pop(id(tls), None)
         spiffe = _peer_spiffe(tls)
+        if tls.selected_alpn_protocol() == "h2":
+            self._converse_h2(tls, conn_no, sni, spiffe)
+            return
         buf = bytearray()
         req_no = 0
         while not self.stop_event.is_set():
@@ -204,6 +207,40 @@ class HuntServer:
             tls.sendall(_response(reply, not close))
             if close:
                 return
+
+    def _converse_h2(self, tls: ssl.SSLSocket, conn_no: int, sni, spiffe) -> None:
+        import h2.config
+        import h2.connection
+        import h2.events
+
+        conn = h2.connection.H2Connection(
+            h2.config.H2Configuration(client_side=False, header_encoding="latin-1")
+        )
+        conn.initiate_connection()
+        tls.sendall(conn.data_to_send())
+        req_no = 0
+        while not self.stop_event.is_set():
+            data = tls.recv(65536)
+            if not data:
+                return
+            for ev in conn.receive_data(data):
+                if not isinstance(ev, h2.events.RequestReceived):
+                    continue
+                fields = [(str(k), str(v)) for k, v in ev.headers]
+                pseudo = dict(f for f in fields if f[0].startswith(":"))
+                req_no += 1
+                req = Request(conn_no, req_no, sni, "h2", "HTTP/2", pseudo[":method"],
+                              pseudo[":path"], [f for f in fields if not f[0].startswith(":")],
+                              spiffe)  # fmt: skip
+                with self.log.lock:
+                    self.log.requests.append(req)
+                status, body, *rest = self.behave(req)
+                ctype = rest[0] if rest else "application/json"
+                conn.send_headers(ev.stream_id, [(":status", str(status)),
+                                                 ("content-type", ctype),
+                                                 ("content-length", str(len(body)))])  # fmt: skip
+                conn.send_data(ev.stream_id, body, end_stream=True)
+            tls.sendall(conn.data_to_send())
 
     def stop(self) -> None:
         self.stop_event.set()

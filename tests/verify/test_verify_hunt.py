@@ -79,6 +79,7 @@ CORNER_CLASSES = [
     ("key in Basic credentials", _basic_carries_key, "another key shape"),
     ("Kong's apikey header", lambda r: OLD_KEY in r.header_values("apikey"), "another key shape"),
     ("HTTP/1.0 only", lambda r: r.version == "HTTP/1.0" and _carries_key(r), "HTTP/1.0"),
+    ("HTTP/2 only", lambda r: r.version == "HTTP/2" and _carries_key(r), "HTTP/2"),
     ("second request of a kept-alive connection",
      lambda r: r.req_no > 1 and _carries_key(r), "keep-alive, 2nd request"),
     ("HEAD not checked", lambda r: r.method == "HEAD" and _carries_key(r), "method HEAD"),
@@ -90,7 +91,7 @@ CORNER_CLASSES = [
 
 @pytest.mark.parametrize(("name", "takes_key", "corner"), CORNER_CLASSES, ids=lambda x: x)
 def test_key_honoured_in_a_corner_fails(pki, hunt, name, takes_key, corner):
-    srv = hunt(_correct_but(takes_key))
+    srv = hunt(_correct_but(takes_key), alpn=("h2", "http/1.1"))
     v = run_verify(Target(srv.url), identities(pki), options=ONCE).verdict
     assert v.verdict == "FAIL", (name, v.reasons)
     failed = [p for p in v.probes if p.outcome == "fail"]
@@ -133,11 +134,11 @@ def test_an_open_corner_fails_even_without_the_key(pki, hunt):
 
 
 def _strict(req: Request):
-    """A correct API that serves the corners strictly: other methods 405, HTTP/1.0 505,
-    one answer per connection (``Connection: close`` ignored or not)."""
+    """A correct API that serves the corners strictly: other methods 405, HTTP/1.0 505
+    (HTTP/2 like HTTP/1.1)."""
     if req.method not in ("GET", "POST"):
         return (405, b'{"error":"method not allowed"}')
-    if req.version != "HTTP/1.1":
+    if req.version == "HTTP/1.0":
         return (505, b'{"error":"HTTP/1.1 only"}')
     if req.good:
         return (200, OK)
@@ -145,17 +146,18 @@ def _strict(req: Request):
 
 
 def test_a_strict_server_keeps_its_pass_and_the_scope_names_the_corners(pki, hunt):
-    srv = hunt(_strict)
+    srv = hunt(_strict, alpn=("h2", "http/1.1"))
     url, options = _named(srv)
     result = run_verify(Target(url), identities(pki), options=options)
     v = result.verdict
     assert v.verdict == "PASS", v.reasons
     corners = {p.evidence.corner for p in v.probes if p.evidence.corner}
-    assert {"HTTP/1.0", "keep-alive, 2nd request", "no SNI", "method HEAD"} <= corners
-    assert (
-        "once each: 8 more key shapes, HTTP/1.0, keep-alive, no SNI and another SNI"
-        in (v.reasons[-1])
-    )
+    assert {"HTTP/1.0", "HTTP/2", "keep-alive, 2nd request", "no SNI", "method HEAD"} <= corners
+    said = "once each: 8 more key shapes, HTTP/1.0, HTTP/2, keep-alive, no SNI and another SNI"
+    assert said in v.reasons[-1]
+    h2 = [p for p in v.probes if p.evidence.corner == "HTTP/2"]
+    assert h2 and {p.observed for p in h2} == {"HTTP 401"}  # spoken, and refused
+    assert "HTTP/2" in {r.version for r in srv.log.requests}
     assert result.scope["corners"]["methods"] == ["HEAD", "PUT", "PATCH", "DELETE"]
     assert {r.req_no for r in srv.log.requests} == {1, 2}  # the 2nd request did go out
 
@@ -170,6 +172,11 @@ def test_a_server_closing_after_one_answer_is_not_served_not_inconclusive(pki, h
     assert v.verdict == "PASS", v.reasons
     kept = [p for p in v.probes if p.evidence.corner == "keep-alive, 2nd request"]
     assert kept and {p.evidence.outcome.value for p in kept} == {"NOT_SERVED"}
+    # No ALPN on this server: the HTTP/2 corner is not served either, and says why.
+    h2 = [p for p in v.probes if p.evidence.corner == "HTTP/2"]
+    assert h2 and {p.observed for p in h2} == {
+        "NOT_SERVED (the server did not agree to HTTP/2 (ALPN))"
+    }
     assert {r.req_no for r in srv.log.requests} == {1}
 
 

@@ -6,7 +6,7 @@ protocol that matrix never touches, each found by building such a server:
 
 - another shape of the key: the declared header's name in another case, the header twice
   beside a wrong value, a cookie, Basic credentials, Kong's ``apikey`` header;
-- HTTP/1.0 instead of HTTP/1.1;
+- HTTP/1.0 instead of HTTP/1.1, and HTTP/2 (ALPN ``h2``) where the server agrees to it;
 - the second request on a kept-alive connection (a per-connection check done once);
 - no SNI, or another SNI (a default server block behind the same address);
 - HEAD, PUT, PATCH, DELETE (a check limited to GET and POST).
@@ -41,6 +41,7 @@ def _protocol_corners(host: str, other_sni: str) -> list[tuple[str, dict]]:
     """(label, ProbeSpec fields) of each protocol corner for ``host``."""
     out: list[tuple[str, dict]] = [
         ("HTTP/1.0", {"version": "HTTP/1.0"}),
+        ("HTTP/2", {"http2": True}),
         ("keep-alive, 2nd request", {"keep_alive": True}),
     ]
     if not is_ip_literal(host):
@@ -60,9 +61,11 @@ def corner_specs(
     old_id: str,
     bare: ssl.SSLContext,
     bare_unchecked: ssl.SSLContext,
+    bare_h2: ssl.SSLContext,
 ) -> list[ProbeSpec]:
     """The corner probes of one entry point (``bare_unchecked``: the bare context without
-    hostname checking, for the SNI corners; the probe checks the name itself)."""
+    hostname checking, for the SNI corners, the probe checks the name itself; ``bare_h2``:
+    the bare context offering ALPN ``h2``)."""
     other_sni = f"wb-{secrets.token_hex(4)}.invalid"
     specs: list[ProbeSpec] = []
     for path in dict.fromkeys(paths):
@@ -71,7 +74,7 @@ def corner_specs(
                 specs.append(ProbeSpec(OLD_KEY_CORNER, "refused", bare, old_id, path, method,
                                        form, old, corner=SHAPES))  # fmt: skip
         for label, fields in _protocol_corners(host, other_sni):
-            ctx = bare_unchecked if "sni" in fields else bare
+            ctx = bare_unchecked if "sni" in fields else bare_h2 if "http2" in fields else bare
             method = fields.pop("method", "GET")
             specs.append(ProbeSpec(NO_CREDENTIALS_CORNER, "refused", ctx, "none", path, method,
                                    corner=label, **fields))  # fmt: skip

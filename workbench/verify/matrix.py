@@ -75,6 +75,8 @@ class Credentials:
     bare: ssl.SSLContext
     bare_unchecked: ssl.SSLContext
     """``bare`` without hostname checking: the SNI corners check the name themselves."""
+    bare_h2: ssl.SSLContext
+    """``bare`` offering ALPN ``h2`` (then ``http/1.1``), for the HTTP/2 corner."""
     controls: tuple[tuple[ssl.SSLContext, str], ...]
     foreign: tuple[ssl.SSLContext, str]
     revoked: tuple[ssl.SSLContext, str] | None
@@ -92,6 +94,8 @@ def build_credentials(identities: Identities) -> Credentials:
         ) from None
     bare_unchecked = client_context(ca)
     bare_unchecked.check_hostname = False  # the chain is still verified (CERT_REQUIRED)
+    bare_h2 = client_context(ca)
+    bare_h2.set_alpn_protocols(["h2", "http/1.1"])
     controls = tuple(_load(c, ca) for c in identities.controls)
     if identities.foreign_cert is not None:
         foreign = _load(identities.foreign_cert, ca)
@@ -103,6 +107,7 @@ def build_credentials(identities: Identities) -> Credentials:
     return Credentials(
         bare,
         bare_unchecked,
+        bare_h2,
         controls,
         foreign,
         _load(identities.revoked_cert, ca) if identities.revoked_cert else None,
@@ -179,7 +184,7 @@ def prepare(
                             bearer, token)  # fmt: skip
     specs += corner_specs(
         host=host, header=header, paths=(path, *paths), forms=forms, old=old, old_id=old_id,
-        bare=creds.bare, bare_unchecked=creds.bare_unchecked,
+        bare=creds.bare, bare_unchecked=creds.bare_unchecked, bare_h2=creds.bare_h2,
     )  # fmt: skip
     return tuple(specs)
 
@@ -212,6 +217,7 @@ def scope_of(
     corners = [
         f"{_plural(len(shapes), 'more key shape')}",
         "HTTP/1.0",
+        "HTTP/2",
         "keep-alive",
         "no SNI and another SNI",
         "/".join(CORNER_METHODS),
@@ -235,7 +241,7 @@ def scope_of(
         "methods": list(METHODS),
         "corners": {
             "key_shapes": [f.label for f in shapes],
-            "protocol": ["HTTP/1.0", "keep-alive 2nd request", "no SNI", "another SNI"],
+            "protocol": ["HTTP/1.0", "HTTP/2", "keep-alive 2nd request", "no SNI", "another SNI"],
             "methods": list(CORNER_METHODS),
         },
         "repeat": repeat,

@@ -23,6 +23,7 @@ from workbench.verify.classify import (
 )
 from workbench.verify.forms import KeyForm
 from workbench.verify.http1 import read_response, request_bytes
+from workbench.verify.http2 import exchange_h2
 from workbench.verify.redact import redact
 from workbench.verify.resolve import is_ip_literal
 from workbench.verify.tlsconn import TLSConnection, check_server_name
@@ -96,6 +97,9 @@ class ProbeSpec:
     keep_alive: bool = False
     """Send the request twice on one connection; the second answer is the one judged (the
     first too when it accepts)."""
+    http2: bool = False
+    """Speak HTTP/2 (``context`` must offer ALPN ``h2``); a server that does not agree to
+    it has not served the probe."""
 
 
 @dataclass(frozen=True)
@@ -216,9 +220,10 @@ def run_probe_blocking(
             facts["session_reused"] = tls.session_reused
             _exchange(spec, pinned, conn, facts, user_agent)
         # Refined later by the verdict against what the positive control got.
-        if facts.pop("not_served", False):
+        not_served = facts.pop("not_served", None)
+        if not_served:
             outcome = Outcome.NOT_SERVED
-            facts["error_reason"] = "closed instead of serving a second request"
+            facts["error_reason"] = not_served
         else:
             outcome = classify_http(facts["http_status"], facts.get("content_type"), facts["body"])
     except Exception as exc:  # every failure becomes evidence; classification reads the chain
@@ -271,6 +276,9 @@ def _exchange(
             headers.extend(spec.form.header_items(value))
         else:
             target = spec.form.wire_path(target, value)
+    if spec.http2:
+        h2_headers = [h for h in headers if h[0] not in ("Host", "Connection")]  # not in h2
+        return _exchange_h2(spec, pinned, conn, facts, target, h2_headers)
     request = request_bytes(spec.method, target, headers, spec.version)
     head = spec.method == "HEAD"
     conn.send(request)
@@ -278,14 +286,31 @@ def _exchange(
     response = read_response(conn.recv, limit=MAX_BODY_BYTES, head=head)
     if spec.keep_alive and not 200 <= response.status < 300:
         if not _kept_alive(response):
-            facts["not_served"] = True  # the server closes after one answer: no 2nd request
+            facts["not_served"] = "the server closes after one answer"
             return
         try:
             conn.send(request.replace(b"Connection: keep-alive", b"Connection: close", 1))
             response = read_response(conn.recv, limit=MAX_BODY_BYTES, head=head)
         except (PeerClosed, OSError):
-            facts["not_served"] = True  # closed instead of reading a second request
+            facts["not_served"] = "closed instead of serving a second request"
             return
+    _record(response, facts)
+
+
+def _exchange_h2(
+    spec: ProbeSpec, pinned: PinnedHost, conn: TLSConnection, facts: dict, target, headers
+) -> None:
+    assert conn.tls is not None
+    if conn.tls.selected_alpn_protocol() != "h2":
+        facts["not_served"] = "the server did not agree to HTTP/2 (ALPN)"
+        return
+    facts["request_sent"] = True
+    response = exchange_h2(conn.send, conn.recv, method=spec.method, authority=pinned.host_header,
+                           target=target, headers=headers, limit=MAX_BODY_BYTES)  # fmt: skip
+    _record(response, facts)
+
+
+def _record(response, facts: dict) -> None:
     facts["http_status"] = response.status
     if "content-type" in response.headers:
         facts["content_type"] = response.headers["content-type"]
