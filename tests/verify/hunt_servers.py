@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from verify_pki import NEW_SPIFFE, SECOND_SPIFFE, Pki
+from verify_servers import peer_spiffe
 
 CONSUMERS = frozenset({NEW_SPIFFE, SECOND_SPIFFE})
 OK = json.dumps({"status": "ok"}).encode()
@@ -69,16 +70,6 @@ def _response(reply: tuple, keep_alive: bool) -> bytes:
         f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
     )
     return head.encode() + body
-
-
-def _peer_spiffe(tls: ssl.SSLSocket) -> str | None:
-    cert = tls.getpeercert()
-    if not cert:
-        return None
-    for kind, value in cert.get("subjectAltName", ()):
-        if kind == "URI":
-            return value
-    return "cert-without-uri"
 
 
 def _read_request(tls: ssl.SSLSocket, buf: bytearray) -> tuple[str, str, str, list] | None:
@@ -179,7 +170,7 @@ class HuntServer:
             self.raw(tls, self.log)
             return
         sni = self._sni.pop(id(tls), None)
-        spiffe = _peer_spiffe(tls)
+        spiffe = peer_spiffe(tls)
         if tls.selected_alpn_protocol() == "h2":
             self._converse_h2(tls, conn_no, sni, spiffe)
             return

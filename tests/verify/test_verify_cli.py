@@ -52,7 +52,7 @@ def test_pass_table_exit_0(pki, serve, canary_env, capsys):
     assert OLD_KEY not in out + err
     # It did reach the server: GET and POST x 5, then the corners that carry the declared
     # header and let the server read the key first (see test_verify_matrix.py).
-    assert srv.log.keys_seen.count(OLD_KEY) == 10 + 2 * 2 + 4
+    assert srv.log.keys_seen.count(OLD_KEY) == 10 + 2 * 2 + 4 + 1 + 4
     assert "not confirmed as live" in out  # standalone: no before-observation
 
 

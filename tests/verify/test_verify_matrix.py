@@ -69,12 +69,15 @@ def test_correct_server_refusals_are_the_expected_ones(pki, serve):
     # corner (see test_verify_hunt.py): its name in another case and sent twice (the server
     # reads the first value: the key once, the wrong value once) with GET and POST, and
     # HTTP/1.0, keep-alive (two requests) and another SNI (the stdlib server answers the
-    # HEAD/PUT/PATCH/DELETE corners 501 before it reads the headers).
-    assert srv.log.keys_seen.count(OLD_KEY) == 20 + 2 * 2 + 4
+    # HEAD/PUT/PATCH/DELETE corners 501 before it reads the headers, and does not speak
+    # HTTP/2); another Host; the path spelled 4 other ways.
+    assert srv.log.keys_seen.count(OLD_KEY) == 20 + 2 * 2 + 4 + 1 + 4
     assert set(srv.log.keys_seen) == {OLD_KEY, DECOY_VALUE}
     # GET has the control more, and the GET-only corners: HTTP/1.0, keep-alive (two requests)
-    # and another SNI, each with no credentials and the key in 7 forms.
-    assert srv.log.methods.count("POST") == srv.log.methods.count("GET") - 1 - 4 * (1 + 7)
+    # another SNI and another Host, each with no credentials and the key in 7 forms.
+    # The path spellings are GET only too: no credentials and the declared header, 4 ways.
+    gets = srv.log.methods.count("GET")
+    assert srv.log.methods.count("POST") == gets - 1 - 5 * (1 + 7) - 4 * 2
 
 
 @pytest.mark.parametrize(
@@ -104,11 +107,12 @@ def test_slow_server_times_out_as_error(pki, serve):
     result = run_verify(Target(srv.url), identities(pki, negatives=False), options=options)
     assert result.verdict.verdict == "ERROR"
     # The look-alike foreign certificate is refused by the handshake, before the slow handler.
-    # The stdlib server answers HEAD/PUT/PATCH/DELETE (corner probes) at once with 501.
+    # (The stdlib server answers HEAD/PUT/PATCH/DELETE corners at once with 501, and the
+    # HTTP/2 corner is not served: it does not speak HTTP/2.)
     http = [
         p
         for p in result.verdict.probes
-        if p.name != "foreign-ca-cert" and p.evidence.method in ("GET", "POST")
+        if p.name != "foreign-ca-cert" and p.evidence.corner is None
     ]
     assert http and all(p.evidence.outcome is Outcome.TIMEOUT for p in http)
     assert all(p.evidence.elapsed_ms < 2000 for p in result.verdict.probes)
@@ -149,16 +153,20 @@ def test_probes_pin_one_ip_and_keep_host_as_sni_and_host_header(pki, serve):
     assert len(ips) == 1 and ips <= {"127.0.0.1", "::1"}
     assert {p.evidence.sni for p in v.probes} == {"localhost"}
     # Every probe is its own connection with a fresh TLS session (req. 17): the matrix, then
-    # the corners: 8 key shapes x 2 methods, 8 protocol corners x (no credentials + 7 forms).
+    # the corners: 8 key shapes x 2 methods, 10 protocol corners x (no credentials + 7 forms),
+    # 4 path spellings x (no credentials + the declared header).
     n = len(v.probes)
-    assert srv.log.connections == n == 1 + 2 * (1 + 7 + 7 + 3) + 8 * 2 + 8 * (1 + 7)
+    assert srv.log.connections == n == 1 + 2 * (1 + 7 + 7 + 3) + 8 * 2 + 10 * (1 + 7) + 4 * 2
     assert len(srv.log.sni) == n
     # Only the SNI corners (16 probes) send no SNI or another name.
     assert srv.log.sni.count("localhost") == n - 16
     others = set(srv.log.sni) - {"localhost", None}
     assert srv.log.sni.count(None) == 8 and len(others) == 1
     assert others.pop().endswith(".invalid")
-    assert set(srv.log.hosts) == {f"localhost:{srv.port}"}
+    # Every Host header is the pinned host's but the Host corner's (no credentials + 7 forms).
+    hosts = srv.log.hosts
+    assert hosts.count(f"localhost:{srv.port}") == len(hosts) - 8
+    assert len({h for h in hosts if h.endswith(".invalid")}) == 1
     assert not any(p.evidence.session_reused for p in v.probes)
 
 
@@ -244,11 +252,12 @@ def test_tls_contexts_are_built_once_per_identity_not_per_probe(pki, serve, monk
     real = engine.client_context
     monkeypatch.setattr(engine, "client_context", lambda *a: calls.append(a) or real(*a))
     srv = serve("correct")
-    # bare (twice: with and without hostname checking) + new + foreign + revoked + other
+    # bare (3 times: as it is, without hostname checking, offering HTTP/2) + new + foreign +
+    # revoked + other
     ids = identities(pki)
     results = run_verify_many([(Target(srv.url), ids)] * 4, options=ONCE)
     assert {r.verdict.verdict for r in results} == {"PASS"}
-    assert len(calls) == 6
+    assert len(calls) == 7
 
 
 def test_redaction_happens_before_truncation():

@@ -75,6 +75,17 @@ class ServerLog:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+def peer_spiffe(tls: ssl.SSLSocket) -> str | None:
+    """SAN URI of the verified client certificate on ``tls``, if any."""
+    cert = tls.getpeercert()
+    if not cert:
+        return None
+    for kind, value in cert.get("subjectAltName", ()):
+        if kind == "URI":
+            return value
+    return "cert-without-uri"
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
@@ -107,13 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
                 super().handle()
 
     def _peer_spiffe(self) -> str | None:
-        cert = self.request.getpeercert() if isinstance(self.request, ssl.SSLSocket) else None
-        if not cert:
-            return None
-        for kind, value in cert.get("subjectAltName", ()):
-            if kind == "URI":
-                return value
-        return "cert-without-uri"
+        return peer_spiffe(self.request) if isinstance(self.request, ssl.SSLSocket) else None
 
     def _send(self, status: int, body: bytes, ctype: str = "application/json", **headers) -> None:
         self.send_response(status)

@@ -220,7 +220,9 @@ def scope_of(
         "HTTP/2",
         "keep-alive",
         "no SNI and another SNI",
+        "another Host",
         "/".join(CORNER_METHODS),
+        "the paths spelled 4 other ways",
     ]
     text = (
         f"{_plural(len(identities.controls), 'consumer')}, {where}, "
@@ -241,7 +243,20 @@ def scope_of(
         "methods": list(METHODS),
         "corners": {
             "key_shapes": [f.label for f in shapes],
-            "protocol": ["HTTP/1.0", "HTTP/2", "keep-alive 2nd request", "no SNI", "another SNI"],
+            "protocol": [
+                "HTTP/1.0",
+                "HTTP/2",
+                "keep-alive 2nd request",
+                "no SNI",
+                "another SNI",
+                "another Host",
+            ],  # fmt: skip
+            "path_spellings": [
+                "trailing slash toggled",
+                "upper case",
+                "a percent-encoded letter",
+                "a double slash",
+            ],  # fmt: skip
             "methods": list(CORNER_METHODS),
         },
         "repeat": repeat,

@@ -97,6 +97,8 @@ class ProbeSpec:
     keep_alive: bool = False
     """Send the request twice on one connection; the second answer is the one judged (the
     first too when it accepts)."""
+    host_header: str | None = None
+    """Host header to send instead of the pinned host's."""
     http2: bool = False
     """Speak HTTP/2 (``context`` must offer ALPN ``h2``); a server that does not agree to
     it has not served the probe."""
@@ -262,7 +264,7 @@ def _exchange(
     spec: ProbeSpec, pinned: PinnedHost, conn: TLSConnection, facts: dict, user_agent: str
 ) -> None:
     headers = [
-        ("Host", pinned.host_header),
+        ("Host", spec.host_header or pinned.host_header),
         ("User-Agent", user_agent),
         ("Accept", "application/json, */*;q=0.5"),
         ("Connection", "keep-alive" if spec.keep_alive else "close"),
