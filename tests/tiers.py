@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 # Whole areas whose tests start real servers, processes or the TUI.
-INTEGRATION_DIRS = frozenset({"drill", "gateway", "tokens_env", "tui", "vault"})
+INTEGRATION_DIRS = frozenset({"drill", "gateway", "terminal", "tokens_env", "tui", "vault"})
 
 # Files elsewhere whose tests spawn the CLI or a server as a process, run real gateways, or
 # load the sample environment end to end (measured: each takes seconds, not milliseconds).

@@ -91,6 +91,18 @@ def _size_limit(limit: int | None):
     return size_limit(limit)
 
 
+def _database_error(exc: Exception) -> WorkbenchError | None:
+    """A damaged or locked workspace database met in the middle of a command, as the
+    one-line WorkspaceError it is (None for anything else). sqlite3 is looked up, not
+    imported: a command that never loaded it cannot have raised its errors."""
+    sqlite3 = sys.modules.get("sqlite3")
+    if sqlite3 is None or not isinstance(exc, sqlite3.DatabaseError):
+        return None
+    from workbench.workspace.schema import database_error
+
+    return database_error(exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     global _JSON_ERRORS
     from workbench.cli._ids import check_ids, report_error
@@ -110,7 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         check_ids(args)
         with _size_limit(getattr(args, "max_bytes", None)):
-            return int(func(args) or 0)
+            status = int(func(args) or 0)
+        sys.stdout.flush()  # a reader gone (`| head`) is met here, not at exit ("ignored")
+        return status
     except WorkbenchError as exc:
         report_error(exc, as_json=bool(getattr(args, "json", False)))
         return exc.exit_status
@@ -122,3 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except Exception as exc:
+        known = _database_error(exc)
+        if known is None:
+            raise
+        report_error(known, as_json=bool(getattr(args, "json", False)))
+        return known.exit_status

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
@@ -80,7 +82,6 @@ def print_table(
     headers: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None
 ) -> None:
     """A readable table on stdout (rich when stdout is a terminal, plain columns otherwise)."""
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", show_lines=False)
@@ -88,7 +89,31 @@ def print_table(
         table.add_column(h, overflow="fold")
     for row in rows:
         table.add_row(*("" if c is None else str(c) for c in row))
-    Console(soft_wrap=False, width=_width()).print(table)
+    _stdout_console()(soft_wrap=False, width=_width(), color_system=_colors()).print(table)
+
+
+def no_styles() -> bool:
+    """NO_COLOR set (no-color.org) or TERM=dumb: plain text even on a terminal (rich alone
+    drops only the colours: bold and italic escape codes stayed)."""
+    return bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"
+
+
+def _colors() -> str | None:
+    return None if no_styles() else "auto"
+
+
+@functools.cache
+def _stdout_console() -> type:
+    """rich's Console, except that a reader who stops early (``| head``) ends the command
+    as any other output does in main() (exit 0, no traceback); rich itself exits 1."""
+    from rich.console import Console
+
+    class StdoutConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
+    return StdoutConsole
 
 
 def _width() -> int | None:
@@ -97,6 +122,10 @@ def _width() -> int | None:
 
 def eprint(*parts: Any) -> None:
     print(*parts, file=sys.stderr)
+
+
+_BARS: list[Any] = []
+"""The progress bars on the screen now (innermost last)."""
 
 
 @contextmanager
@@ -113,8 +142,27 @@ def progress(description: str, total: int | None, *, enabled: bool = True):
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=Console(stderr=True, color_system=_colors()),
         transient=True,
     ) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
+        _BARS.append(bar)
+        try:
+            yield lambda n=1: bar.advance(task, n)
+        finally:
+            _BARS.remove(bar)
+
+
+@contextmanager
+def bars_paused():
+    """Take the progress bars off the screen while the user is asked something: the bar
+    redraws its line several times a second and hid a prompt written under it (the CA
+    passphrase is asked only once the work under the bar needs it)."""
+    paused = [bar for bar in _BARS if bar.live.is_started]
+    for bar in paused:
+        bar.stop()
+    try:
+        yield
+    finally:
+        for bar in paused:
+            bar.start()

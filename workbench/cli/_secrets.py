@@ -16,9 +16,12 @@ def ca_passphrase(*, confirm: bool = False) -> str:
         return value
     if not sys.stdin.isatty():
         raise PKIError(f"the CA passphrase is needed: set {PASSPHRASE_ENV} (no terminal to ask on)")
-    first = getpass.getpass("CA passphrase: ")
-    if confirm and getpass.getpass("again: ") != first:
-        raise PKIError("the two passphrases differ: try again")
+    from workbench.cli._common import bars_paused
+
+    with bars_paused():
+        first = getpass.getpass("CA passphrase: ")
+        if confirm and getpass.getpass("again: ") != first:
+            raise PKIError("the two passphrases differ: try again")
     if not first:
         raise PKIError("an empty CA passphrase is refused")
     return first

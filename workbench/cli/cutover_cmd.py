@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.cli._common import add_json_arg, add_workspace_arg, print_json
+from workbench.cli._common import add_json_arg, add_workspace_arg, print_json, progress
 from workbench.errors import VerifyError
 from workbench.states import Verdict
 
@@ -122,7 +122,9 @@ def handle_cutover(args: argparse.Namespace) -> int:
     from workbench.cli.verify_cmd import run_options
     from workbench.migration.verification import cutover
 
-    with open_workspace_campaign(args) as campaign:
+    # Seconds of probing with nothing to count: an open-ended bar with the time elapsed.
+    busy = progress(f"cutting over {args.step}", None, enabled=not args.json)
+    with open_workspace_campaign(args) as campaign, busy:
         out = cutover(
             campaign,
             args.step,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 from pathlib import Path
 
-from workbench.cli._common import DEFAULT_WORKSPACE, add_max_bytes_arg
+from workbench.cli._common import DEFAULT_WORKSPACE, add_max_bytes_arg, eprint
 
 __all__ = ["register"]
 
@@ -22,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "view, loaded after the first frame. The CA passphrase comes from "
             "WORKBENCH_CA_PASSPHRASE, or is asked once in a password field. Keys: arrows select "
             "a step, 1-4 switch views, i d u c v act on the step, ctrl+p lists every action, "
-            "ctrl+r reloads, ctrl+q quits."
+            "ctrl+r reloads, ctrl+q (or q, or ctrl+c) quits."
         ),
     )
     p.add_argument("inventory", nargs="?", metavar="INVENTORY", help="inventory file to plan")
@@ -100,4 +102,13 @@ def handle(args: argparse.Namespace) -> int:
     app.run()
     if app.load_error is not None:
         raise app.load_error  # the CLI prints it as one line and exits 2
+    # The terminal is the shell's again; these lines are the last the user sees of the app.
+    # (After SIGHUP there is no terminal to write to: then nothing is said.)
+    with contextlib.suppress(OSError):
+        if app.stopped_by == signal.SIGINT:
+            eprint("interrupted")
+        elif app.stopped_by is not None:
+            eprint(f"workbench tui: stopped by {signal.Signals(app.stopped_by).name}")
+        if app.busy:  # a worker thread still runs: Python waits for it before exiting
+            eprint(f"waiting for {app.busy} to finish (its result is recorded)...")
     return app.return_code or 0

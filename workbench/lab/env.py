@@ -27,7 +27,7 @@ import json
 import os
 import secrets
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -302,8 +302,13 @@ class SampleEnv(AuthServerRuntime):
                 raise SampleEnvError(
                     f"a {gw.name} gateway is running here: run 'workbench sample-env down' first"
                 )
+        kept_keys: dict[str, tuple[str, ...]] = {}
         if modes is None and previous:
-            modes = {r.api_id: r.mode for gw in previous.values() for r in gw.spec.routes}
+            routes = [r for gw in previous.values() for r in gw.spec.routes]
+            modes = {r.api_id: r.mode for r in routes}
+            # And the keys each route still takes: a cut-over retires one key of an API that
+            # stays dual for its other keys, which a restart must not bring back.
+            kept_keys = {r.api_id: r.key_files for r in routes}
         if token_server is None:
             token_server = read_pid(self.auth_pid_path, self.auth_marker) is not None or any(
                 m == GatewayMode.MTLS_TOKEN for m in (modes or {}).values()
@@ -345,7 +350,10 @@ class SampleEnv(AuthServerRuntime):
                     apis=apis,
                     trust_domain=self.trust_domain,
                 )
-                gw = make_gateway(self.gateway_name, spec)
+                routes = tuple(
+                    replace(r, key_files=kept_keys.get(r.api_id, r.key_files)) for r in spec.routes
+                )
+                gw = make_gateway(self.gateway_name, replace(spec, routes=routes))
                 if not gw.is_running() and port_open(port):
                     raise SampleEnvError(
                         f"port {port} is in use by another process (another workspace's lab? "

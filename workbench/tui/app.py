@@ -8,6 +8,9 @@ in the same worker. Actions (see :mod:`workbench.tui.flow`) run in thread worker
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 import threading
 from collections.abc import Callable
 
@@ -21,7 +24,8 @@ from textual.widgets import DataTable, Header, TabbedContent, TabPane
 from workbench.errors import WorkbenchError
 from workbench.tui.actions import ACTIONS, palette_title
 from workbench.tui.commands import WorkbenchCommands
-from workbench.tui.flow import ActionFlow, one_line
+from workbench.tui.failures import one_line, user_error
+from workbench.tui.flow import ActionFlow
 from workbench.tui.snapshot import Snapshot
 from workbench.tui.widgets.audit import AuditView
 from workbench.tui.widgets.detail import StepDetailPanel
@@ -73,6 +77,7 @@ class WorkbenchApp(ActionFlow, App[None]):
     COMMANDS = App.COMMANDS | {WorkbenchCommands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("q", "quit", "Quit", show=False),  # ctrl+c too: see action_help_quit
         Binding("1", "show_tab('plan')", "Plan", show=False),
         Binding("2", "show_tab('evidence')", "Evidence", show=False),
         Binding("3", "show_tab('audit')", "Audit", show=False),
@@ -94,6 +99,8 @@ class WorkbenchApp(ActionFlow, App[None]):
         self.load_error: WorkbenchError | None = None
         """Why the first load failed (``workbench tui`` prints it and exits 2)."""
         self._first_frame_out = threading.Event()
+        self.stopped_by: int | None = None
+        """The signal that ended the app, if one did (``workbench tui`` exits 128 + it)."""
         self.init_flow()
 
     # --- layout ---------------------------------------------------------------------------
@@ -117,6 +124,8 @@ class WorkbenchApp(ActionFlow, App[None]):
         yield KeysFooter()
 
     def on_mount(self) -> None:
+        if not self.is_headless:  # a real terminal (tests drive it headless, in their loop)
+            self._stop_on_signals()
         self.query_one(StepsTable).focus()
         if self.snapshot is not None:
             self._apply(self.snapshot)
@@ -158,8 +167,11 @@ class WorkbenchApp(ActionFlow, App[None]):
 
         try:
             snapshot = self.source.load(stage)
-        except WorkbenchError as exc:
-            self.call_from_thread(self._load_failed, exc, first)
+        except Exception as exc:
+            known = user_error(exc)
+            if known is None:
+                raise
+            self.call_from_thread(self._load_failed, known, first)
             return
         self.call_from_thread(self._apply, snapshot)
         # The table is up; the rest follows without holding it back.
@@ -272,6 +284,40 @@ class WorkbenchApp(ActionFlow, App[None]):
             )
         out.append(("Reload", "read the plan / workspace again", self.action_refresh))
         return out
+
+    # --- quitting -------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Quit; while an action runs, once it has finished (a worker thread cannot be
+        stopped halfway, and its result is recorded before the app goes). Asked again, at
+        once: the terminal is given back and the process ends when the action does."""
+        if self.busy and not self.quit_pending:
+            self.quit_pending = True
+            self.notify(
+                f"{self.busy} is still running: quitting once it has finished and its result "
+                "is recorded (ctrl+q again: give the terminal back now)",
+                title="quitting",
+                timeout=30,
+            )
+            return
+        self.exit()
+
+    async def action_help_quit(self) -> None:
+        """ctrl+c (when no text is selected to copy) quits, as in any terminal program."""
+        await self.action_quit()
+
+    def _stop_on_signals(self) -> None:
+        """SIGTERM, SIGHUP and SIGINT end the app the way ctrl+q does, so the terminal is
+        given back (alternate screen left, mouse reporting off, cursor shown); Python's
+        default handlers ended the process with the terminal still in the app's modes."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self._stopped_by, signum)
+
+    def _stopped_by(self, signum: int) -> None:
+        self.stopped_by = signum
+        self.exit(return_code=128 + signum)
 
     # --- key actions ----------------------------------------------------------------------
 

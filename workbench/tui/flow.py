@@ -18,6 +18,7 @@ from textual import work
 
 from workbench.errors import PKIError, WorkbenchError
 from workbench.tui.actions import ACTIONS, ActionSpec, palette_title
+from workbench.tui.failures import one_line, user_error
 from workbench.tui.widgets.status import ActionStatus
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 # are first used: the first frame must not wait for Textual's input widgets or for the
 # migration package (see bench/tui_first_frame.py).
 
-__all__ = ["ActionFlow", "Request", "one_line"]
+__all__ = ["ActionFlow", "Request", "one_line", "user_error"]
 
 REVOKE_REASONS = (
     "unspecified",
@@ -39,14 +40,6 @@ REVOKE_REASONS = (
     "cessationOfOperation",
     "affiliationChanged",
 )
-
-
-def one_line(exc: BaseException) -> str:
-    """The error's first line, with a count of the others (notifications stay one line)."""
-    lines = exc.lines() if isinstance(exc, WorkbenchError) else [str(exc)]
-    lines = lines or [type(exc).__name__]
-    more = f" (+{len(lines) - 1} more)" if len(lines) > 1 else ""
-    return lines[0] + more
 
 
 @dataclass(frozen=True)
@@ -79,6 +72,8 @@ class ActionFlow:
         """The running action or check (None when idle)."""
         self.asking = False
         """A dialog after a check waits for its answer (the keys stay greyed meanwhile)."""
+        self.quit_pending = False
+        """Quit was asked while an action ran: the app quits once it is done."""
         self.last_result: ActionResult | None = None
         self._secret: str | None = None  # the CA passphrase from the prompt; memory only
 
@@ -234,8 +229,11 @@ class ActionFlow:
                     what = cutover_preview(campaign, req.step, req.params.get("since"))
                 else:
                     what = preview(campaign, req.spec.name, req.step, req.params)
-        except WorkbenchError as exc:
-            self.call_from_thread(self._failed, req, exc)
+        except Exception as exc:
+            known = user_error(exc)
+            if known is None:
+                raise
+            self.call_from_thread(self._failed, req, known)
             return
         if isinstance(what, BlockedCutover):
             self.call_from_thread(self._blocked, req, what)
@@ -317,6 +315,9 @@ class ActionFlow:
 
     def _set_busy(self, text: str | None) -> None:
         self.busy = text
+        if text is None and self.quit_pending:
+            self.exit()  # quit was asked while it ran: its result is recorded, go now
+            return
         status = self.query_one(ActionStatus)
         if text:
             status.start(f"{text}...")
@@ -347,17 +348,23 @@ class ActionFlow:
         except CutoverRefused as refused:
             self.call_from_thread(self._blocked, req, refused.blocked)
             return
-        except WorkbenchError as exc:
-            if isinstance(exc, PKIError):
+        except Exception as exc:
+            known = user_error(exc)
+            if known is None:
+                raise
+            if isinstance(known, PKIError):
                 self._secret = None  # maybe a wrong passphrase: ask again next time
             self.call_from_thread(
-                self.notify, one_line(exc), title=f"{req.title} failed", severity="error"
+                self.notify, one_line(known), title=f"{req.title} failed", severity="error"
             )
         try:
             snapshot = self.source.load()
-        except WorkbenchError as exc:
+        except Exception as exc:
+            known = user_error(exc)
+            if known is None:
+                raise
             self.call_from_thread(
-                self.notify, one_line(exc), title="reload failed", severity="error"
+                self.notify, one_line(known), title="reload failed", severity="error"
             )
         self.call_from_thread(self._finish, req, result, snapshot)
 

@@ -13,7 +13,7 @@ import sqlite3
 
 from workbench.errors import WorkspaceError
 
-__all__ = ["SCHEMA_VERSION", "create_schema", "check_schema"]
+__all__ = ["SCHEMA_VERSION", "check_schema", "create_schema", "database_error"]
 
 SCHEMA_VERSION = 1
 
@@ -127,13 +127,29 @@ def check_schema(conn: sqlite3.Connection, where: str) -> None:
     """Refuse a database this version does not understand (no migrations exist yet)."""
     try:
         row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
-    except sqlite3.DatabaseError:
-        raise WorkspaceError(
-            f"{where} is not a workbench workspace database: move it away and run `workbench init`"
-        ) from None
+    except sqlite3.DatabaseError as exc:
+        raise database_error(exc, where) from None
     version = row[0] if row else None
     if version != SCHEMA_VERSION:
         raise WorkspaceError(
             f"workspace {where} has schema version {version}, this workbench reads "
             f"{SCHEMA_VERSION}: use a matching workbench version"
         )
+
+
+def database_error(exc: sqlite3.DatabaseError, where: str | None = None) -> WorkspaceError:
+    """The one-line error for a workspace database SQLite refuses: locked by another
+    command, or damaged (garbage, truncated, a table missing). Users cause these (a copy
+    made mid-write, a disk that filled up), so they get a message, never a traceback."""
+    if "locked" in str(exc):
+        who = f"workspace {where}" if where else "the workspace"
+        return WorkspaceError(
+            f"{who} is locked by another workbench command ({exc}): retry once it is done"
+        )
+    what = (
+        f"workspace {where}: its database state.db" if where else "the workspace database state.db"
+    )
+    return WorkspaceError(
+        f"{what} cannot be read ({exc}): restore state.db from a backup, or move the "
+        "workspace away and run `workbench init`"
+    )

@@ -167,7 +167,10 @@ class Workspace(StepsMixin, CertificatesMixin):
             raise WorkspaceError(f"no workspace at {d}: run `workbench init INVENTORY` first")
         if (d / DB_FILE).is_symlink() or d.is_symlink():
             raise WorkspaceError(f"workspace {d} is reached through a symlink: open the real path")
-        conn = cls._connect(d / DB_FILE)
+        try:
+            conn = cls._connect(d / DB_FILE)  # its PRAGMAs already read the file
+        except sqlite3.DatabaseError as exc:
+            raise schema.database_error(exc, str(d)) from None
         try:
             schema.check_schema(conn, str(d))
         except BaseException:
