@@ -15,6 +15,7 @@ from tiers import (
     ("relpath", "function", "fixtures", "marks"),
     [
         ("tui/test_tui_actions.py", "test_x", (), set()),
+        ("terminal/test_tui_terminal.py", "test_x", (), set()),
         ("vault/test_vault_issue.py", "test_x", (), set()),
         ("gateway/test_gateway_modes.py", "test_x", (), set()),
         ("drill/test_drill_units.py", "test_x", (), set()),
