@@ -81,3 +81,51 @@ def test_a_lab_restart_keeps_a_retired_key_retired(lab_ws):
     _workbench("sample-env", "up", "--workspace", ws)
     done = _workbench("verify", "--step", "profile-key", "--workspace", ws, ok=(0, 1))
     assert done.returncode == 0 and "verdict: PASS" in done.stdout, done.stdout[-2000:]
+
+
+INTERRUPTED_WHILE_TAKING_OFF = """
+import os, signal, sys
+from workbench.drill import gateways
+from workbench.cli import main
+
+take_off = gateways.revoke_authorisation
+
+
+def interrupted(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGINT)  # the user's ctrl+c, at the worst moment
+    return take_off(*args, **kwargs)
+
+
+gateways.revoke_authorisation = interrupted
+sys.exit(main(["drill", "canary", "--workspace", sys.argv[1]]))
+"""
+
+
+def test_ctrl_c_while_a_canary_is_taken_off_still_takes_it_off(lab_ws):
+    """A KeyboardInterrupt in the middle of taking the canary off its gateways left it
+    authorised, unaudited: its still-valid control certificate was let in afterwards."""
+    import sys
+
+    from workbench.drill.canary import canary_identity
+    from workbench.lab.workspace import lab_state_dir
+    from workbench.migration import open_campaign
+    from workbench.workspace import Workspace
+
+    ws = str(lab_ws)
+    _workbench("gateway", "set-mode", "dual", "--step", "claims-key", "--workspace", ws)
+    done = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_WHILE_TAKING_OFF, ws],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 130 and done.stderr.splitlines()[-1] == "interrupted", done.stderr
+    with open_campaign(lab_ws, passphrase=lambda: PASSPHRASE) as campaign:
+        identity, state = canary_identity(campaign), lab_state_dir(campaign)
+    configs = [p.read_text() for p in state.glob("*/*.json")]
+    assert configs and not any(identity in text for text in configs)
+    with Workspace.open(lab_ws) as opened:
+        actions = [r.action for r in opened.audit_records()][-6:]
+    assert "drill.canary_deauthorise" in actions

@@ -107,3 +107,22 @@ async def test_q_typed_into_a_dialog_is_text_not_quit(tmp_path, quiet_env):
         await pilot.pause()
         assert app.return_code is None
         assert app.screen.query_one("Input").value == "qq"
+
+
+async def test_q_in_a_dialog_does_not_end_the_app_behind_it(tmp_path, quiet_env):
+    from workbench.tui.screens.confirm import ConfirmScreen
+
+    quiet_env.setenv("WORKBENCH_CA_PASSPHRASE", PASSPHRASE)
+    app = workspace_app(make_workspace(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await _select(app, pilot, STEP)
+        await pilot.press("i")
+        await settle(app, pilot)
+        await pilot.press("d")  # gateway set-mode dual: checked, then asked
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code is None and isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "cancelled")

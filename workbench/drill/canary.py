@@ -17,7 +17,10 @@ A manual gateway is never chosen: authorising there would take a person twice pe
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 
 from workbench.drill import gateways as gws
@@ -159,17 +162,36 @@ def canary_drill(
                 **options,
             )
     finally:
-        say(f"taking {identity} off {', '.join(api_ids)}")
-        try:
-            sha = gws.revoke_authorisation(campaign, api_ids, identity)
-            audit("drill.canary_deauthorise", {"config_sha256": sha})
-            left_error = None
-        except GatewayError as exc:
-            audit("drill.canary_deauthorise_failed", {"error": str(exc)[:500]})
-            left_error = f"taking the canary's authorisation away failed: {exc}"
+        with _ctrl_c_waits():  # stopped halfway, the control certificate stayed let in
+            say(f"taking {identity} off {', '.join(api_ids)}")
+            try:
+                sha = gws.revoke_authorisation(campaign, api_ids, identity)
+                audit("drill.canary_deauthorise", {"config_sha256": sha})
+                left_error = None
+            except GatewayError as exc:
+                audit("drill.canary_deauthorise_failed", {"error": str(exc)[:500]})
+                left_error = f"taking the canary's authorisation away failed: {exc}"
     if left_error:
         report = replace(report, failures=(*report.failures, left_error))
     return _prove_nothing_left(campaign, report, identity, chosen, control_cred)
+
+
+@contextmanager
+def _ctrl_c_waits():
+    """ctrl+c (SIGINT) waits until the block is done, then interrupts: a KeyboardInterrupt
+    in the middle of taking the canary off its gateways left it authorised (and unaudited).
+    Signals reach the main thread only; elsewhere the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            raise KeyboardInterrupt
 
 
 def _not_authorised(campaign, identity, apis, exc, started_at, deadline, outcome) -> DrillReport:

@@ -77,7 +77,7 @@ class WorkbenchApp(ActionFlow, App[None]):
     COMMANDS = App.COMMANDS | {WorkbenchCommands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("q", "quit", "Quit", show=False),  # ctrl+c too: see action_help_quit
+        Binding("q", "quit_here", "Quit", show=False),  # ctrl+c too: see action_help_quit
         Binding("1", "show_tab('plan')", "Plan", show=False),
         Binding("2", "show_tab('evidence')", "Evidence", show=False),
         Binding("3", "show_tab('audit')", "Audit", show=False),
@@ -301,6 +301,12 @@ class WorkbenchApp(ActionFlow, App[None]):
             )
             return
         self.exit()
+
+    async def action_quit_here(self) -> None:
+        """q quits from the app's own screen; in a dialog it is only a letter (a dialog's
+        buttons have the focus there, and a stray q must not end the app behind them)."""
+        if isinstance(self.screen, MainScreen):
+            await self.action_quit()
 
     async def action_help_quit(self) -> None:
         """ctrl+c (when no text is selected to copy) quits, as in any terminal program."""
