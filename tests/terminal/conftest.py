@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from terminal import Terminal
+from terminal import PASSPHRASE, Terminal
 from testkit import copy_inventory
-
-PASSPHRASE = "terminal-test-passphrase-not-secret"
 
 
 @pytest.fixture

@@ -24,11 +24,14 @@ from pathlib import Path
 
 from testkit import require
 
-__all__ = ["BASE_ENV", "GIVEN_BACK", "WORKBENCH", "Terminal"]
+__all__ = ["BASE_ENV", "GIVEN_BACK", "PASSPHRASE", "WORKBENCH", "Terminal"]
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKBENCH = ROOT / ".venv" / "bin" / "workbench"
 """The console script `make setup` installs: what a user runs."""
+
+PASSPHRASE = "terminal-test-passphrase-not-secret"
+"""The CA passphrase of the tests' workspaces."""
 
 BASE_ENV = {
     "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

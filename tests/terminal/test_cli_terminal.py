@@ -11,8 +11,7 @@ import re
 import subprocess
 
 import pytest
-from conftest import PASSPHRASE
-from terminal import BASE_ENV, WORKBENCH
+from terminal import BASE_ENV, PASSPHRASE, WORKBENCH
 from testkit import copy_inventory
 
 ESCAPE = "\x1b"

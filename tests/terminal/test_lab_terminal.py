@@ -7,8 +7,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from conftest import PASSPHRASE
-from terminal import BASE_ENV, WORKBENCH
+from terminal import BASE_ENV, PASSPHRASE, WORKBENCH
 from testkit import copy_inventory, free_port
 
 ENV = {**BASE_ENV, "WORKBENCH_CA_PASSPHRASE": PASSPHRASE}
