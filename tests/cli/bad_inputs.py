@@ -83,7 +83,9 @@ INVENTORY_CASES: dict[str, Bad] = {
         "not valid UTF-8",
         11,
     ),
-    "utf16": Bad("inventory", MINI.encode("utf-16"), "not valid UTF-8", 1),
+    "utf16-without-bom": Bad(
+        "inventory", MINI.encode("utf-16-le"), "a NUL character: not text (UTF-16 without", 1
+    ),
     # structure
     "list-at-top": Bad("inventory", b"- version: 1\n", "expected a mapping at the top", 1),
     "scalar-at-top": Bad("inventory", b"inventory\n", "expected a mapping at the top", 1),
@@ -227,7 +229,7 @@ INVENTORY_CASES: dict[str, Bad] = {
         11,
     ),
     # characters and line endings
-    "nul-byte": Bad("inventory", _inv("team-web", "team\x00web"), "character not allowed", 11),
+    "nul-byte": Bad("inventory", _inv("team-web", "team\x00web"), "a NUL character", 11),
     "escape-in-quoted": Bad(
         "inventory",
         _inv("owner: team-web", 'owner: "team\\x1b[31mweb"'),

@@ -181,7 +181,7 @@ REPORT_CASES: dict[str, Bad] = {
         "csv", _csv("\nmobile-bff,", "\nmobile-bff,extra,"), "row has 17 cells, header has 16", 3
     ),
     "csv-quoted-newline": Bad(
-        "csv", _csv("team-web", '"team\nweb"'), "control or invisible character U+000A", 2
+        "csv", _csv("team-web", '"team\nweb"'), "a line break (control character U+000A)", 2
     ),
     "csv-unclosed-quote": Bad(
         "csv", _csv(",800", ',"800'), "unexpected end of data in the row that starts here", 3
@@ -239,6 +239,9 @@ VALID_VARIANTS: dict[str, tuple[str, bytes]] = {
         ).encode(),
     ),
     "inventory-bom-crlf": ("inventory", b"\xef\xbb\xbf" + MINI.replace("\n", "\r\n").encode()),
+    # Windows PowerShell's `>` writes UTF-16 with a byte-order mark
+    "inventory-utf16": ("inventory", MINI.replace("\n", "\r\n").encode("utf-16")),
+    "trufflehog-utf16": ("trufflehog", TRUFFLEHOG.encode("utf-16")),
     "inventory-as-json": ("inventory", json.dumps({"version": 1, "apis": []}).encode()),
     "gitleaks-no-findings": ("gitleaks", b"[]\n"),
     "gitleaks-8.0-no-findings": ("gitleaks", b""),  # 8.0-8.4 write a zero-byte report

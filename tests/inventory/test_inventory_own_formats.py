@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from workbench.cli import main
-from workbench.inventory import load_inventory
+from workbench.inventory import dump_inventory, load_inventory
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
 
@@ -101,3 +101,33 @@ def test_a_sep_line_keeps_line_numbers_in_errors(tmp_path, capsys):
     assert main(["import", "csv", str(path)]) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith(f"{path}:4:13: calls_per_day must be a whole number")
+
+
+def test_utf16_with_its_bom_reads_as_the_same_inventory(tmp_path, capsys):
+    """Windows PowerShell's ``>`` writes UTF-16 with a BOM; before: 'not valid UTF-8'."""
+    path = tmp_path / "inv.yaml"
+    path.write_bytes(BASE.replace("\n", "\r\n").encode("utf-16"))
+    assert dump_inventory(load_inventory(path)) == dump_inventory(
+        load_inventory(FIX / "inventory-bom-crlf.yaml")
+    )
+    path.write_bytes(BASE.encode("utf-16-le"))  # no BOM: one line saying what it is
+    code, lines, _ = _check(capsys, path)
+    assert code == 2
+    assert lines == [
+        f"{path}:1:2: a NUL character: not text (UTF-16 without a byte-order mark?); "
+        "save it as UTF-8"
+    ]
+
+
+def test_a_multi_line_block_says_how_to_keep_it_on_one_line(tmp_path, capsys):
+    path = tmp_path / "inv.yaml"
+    block = "    exposure: internal\n    notes: |\n      Nightly batch.\n      Pager: team-web.\n"
+    path.write_text(BASE.replace("    exposure: internal\n", block, 1))
+    code, lines, _ = _check(capsys, path)
+    assert code == 2
+    assert lines == [
+        f"{path}:15:12: notes contains a line break (control character U+000A); keep it on "
+        "one line (in YAML a folded block, >-, joins the lines)"
+    ]
+    path.write_text(BASE.replace("    exposure: internal\n", block.replace("|", ">-"), 1))
+    assert load_inventory(path).service("web").notes == "Nightly batch. Pager: team-web."

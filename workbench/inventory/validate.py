@@ -65,6 +65,11 @@ def check_text(value: str) -> str | None:
     if not value:
         return "is empty; remove the field or give a value"
     bad = unsafe_char(value)
+    if bad in ("\n", "\r"):  # a YAML block (|), a spreadsheet cell with Alt+Enter
+        return (
+            f"contains a line break (control character U+{ord(bad):04X}); keep it on one "
+            "line (in YAML a folded block, >-, joins the lines)"
+        )
     if bad is not None:
         return f"contains control or invisible character U+{ord(bad):04X}; remove it"
     return None

@@ -150,10 +150,24 @@ class _Abort(Exception):
 def decode_text(
     data: bytes, filename: str, *, limit: int | None = None
 ) -> tuple[str | None, list[Problem]]:
-    """UTF-8 text of ``data`` (BOM dropped), or a located problem: size first, then encoding."""
+    """UTF-8 text of ``data`` (BOM dropped; UTF-16 when it starts with its BOM), or a located
+    problem: size first, then encoding."""
     limit = max_bytes(limit)
     if len(data) > limit:
         return None, [Problem(filename, 0, 0, too_large(limit))]
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        # UTF-16 with its BOM: what Windows PowerShell's `>` writes (gitleaks ... > r.json)
+        try:
+            return data.decode("utf-16"), []
+        except UnicodeDecodeError:
+            msg = "not valid UTF-16 though it starts with its byte-order mark; save it as UTF-8"
+            return None, [Problem(filename, 1, 1, msg)]
+    nul = data.find(b"\x00")
+    if nul >= 0:  # no text format here holds NUL: UTF-16 without its BOM, or not text
+        line = data.count(b"\n", 0, nul) + 1
+        col = len(data[data.rfind(b"\n", 0, nul) + 1 : nul].decode("utf-8", "replace")) + 1
+        msg = "a NUL character: not text (UTF-16 without a byte-order mark?); save it as UTF-8"
+        return None, [Problem(filename, line, col, msg)]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
