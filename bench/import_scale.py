@@ -15,6 +15,7 @@ slack); the quadratic version grew ~20x per 10x (40k places: 29.6 s against 1.5 
 
     .venv/bin/python bench/import_scale.py                    # 10k and 100k
     .venv/bin/python bench/import_scale.py --sizes 1000,10000
+    .venv/bin/python bench/import_scale.py --sizes 50000 --shapes distinct --memory
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import contextlib
 import hashlib
 import io
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -82,15 +84,44 @@ def run_import(report: Path, out: Path) -> None:
         raise SystemExit(f"import of {report} failed with exit {rc}")
 
 
+def peak_mb(code: str, *args: str) -> float:
+    """Peak RSS (MB) of a fresh interpreter running ``code`` (``sys.argv[1:]`` = ``args``).
+
+    Read from the child's own ``VmHWM``: ``ru_maxrss`` would keep the size of this (large)
+    process that the child was forked from.
+    """
+    hwm = "; print(open('/proc/self/status').read(), file=sys.stderr)"
+    proc = subprocess.run(  # noqa: S603 - our own code
+        [sys.executable, "-c", code + hwm, *args], capture_output=True, text=True, check=False
+    )
+    if proc.returncode:
+        raise SystemExit(f"{code[:40]}... failed with exit {proc.returncode}: {proc.stderr}")
+    (kib,) = (ln.split()[1] for ln in proc.stderr.splitlines() if ln.startswith("VmHWM:"))
+    return int(kib) / 1024
+
+
+BARE_LOAD = "import json, sys; json.loads(open(sys.argv[1], 'rb').read())"
+IMPORT = (
+    "import sys; from workbench.cli import main; "
+    "main(['import', 'gitleaks', sys.argv[1], '-o', sys.argv[2], '--max-bytes', '1G'])"
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="10000,100000", help="comma-separated finding counts")
     ap.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated shapes")
+    ap.add_argument(
+        "--memory",
+        action="store_true",
+        help="also the peak RSS of the import and of a bare json.load, each in a fresh process",
+    )
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     shapes = [s for s in args.shapes.split(",") if s]
+    memory = f" {'peak MB':>8} {'json.load':>9}" if args.memory else ""
     print(f"{'shape':<11} {'findings':>9} {'MB':>6} {'json.load s':>11} {'import s':>9} "
-          f"{'cpu s':>7} {'ratio':>6} {'growth/10x':>10}")  # fmt: skip
+          f"{'cpu s':>7} {'ratio':>6} {'growth/10x':>10}{memory}")  # fmt: skip
     worst = 0.0
     with tempfile.TemporaryDirectory(prefix="wb-import-scale-") as tmp:
         for shape in shapes:
@@ -105,8 +136,12 @@ def main(argv: list[str] | None = None) -> int:
                     per10 = (cpu / previous[1]) ** (1 / _log10(n / previous[0]))
                     worst = max(worst, per10)
                     growth = f"x{per10:.1f}"
+                out = str(Path(tmp) / "out.yaml")
+                peak = peak_mb(IMPORT, str(report), out) if args.memory else 0.0
+                bare_peak = peak_mb(BARE_LOAD, str(report)) if args.memory else 0.0
+                memory = f" {peak:>8.0f} {bare_peak:>9.0f}" if args.memory else ""
                 print(f"{shape:<11} {n:>9} {size / 1e6:>6.1f} {bare:>11.3f} {wall:>9.2f} "
-                      f"{cpu:>7.2f} {wall / bare:>6.1f} {growth:>10}")  # fmt: skip
+                      f"{cpu:>7.2f} {wall / bare:>6.1f} {growth:>10}{memory}")  # fmt: skip
                 sys.stdout.flush()
                 previous = (n, cpu)
     if worst:
