@@ -132,3 +132,10 @@ def test_every_detect_secrets_baseline_generation(capsys, fixture, places, tag):
 def test_an_empty_baseline_is_an_empty_import(capsys):
     summary = run_import(capsys, "detect-secrets", FIX / "detect-secrets-1.5-empty.baseline")
     assert summary["keys"] == 0
+
+
+def test_trufflehog_sarif_results_of_another_type_is_located(capsys, tmp_path):
+    report = tmp_path / "r.sarif"
+    report.write_text('{"runs": [{"tool": {"driver": {"name": "trufflehog"}}, "results": {}}]}')
+    line, err = refused(capsys, ["import", "trufflehog", str(report)])
+    assert line == f"{report}:1:67: SARIF results must be a list of results"

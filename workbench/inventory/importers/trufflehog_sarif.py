@@ -52,6 +52,10 @@ def trufflehog_sarif_hits(
             msg = f"this SARIF comes from {tool}, not trufflehog; {fix}"
             raise ImportReportError(Problem(filename, line_of or name.line, name.col, msg))
         results = run.get("results") if type(run) is YMap else None
+        null = type(results) is Scalar and results.plain and results.value == "null"
+        if results is not None and type(results) is not YSeq and not null:
+            msg = "SARIF results must be a list of results"
+            problems.append(Problem(filename, line_of or results.line, results.col, msg))
         for n, result in enumerate(results if type(results) is YSeq else (), 1):
             hit = _result(result, f"result {n}", filename, problems, line_of)
             if hit is not None:
