@@ -139,3 +139,13 @@ def test_trufflehog_sarif_results_of_another_type_is_located(capsys, tmp_path):
     report.write_text('{"runs": [{"tool": {"driver": {"name": "trufflehog"}}, "results": {}}]}')
     line, err = refused(capsys, ["import", "trufflehog", str(report)])
     assert line == f"{report}:1:67: SARIF results must be a list of results"
+
+
+@pytest.mark.parametrize("kind", ["gitleaks", "detect-secrets"])
+@pytest.mark.parametrize("lines", [1, 3])
+def test_trufflehog_json_lines_given_to_another_import_says_which(capsys, tmp_path, kind, lines):
+    report = tmp_path / "r.jsonl"
+    findings = (FIX / "trufflehog-v3-sources.jsonl").read_text().splitlines()[1 : 1 + lines]
+    report.write_text("\n".join(findings) + "\n")
+    line, _ = refused(capsys, ["import", kind, str(report)])
+    assert line.endswith("use 'workbench import trufflehog'"), line

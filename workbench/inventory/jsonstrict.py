@@ -73,6 +73,11 @@ def _explain(exc: json.JSONDecodeError) -> tuple[int, str]:
         return pos, _COMMENT
     if here[:1] in ("}", "]") and before.endswith(","):
         return len(before) - 1, f"a trailing comma before '{here[0]}': JSON allows none; remove it"
+    if exc.msg == "Extra data" and before.endswith("}") and text[pos : pos + 1] == "{":
+        return pos, (
+            "one JSON object per line (JSON Lines, as trufflehog --json writes), not one "
+            "JSON document; for trufflehog use 'workbench import trufflehog'"
+        )
     if exc.msg == "Extra data":
         return pos, "JSON syntax error: more than one JSON value (one appended?); keep one"
     if pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):

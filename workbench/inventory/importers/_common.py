@@ -119,6 +119,8 @@ def kind_hint(tree: YMap | YSeq) -> str:
     """``"; ..."`` naming the report this tree looks like (a wrong ``import KIND``), or ``""``."""
     if type(tree) is YSeq and any(type(f) is YMap and "RuleID" in f for f in tree[:3]):
         return "; this looks like a gitleaks report: use 'workbench import gitleaks'"
+    if type(tree) is YMap and ("SourceMetadata" in tree or "stringsFound" in tree):
+        return "; this looks like trufflehog: use 'workbench import trufflehog'"
     if type(tree) is YMap and "runs" in tree:
         return "; this is SARIF: use 'workbench import gitleaks' for gitleaks' SARIF"
     if type(tree) is YMap and type(tree.get("results")) is YMap:
