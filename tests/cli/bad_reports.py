@@ -181,7 +181,10 @@ REPORT_CASES: dict[str, Bad] = {
         "csv", _csv("\nmobile-bff,", "\nmobile-bff,extra,"), "row has 17 cells, header has 16", 3
     ),
     "csv-quoted-newline": Bad(
-        "csv", _csv("team-web", '"team\nweb"'), "a line break (control character U+000A)", 2
+        "csv",
+        _csv("team-web", '"team\nweb"'),
+        "control or invisible character U+000A (a line break)",
+        2,
     ),
     "csv-unclosed-quote": Bad(
         "csv", _csv(",800", ',"800'), "unexpected end of data in the row that starts here", 3

@@ -126,8 +126,8 @@ def test_a_multi_line_block_says_how_to_keep_it_on_one_line(tmp_path, capsys):
     code, lines, _ = _check(capsys, path)
     assert code == 2
     assert lines == [
-        f"{path}:15:12: notes contains a line break (control character U+000A); keep it on "
-        "one line (in YAML a folded block, >-, joins the lines)"
+        f"{path}:15:12: notes contains control or invisible character U+000A (a line break); "
+        "keep it on one line (in YAML a folded block, >-, joins the lines)"
     ]
     path.write_text(BASE.replace("    exposure: internal\n", block.replace("|", ">-"), 1))
     assert load_inventory(path).service("web").notes == "Nightly batch. Pager: team-web."

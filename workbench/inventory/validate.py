@@ -67,8 +67,8 @@ def check_text(value: str) -> str | None:
     bad = unsafe_char(value)
     if bad in ("\n", "\r"):  # a YAML block (|), a spreadsheet cell with Alt+Enter
         return (
-            f"contains a line break (control character U+{ord(bad):04X}); keep it on one "
-            "line (in YAML a folded block, >-, joins the lines)"
+            f"contains control or invisible character U+{ord(bad):04X} (a line break); keep "
+            "it on one line (in YAML a folded block, >-, joins the lines)"
         )
     if bad is not None:
         return f"contains control or invisible character U+{ord(bad):04X}; remove it"
