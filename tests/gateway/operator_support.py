@@ -170,12 +170,28 @@ class OperatorHAProxy:
 
 
 def operator_inventory(
-    op, *, port: int, orders_backend: str, billing_backend: str, extra: str = ""
+    op,
+    *,
+    port: int,
+    orders_backend: str,
+    billing_backend: str,
+    extra: str = "",
+    second_orders_key: bool = False,
 ) -> str:
     """Two APIs behind one operator gateway: one key the gateway checks, one the backend does
-    (``extra``: more lines of the gateway entry, e.g. its authorization_server)."""
+    (``extra``: more lines of the gateway entry, e.g. its authorization_server;
+    ``second_orders_key``: orders-api also takes ``orders-key-2``, sent by ``audit-bot``)."""
     access_log = op.prefix / "logs" / "workbench-edge.log" if op.kind == "nginx" else op.access_log
     argv = lambda words: "[" + ", ".join(words) + "]"  # noqa: E731
+    second_service = second_key = second_integration = ""
+    if second_orders_key:
+        second_service = (
+            "  - {id: audit-bot, owner: team-audit, environment: prod, exposure: internal}\n"
+        )
+        second_key = (
+            '  - {id: orders-key-2, api: orders-api, secret_ref: "file:keys/orders2.key"}\n'
+        )
+        second_integration = "  - {consumer: audit-bot, key: orders-key-2}\n"
     return f"""version: 1
 trust_domain: acme.test
 apis:
@@ -194,13 +210,13 @@ apis:
 services:
   - {{id: shop, owner: team-shop, environment: prod, exposure: internet}}
   - {{id: ledger, owner: team-ledger, environment: prod, exposure: internal}}
-keys:
+{second_service}keys:
   - {{id: orders-key, api: orders-api, secret_ref: "file:keys/orders.key"}}
   - {{id: billing-key, api: billing-api, secret_ref: "env:WBT_BILLING_KEY", checked_by: backend}}
-integrations:
+{second_key}integrations:
   - {{consumer: shop, key: orders-key}}
   - {{consumer: ledger, key: billing-key}}
-gateways:
+{second_integration}gateways:
   - id: edge
     kind: {op.kind}
     apis: [orders-api, billing-api]
@@ -214,10 +230,13 @@ gateways:
 
 
 ORDERS_KEY = "ordersGATEWAYkey-0123456789abcdefABC"
+ORDERS_KEY_2 = "ordersSECONDkey-0123456789abcdefGHIJ"
 
 
 @contextlib.contextmanager
-def operator_workspace(kind: str, root: Path, monkeypatch, *, extra: str = ""):
+def operator_workspace(
+    kind: str, root: Path, monkeypatch, *, extra: str = "", second_orders_key: bool = False
+):
     """An operator gateway of ``kind`` (nginx or haproxy) with its two backends, and a
     workspace for its inventory, initialised and synced: yields ``(op, ws, port, inventory)``
     and stops it all afterwards. The CA passphrase and billing's key are set in the
@@ -230,13 +249,22 @@ def operator_workspace(kind: str, root: Path, monkeypatch, *, extra: str = ""):
     key_file = root / "keys" / "orders.key"
     key_file.write_text(ORDERS_KEY + "\n")
     key_file.chmod(0o600)
+    if second_orders_key:
+        second = root / "keys" / "orders2.key"
+        second.write_text(ORDERS_KEY_2 + "\n")
+        second.chmod(0o600)
     op = (OperatorNginx if kind == "nginx" else OperatorHAProxy)(root)
     orders, billing = Backend(), Backend(required_key=BILLING_KEY)
     port = free_port()
     inv = root / "inventory.yaml"
     inv.write_text(
         operator_inventory(
-            op, port=port, orders_backend=orders.url, billing_backend=billing.url, extra=extra
+            op,
+            port=port,
+            orders_backend=orders.url,
+            billing_backend=billing.url,
+            extra=extra,
+            second_orders_key=second_orders_key,
         )
     )
     ws = root / "ws"

@@ -17,6 +17,7 @@ import pytest
 from operator_support import (
     BILLING_KEY,
     ORDERS_KEY,
+    ORDERS_KEY_2,
     operator_workspace,
 )
 
@@ -111,6 +112,37 @@ def test_key_dual_cutover_pass_and_the_rehearsal_fault_rolled_back(operator_env,
     code, records = _json(capsys, ["audit", "show", *w])
     assert [r["action"] for r in records].count("gateway.change") >= 6
     assert main(["audit", "verify", *w]) == 0
+
+
+@pytest.mark.parametrize("kind", [pytest.param("nginx", marks=pytest.mark.nginx), "haproxy"])
+def test_a_retired_key_stays_retired_when_the_gateway_is_synced_again(
+    kind, tmp_path, monkeypatch, capsys
+):
+    """An API with two keys: cutting one over retires that key while the API stays dual for
+    the other. Re-rendering the gateway from the workbench's state (``gateway sync``, what a
+    rebuilt gateway gets) keeps it retired: the state, not the inventory, says which keys a
+    route takes (the lab once brought such a key back on restart)."""
+    with operator_workspace(kind, tmp_path, monkeypatch, second_orders_key=True) as (
+        _op,
+        ws,
+        port,
+        _inv,
+    ):
+        w = ["--workspace", str(ws)]
+        ca = ws / "ca" / "chain.pem"
+        orders = f"https://127.0.0.1:{port}/orders-api/health"
+        assert _get(orders, ca, key=ORDERS_KEY)[0] == _get(orders, ca, key=ORDERS_KEY_2)[0] == 200
+        assert main(["issue", "--step", "orders-key", *w]) == 0
+        code, change = _json(capsys, ["gateway", "set-mode", "dual", "--step", "orders-key", *w])
+        assert code == 0 and change["to_mode"] == "dual", change
+        code, out = _json(capsys, ["cutover", "--step", "orders-key", "--force", *w])
+        assert code == 0 and out["verdict"] == "PASS", out
+        for _ in range(2):  # after the cut-over, and after the gateway is rendered again
+            assert _get(orders, ca, key=ORDERS_KEY)[0] == 401  # retired
+            assert _get(orders, ca, key=ORDERS_KEY_2)[0] == 200  # still dual for this one
+            code, synced = _json(capsys, ["gateway", "sync", *w])
+            assert code == 0 and synced["gateways"] == ["edge"], synced
+        assert main(["audit", "verify", *w]) == 0
 
 
 def _handle(ws: Path, **changes):
